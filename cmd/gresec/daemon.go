@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gresec/gresec/internal/api"
+	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/control"
+	"github.com/gresec/gresec/internal/logging"
+	"github.com/gresec/gresec/internal/router"
+)
+
+func cmdRun(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("c", "/etc/gresec/gresec.conf", "configuration `file`")
+	socket := fs.String("socket", api.DefaultSocket, "control socket `path`")
+	debug := fs.Bool("debug", false, "log debug messages")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	// The hostname comes from the file; a refused file is reported before.
+	host := ""
+	if src, err := os.ReadFile(*cfgPath); err == nil {
+		if cfg, _ := config.Parse(*cfgPath, src, config.Options{}); cfg != nil {
+			host = cfg.Hostname
+		}
+	}
+	log := slog.New(logging.New(stderr, level, host))
+
+	r, err := router.New(router.Options{ConfigPath: *cfgPath, Log: log})
+	if err != nil {
+		var ce *router.ConfigError
+		if errors.As(err, &ce) {
+			for _, p := range ce.Problems {
+				fmt.Fprintln(stderr, p)
+			}
+			fmt.Fprintf(stderr, "gresec: %s: refusing to start with an invalid configuration\n", *cfgPath)
+			return 1
+		}
+		fmt.Fprintf(stderr, "gresec: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := control.Listen(*socket, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "gresec: %v\n", err)
+		return 1
+	}
+	go srv.Serve(ctx, r.Handle)
+	defer os.Remove(*socket)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_, _ = r.Reload()
+			}
+		}
+	}()
+	if err := r.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "gresec: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("c", "/etc/gresec/gresec.conf", "configuration `file`")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 1 {
+		*cfgPath = fs.Arg(0)
+	}
+	src, err := os.ReadFile(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "gresec: %v\n", err)
+		return 1
+	}
+	_, diags := config.Parse(*cfgPath, src, config.Options{InterfaceExists: linkExists})
+	for _, d := range diags {
+		fmt.Fprintln(stderr, d.String())
+	}
+	if diags.HasErrors() {
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: configuration is valid\n", *cfgPath)
+	return 0
+}
+
+func cmdReload(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("reload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	socket := fs.String("socket", api.DefaultSocket, "control socket `path`")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rep, err := control.Call(*socket, []string{"reload"})
+	if err != nil {
+		fmt.Fprintf(stderr, "gresec: %v\n", err)
+		return 1
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintln(stderr, p)
+	}
+	if rep.Error != "" {
+		fmt.Fprintf(stderr, "gresec: %s\n", rep.Error)
+		return 1
+	}
+	fmt.Fprintln(stdout, "configuration reloaded")
+	return 0
+}

@@ -1,0 +1,120 @@
+// Package api defines what the daemon answers on its control socket: plain
+// data, shared by the daemon (which fills it) and the CLI (which renders it
+// as IOS-style text or prints it as JSON). Nothing here formats text.
+package api
+
+import "time"
+
+// DefaultSocket is where `gresec run` listens unless told otherwise.
+const DefaultSocket = "/run/gresec/gresec.sock"
+
+// Request is one control command, e.g. {"args":["show","interfaces","Tunnel0"]}.
+type Request struct {
+	Args []string `json:"args"`
+}
+
+// Response carries either data or an error.
+type Response struct {
+	Error string `json:"error,omitempty"`
+	// Problems lists configuration problems (for reload), one per line.
+	Problems []string `json:"problems,omitempty"`
+	Data     any      `json:"data,omitempty"`
+}
+
+// Interface is one interface as `show interfaces` describes it.
+type Interface struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"` // "tunnel", "loopback", "physical"
+	Description string `json:"description,omitempty"`
+	// Status is "up", "down" or "administratively down" (the first word of
+	// IOS's "Tunnel0 is up").
+	Status string `json:"status"`
+	// LineProtocol is "up" or "down".
+	LineProtocol string `json:"line_protocol"`
+	// DownReason says why the line protocol is down.
+	DownReason string `json:"down_reason,omitempty"`
+	Address    string `json:"address,omitempty"` // CIDR
+	MTU        int    `json:"mtu"`
+	// LinuxName is the device name in Linux.
+	LinuxName string   `json:"linux_name"`
+	Tunnel    *Tunnel  `json:"tunnel,omitempty"`
+	Counters  Counters `json:"counters"`
+}
+
+// Tunnel holds what `show interfaces TunnelN` adds for tunnels.
+type Tunnel struct {
+	Source          string  `json:"source"`                     // address, "" if unresolved
+	SourceInterface string  `json:"source_interface,omitempty"` // when sourced from an interface
+	Destination     string  `json:"destination"`
+	Mode            string  `json:"mode"` // "GRE/IP"
+	Key             *uint32 `json:"key,omitempty"`
+	Sequencing      bool    `json:"sequencing"`
+	Checksumming    bool    `json:"checksumming"`
+	// TransportMTU is the MTU of the underlay path; Overhead the bytes the
+	// tunnel adds to each packet (min and max, max differs with padding).
+	TransportMTU int    `json:"transport_mtu"`
+	OverheadMin  int    `json:"overhead_min"`
+	OverheadMax  int    `json:"overhead_max"`
+	MaxInner     int    `json:"max_inner"`
+	Protection   string `json:"protection,omitempty"` // profile name
+	AdjustMSS    int    `json:"adjust_mss,omitempty"`
+	// Underlay is the kernel's route to the destination.
+	UnderlayRoute  string     `json:"underlay_route,omitempty"`
+	UnderlayDevice string     `json:"underlay_device,omitempty"`
+	RouteVia       string     `json:"route_via,omitempty"`
+	HoldDown       int        `json:"recursion_hold_down_seconds"`
+	HoldDownLeft   int        `json:"recursion_hold_down_left_seconds,omitempty"`
+	Keepalive      *Keepalive `json:"keepalive,omitempty"`
+}
+
+// Keepalive is the GRE keepalive state of a tunnel.
+type Keepalive struct {
+	Period    int       `json:"period_seconds"`
+	Retries   int       `json:"retries"`
+	Sent      uint64    `json:"sent"`
+	Replies   uint64    `json:"replies"`
+	Missed    int       `json:"missed"`
+	LastReply time.Time `json:"last_reply,omitzero"`
+}
+
+// Counters are an interface's packet counters; Detail names each drop reason.
+type Counters struct {
+	InPackets  uint64            `json:"in_packets"`
+	InBytes    uint64            `json:"in_bytes"`
+	InErrors   uint64            `json:"in_errors"`
+	OutPackets uint64            `json:"out_packets"`
+	OutBytes   uint64            `json:"out_bytes"`
+	OutDrops   uint64            `json:"out_drops"`
+	OutErrors  uint64            `json:"out_errors"`
+	Detail     map[string]uint64 `json:"detail,omitempty"`
+}
+
+// Route is one line of `show ip route`.
+type Route struct {
+	Code     string    `json:"code"` // IOS code: C, L, S, O, R, B, K...
+	Prefix   string    `json:"prefix"`
+	Distance int       `json:"distance"`
+	Metric   int       `json:"metric"`
+	Nexthops []Nexthop `json:"nexthops"`
+}
+
+// Nexthop is one path of a Route.
+type Nexthop struct {
+	Gateway   string `json:"gateway,omitempty"`
+	Interface string `json:"interface,omitempty"`
+}
+
+// RouteTable is `show ip route`.
+type RouteTable struct {
+	Routes []Route `json:"routes"`
+}
+
+// Interfaces is `show interfaces` and `show ip interface brief`.
+type Interfaces struct {
+	Interfaces []Interface `json:"interfaces"`
+}
+
+// RunningConfig is `show running-config`.
+type RunningConfig struct {
+	Text string `json:"text"`
+}

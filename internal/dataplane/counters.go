@@ -1,0 +1,72 @@
+package dataplane
+
+import "sync/atomic"
+
+// Counters are one tunnel's packet counters. Each direction's goroutine adds
+// a batch's worth at a time; readers see a consistent-enough snapshot.
+type Counters struct {
+	InPackets, InBytes   atomic.Uint64
+	OutPackets, OutBytes atomic.Uint64
+
+	// Output drops, by reason.
+	OutDownDrops      atomic.Uint64 // line protocol down
+	OutNoSADrops      atomic.Uint64 // protected tunnel without an outbound SA
+	OutRecursionDrops atomic.Uint64 // would be encapsulated into its own tunnel
+	OutErrors         atomic.Uint64 // the underlay refused the datagram
+	OutTooBig         atomic.Uint64 // above the tunnel MTU with DF: ICMP sent back
+	OutMalformed      atomic.Uint64 // not an IP packet
+
+	// Input errors and drops, by reason.
+	InMalformed     atomic.Uint64 // not a GRE packet we can decode
+	InKeyMismatch   atomic.Uint64 // key absent, present or different
+	InChecksumError atomic.Uint64
+	InSeqDrops      atomic.Uint64 // out of sequence with sequence-datagrams
+	InClearDrops    atomic.Uint64 // clear GRE on a protected tunnel
+	InUnknownProto  atomic.Uint64 // payload neither IPv4 nor IPv6
+	InDownDrops     atomic.Uint64 // line protocol down
+	InErrors        atomic.Uint64 // the overlay refused the packet
+
+	MSSClamped atomic.Uint64
+
+	KeepalivesSent      atomic.Uint64
+	KeepaliveReplies    atomic.Uint64
+	KeepalivesReflected atomic.Uint64
+}
+
+// Snapshot is a plain copy of Counters.
+type Snapshot struct {
+	InPackets, InBytes, OutPackets, OutBytes                          uint64
+	OutDownDrops, OutNoSADrops, OutRecursionDrops, OutErrors          uint64
+	OutTooBig, OutMalformed                                           uint64
+	InMalformed, InKeyMismatch, InChecksumError, InSeqDrops           uint64
+	InClearDrops, InUnknownProto, InDownDrops, InErrors               uint64
+	MSSClamped, KeepalivesSent, KeepaliveReplies, KeepalivesReflected uint64
+}
+
+// Snapshot copies the counters.
+func (c *Counters) Snapshot() Snapshot {
+	return Snapshot{
+		InPackets: c.InPackets.Load(), InBytes: c.InBytes.Load(),
+		OutPackets: c.OutPackets.Load(), OutBytes: c.OutBytes.Load(),
+		OutDownDrops: c.OutDownDrops.Load(), OutNoSADrops: c.OutNoSADrops.Load(),
+		OutRecursionDrops: c.OutRecursionDrops.Load(), OutErrors: c.OutErrors.Load(),
+		OutTooBig: c.OutTooBig.Load(), OutMalformed: c.OutMalformed.Load(),
+		InMalformed: c.InMalformed.Load(), InKeyMismatch: c.InKeyMismatch.Load(),
+		InChecksumError: c.InChecksumError.Load(), InSeqDrops: c.InSeqDrops.Load(),
+		InClearDrops: c.InClearDrops.Load(), InUnknownProto: c.InUnknownProto.Load(),
+		InDownDrops: c.InDownDrops.Load(), InErrors: c.InErrors.Load(),
+		MSSClamped: c.MSSClamped.Load(), KeepalivesSent: c.KeepalivesSent.Load(),
+		KeepaliveReplies: c.KeepaliveReplies.Load(), KeepalivesReflected: c.KeepalivesReflected.Load(),
+	}
+}
+
+// OutDrops is the sum of output drops, as IOS's "output drops".
+func (s Snapshot) OutDrops() uint64 {
+	return s.OutDownDrops + s.OutNoSADrops + s.OutRecursionDrops + s.OutTooBig + s.OutMalformed
+}
+
+// InDrops is the sum of input errors, as IOS's "input errors".
+func (s Snapshot) InDrops() uint64 {
+	return s.InMalformed + s.InKeyMismatch + s.InChecksumError + s.InSeqDrops +
+		s.InClearDrops + s.InUnknownProto + s.InDownDrops + s.InErrors
+}

@@ -1,0 +1,39 @@
+// Package dataplane moves packets between a tunnel's overlay (the TUN device
+// the kernel routes into) and its underlay (raw IP or UDP sockets towards the
+// peer). It knows nothing of Linux: both sides are batch-shaped interfaces,
+// so tests plug in fakes and the daemon plugs in TUN devices and sockets.
+package dataplane
+
+import "net/netip"
+
+// Overlay is the tunnel's side towards the kernel: a TUN device. It matches
+// the batch contract of golang.zx2c4.com/wireguard/tun.Device: Read fills
+// bufs[i][offset:offset+sizes[i]], Write sends bufs[i][offset:], and a
+// Write offset must leave room for the device's own header in front.
+type Overlay interface {
+	Read(bufs [][]byte, sizes []int, offset int) (int, error)
+	Write(bufs [][]byte, offset int) (int, error)
+	BatchSize() int
+}
+
+// Packet is one datagram received from the underlay.
+type Packet struct {
+	// Buf is the caller's buffer; the underlay reads into it.
+	Buf []byte
+	// Payload is the part of Buf after the outer IP (and UDP) headers.
+	Payload []byte
+	// Src is the sender; the port is 0 for raw IP.
+	Src netip.AddrPort
+}
+
+// Underlay is the tunnel's side towards the network, bound to the tunnel
+// source and connected to the tunnel destination.
+type Underlay interface {
+	// ReadBatch fills up to len(pkts) packets and returns how many.
+	ReadBatch(pkts []Packet) (int, error)
+	// WriteBatch sends each buffer as one datagram to the peer.
+	WriteBatch(bufs [][]byte) (int, error)
+	// BatchSize is the largest batch worth passing.
+	BatchSize() int
+	Close() error
+}

@@ -1,0 +1,336 @@
+package dataplane
+
+import (
+	"bytes"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/gresec/gresec/internal/gre"
+	"github.com/gresec/gresec/internal/packet"
+)
+
+type fakeOverlay struct{ written [][]byte }
+
+func (f *fakeOverlay) Read([][]byte, []int, int) (int, error) { select {} }
+func (f *fakeOverlay) BatchSize() int                         { return 16 }
+func (f *fakeOverlay) Write(bufs [][]byte, offset int) (int, error) {
+	for _, b := range bufs {
+		if offset < 10 {
+			panic("overlay write offset leaves no room for the virtio header")
+		}
+		f.written = append(f.written, append([]byte(nil), b[offset:]...))
+	}
+	return len(bufs), nil
+}
+
+type fakeUnderlay struct{ sent [][]byte }
+
+func (f *fakeUnderlay) ReadBatch([]Packet) (int, error) { select {} }
+func (f *fakeUnderlay) BatchSize() int                  { return 16 }
+func (f *fakeUnderlay) Close() error                    { return nil }
+func (f *fakeUnderlay) WriteBatch(bufs [][]byte) (int, error) {
+	for _, b := range bufs {
+		f.sent = append(f.sent, append([]byte(nil), b...))
+	}
+	return len(bufs), nil
+}
+
+func unhex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var (
+	local  = netip.MustParseAddr("192.0.2.1")
+	remote = netip.MustParseAddr("192.0.2.2")
+)
+
+// An ICMP echo request 10.1.0.10 -> 10.2.0.10, DF set, 28 bytes.
+const icmpEcho = "45000020 0001 4000 40 01 0000 0a01000a 0a02000a 0800f7ff 0000 0000 00000000 00000000"
+
+func newTestTunnel(p Params) (*Tunnel, *fakeOverlay, *fakeUnderlay, *underlayRef) {
+	ov := &fakeOverlay{}
+	ul := &fakeUnderlay{}
+	t := New(ov, p, Hooks{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ref := &underlayRef{u: ul}
+	t.underlay.Store(ref)
+	t.SetUp(true)
+	return t, ov, ul, ref
+}
+
+func baseParams() Params {
+	return Params{Name: "Tunnel0", Local: local, Remote: remote, MTU: 1400, ICMPSource: netip.MustParseAddr("10.255.0.1")}
+}
+
+// overlayBatch puts packets where the TUN device would: at Headroom.
+func overlayBatch(pkts ...[]byte) ([][]byte, []int) {
+	bufs := make([][]byte, len(pkts))
+	sizes := make([]int, len(pkts))
+	for i, p := range pkts {
+		bufs[i] = make([]byte, Headroom+maxInner+tailroom)
+		sizes[i] = copy(bufs[i][Headroom:], p)
+	}
+	return bufs, sizes
+}
+
+func TestEncapsulateWithKey(t *testing.T) {
+	p := baseParams()
+	p.HasKey, p.Key = true, 0x01020304
+	tun, _, ul, _ := newTestTunnel(p)
+	inner := unhex(t, icmpEcho)
+	bufs, sizes := overlayBatch(inner)
+	tun.encapBatch(newEncapState(16), bufs, sizes)
+	if len(ul.sent) != 1 {
+		t.Fatalf("sent %d datagrams, want 1", len(ul.sent))
+	}
+	// RFC 2890: flags 0x2000 (K), protocol 0x0800, key.
+	want := append(unhex(t, "2000 0800 01020304"), inner...)
+	if !bytes.Equal(ul.sent[0], want) {
+		t.Errorf("GRE datagram\n got %x\nwant %x", ul.sent[0], want)
+	}
+	if s := tun.C.Snapshot(); s.OutPackets != 1 || s.OutBytes != uint64(len(inner)) {
+		t.Errorf("counters %+v", s)
+	}
+}
+
+func TestEncapsulateSequence(t *testing.T) {
+	p := baseParams()
+	p.Sequence = true
+	tun, _, ul, _ := newTestTunnel(p)
+	bufs, sizes := overlayBatch(unhex(t, icmpEcho), unhex(t, icmpEcho))
+	tun.encapBatch(newEncapState(16), bufs, sizes)
+	for i, d := range ul.sent {
+		h, _, err := gre.Decode(d)
+		if err != nil || !h.HasSeq || h.Seq != uint32(i) {
+			t.Errorf("datagram %d: %+v %v, want sequence %d", i, h, err, i)
+		}
+	}
+}
+
+func TestFailClosed(t *testing.T) {
+	p := baseParams()
+	p.Protected = true
+	tun, ov, ul, ref := newTestTunnel(p)
+	bufs, sizes := overlayBatch(unhex(t, icmpEcho))
+	tun.encapBatch(newEncapState(16), bufs, sizes)
+	if len(ul.sent) != 0 || tun.C.OutNoSADrops.Load() != 1 {
+		t.Fatalf("protected tunnel without SA sent %d datagrams, dropped %d", len(ul.sent), tun.C.OutNoSADrops.Load())
+	}
+	// Clear GRE from the peer is dropped too.
+	pk := underlayPacket(append(unhex(t, "0000 0800"), unhex(t, icmpEcho)...))
+	tun.decapBatch(&decapState{}, ref, []Packet{pk})
+	if len(ov.written) != 0 || tun.C.InClearDrops.Load() != 1 {
+		t.Fatalf("clear GRE on a protected tunnel: %d written, %d dropped", len(ov.written), tun.C.InClearDrops.Load())
+	}
+}
+
+func TestLineProtocolDownDrops(t *testing.T) {
+	tun, _, ul, _ := newTestTunnel(baseParams())
+	tun.SetUp(false)
+	bufs, sizes := overlayBatch(unhex(t, icmpEcho))
+	tun.encapBatch(newEncapState(16), bufs, sizes)
+	if len(ul.sent) != 0 || tun.C.OutDownDrops.Load() != 1 {
+		t.Fatal("a down tunnel sent a packet")
+	}
+}
+
+func TestRecursionDrop(t *testing.T) {
+	tun, _, ul, _ := newTestTunnel(baseParams())
+	// A GRE packet from the tunnel source to its destination, coming back
+	// out of the tunnel device: encapsulating it would loop.
+	own := unhex(t, "45000018 0001 0000 40 2f 0000 c0000201 c0000202 0000 0800")
+	bufs, sizes := overlayBatch(own)
+	tun.encapBatch(newEncapState(16), bufs, sizes)
+	if len(ul.sent) != 0 || tun.C.OutRecursionDrops.Load() != 1 {
+		t.Fatal("own underlay packet was encapsulated into its own tunnel")
+	}
+}
+
+func TestTooBigGetsICMP(t *testing.T) {
+	p := baseParams()
+	p.MTU = 576
+	tun, ov, ul, _ := newTestTunnel(p)
+	big := make([]byte, 1000)
+	copy(big, unhex(t, icmpEcho))
+	big[2], big[3] = 0x03, 0xe8 // total length 1000
+	bufs, sizes := overlayBatch(big)
+	tun.encapBatch(newEncapState(16), bufs, sizes)
+	if len(ul.sent) != 0 {
+		t.Fatal("packet above the MTU with DF was sent")
+	}
+	if len(ov.written) != 1 {
+		t.Fatalf("%d ICMP errors written back, want 1", len(ov.written))
+	}
+	h, err := packet.ParseIPv4(ov.written[0])
+	if err != nil || h.Protocol != packet.ProtoICMP || h.Dst != netip.MustParseAddr("10.1.0.10") || h.Src != p.ICMPSource {
+		t.Fatalf("ICMP error header %+v %v", h, err)
+	}
+	icmp := ov.written[0][h.HeaderLen:]
+	if icmp[0] != 3 || icmp[1] != 4 || int(icmp[6])<<8|int(icmp[7]) != 576 {
+		t.Errorf("ICMP type %d code %d mtu %d, want 3/4/576", icmp[0], icmp[1], int(icmp[6])<<8|int(icmp[7]))
+	}
+}
+
+// A TCP SYN 10.1.0.10:40000 -> 10.2.0.10:80 with MSS 1460.
+const tcpSYN = "4500002c 0001 4000 40 06 0000 0a01000a 0a02000a 9c40 0050 00000001 00000000 6002 ffff 0000 0000 020405b4"
+
+func fixIPv4Checksums(b []byte) []byte {
+	b[10], b[11] = 0, 0
+	c := packet.Checksum(b[:20], 0)
+	b[10], b[11] = byte(c>>8), byte(c)
+	seg := b[20:]
+	seg[16], seg[17] = 0, 0
+	src, _ := netip.AddrFromSlice(b[12:16])
+	dst, _ := netip.AddrFromSlice(b[16:20])
+	tc := packet.Checksum(seg, packet.PseudoHeaderSum(packet.ProtoTCP, src, dst, len(seg)))
+	seg[16], seg[17] = byte(tc>>8), byte(tc)
+	return b
+}
+
+func TestAdjustMSSBothWays(t *testing.T) {
+	p := baseParams()
+	p.AdjustMSS = 1360
+	tun, ov, ul, ref := newTestTunnel(p)
+	syn := fixIPv4Checksums(unhex(t, tcpSYN))
+	bufs, sizes := overlayBatch(syn)
+	tun.encapBatch(newEncapState(16), bufs, sizes)
+	if len(ul.sent) != 1 {
+		t.Fatal("SYN not sent")
+	}
+	if mss := ul.sent[0][4+40+2:][:2]; mss[0] != 0x05 || mss[1] != 0x50 {
+		t.Errorf("outbound MSS %x, want 0550 (1360)", mss)
+	}
+	pk := underlayPacket(append(unhex(t, "0000 0800"), fixIPv4Checksums(unhex(t, tcpSYN))...))
+	tun.decapBatch(&decapState{}, ref, []Packet{pk})
+	if len(ov.written) != 1 {
+		t.Fatal("SYN not decapsulated")
+	}
+	if mss := ov.written[0][40+2:][:2]; mss[0] != 0x05 || mss[1] != 0x50 {
+		t.Errorf("inbound MSS %x, want 0550 (1360)", mss)
+	}
+	if got := tun.C.MSSClamped.Load(); got != 2 {
+		t.Errorf("MSSClamped = %d, want 2", got)
+	}
+}
+
+// underlayPacket lays a GRE datagram out as a raw socket delivers it: after
+// a 20-byte outer IPv4 header in a large buffer.
+func underlayPacket(greDatagram []byte) Packet {
+	buf := make([]byte, underlayBufSize)
+	n := copy(buf[20:], greDatagram)
+	return Packet{Buf: buf, Payload: buf[20 : 20+n], Src: netip.AddrPortFrom(remote, 0)}
+}
+
+func TestDecapsulate(t *testing.T) {
+	p := baseParams()
+	p.HasKey, p.Key = true, 7
+	tun, ov, _, ref := newTestTunnel(p)
+	inner := unhex(t, icmpEcho)
+	good := underlayPacket(append(unhex(t, "2000 0800 00000007"), inner...))
+	wrongKey := underlayPacket(append(unhex(t, "2000 0800 00000008"), inner...))
+	noKey := underlayPacket(append(unhex(t, "0000 0800"), inner...))
+	garbage := underlayPacket(unhex(t, "ff"))
+	tun.decapBatch(&decapState{}, ref, []Packet{good, wrongKey, noKey, garbage})
+	if len(ov.written) != 1 || !bytes.Equal(ov.written[0], inner) {
+		t.Fatalf("overlay got %x, want exactly the inner packet", ov.written)
+	}
+	s := tun.C.Snapshot()
+	if s.InPackets != 1 || s.InKeyMismatch != 2 || s.InMalformed != 1 {
+		t.Errorf("counters %+v", s)
+	}
+}
+
+func TestKeepaliveReflectAndReply(t *testing.T) {
+	replies := 0
+	tun, ov, ul, ref := newTestTunnel(baseParams())
+	tun.hooks.KeepaliveReply = func() { replies++ }
+	// An IOS keepalive from the peer: outer GRE 0x0800 carrying IPv4
+	// 192.0.2.1 <- 192.0.2.2 proto 47 TTL 255 with GRE protocol 0.
+	inner := unhex(t, "45000018 0000 0000 ff 2f 0000 c0000202 c0000201 0000 0000")
+	c := packet.Checksum(inner[:20], 0)
+	inner[10], inner[11] = byte(c>>8), byte(c)
+	ka := underlayPacket(append(unhex(t, "0000 0800"), inner...))
+	reply := underlayPacket(unhex(t, "0000 0000"))
+	tun.decapBatch(&decapState{}, ref, []Packet{ka, reply})
+	if len(ul.sent) != 1 || !bytes.Equal(ul.sent[0], unhex(t, "0000 0000")) {
+		t.Fatalf("reflected %x, want the inner GRE header 00000000", ul.sent)
+	}
+	if len(ov.written) != 0 {
+		t.Error("a keepalive reached the overlay")
+	}
+	if replies != 1 || tun.C.KeepaliveReplies.Load() != 1 || tun.C.KeepalivesReflected.Load() != 1 {
+		t.Errorf("replies=%d counters %+v", replies, tun.C.Snapshot())
+	}
+}
+
+func TestSendKeepalive(t *testing.T) {
+	tun, _, ul, _ := newTestTunnel(baseParams())
+	if err := tun.SendKeepalive(); err != nil {
+		t.Fatal(err)
+	}
+	// GRE 0x0800, then inner IPv4 192.0.2.2 -> 192.0.2.1 proto 47 TTL 255,
+	// then GRE protocol 0: 4 + 24 bytes, as IOS sends it.
+	d := ul.sent[0]
+	if len(d) != 28 {
+		t.Fatalf("keepalive is %d bytes, want 28: %x", len(d), d)
+	}
+	h, inner, err := gre.Decode(d)
+	if err != nil || h.Protocol != gre.ProtoIPv4 {
+		t.Fatalf("outer GRE %+v %v", h, err)
+	}
+	ip, err := packet.ParseIPv4(inner)
+	if err != nil || ip.Src != remote || ip.Dst != local || ip.TTL != 255 || ip.Protocol != 47 {
+		t.Fatalf("inner IPv4 %+v %v", ip, err)
+	}
+}
+
+func TestNoAllocationsPerPacket(t *testing.T) {
+	p := baseParams()
+	p.HasKey, p.Key, p.AdjustMSS = true, 7, 1360
+	tun, _, _, ref := newTestTunnel(p)
+	ul := ref.u.(*fakeUnderlay)
+	bufs, sizes := overlayBatch(fixIPv4Checksums(unhex(t, tcpSYN)), unhex(t, icmpEcho))
+	e := newEncapState(16)
+	countingUL := &countingUnderlay{}
+	ref.u = countingUL
+	_ = ul
+	if a := testing.AllocsPerRun(100, func() { tun.encapBatch(e, bufs, sizes) }); a != 0 {
+		t.Errorf("encapsulation allocates %.1f times per batch", a)
+	}
+	pkts := []Packet{
+		underlayPacket(append(unhex(t, "2000 0800 00000007"), unhex(t, icmpEcho)...)),
+		underlayPacket(append(unhex(t, "2000 0800 00000007"), fixIPv4Checksums(unhex(t, tcpSYN))...)),
+	}
+	tun.ov = &countingOverlay{}
+	d := &decapState{out: make([][]byte, 0, 16), reflect: make([][]byte, 0, 16)}
+	if a := testing.AllocsPerRun(100, func() { tun.decapBatch(d, ref, pkts) }); a != 0 {
+		t.Errorf("decapsulation allocates %.1f times per batch", a)
+	}
+}
+
+type countingUnderlay struct{ n int }
+
+func (c *countingUnderlay) ReadBatch([]Packet) (int, error) { select {} }
+func (c *countingUnderlay) BatchSize() int                  { return 16 }
+func (c *countingUnderlay) Close() error                    { return nil }
+func (c *countingUnderlay) WriteBatch(bufs [][]byte) (int, error) {
+	c.n += len(bufs)
+	return len(bufs), nil
+}
+
+type countingOverlay struct{ n int }
+
+func (c *countingOverlay) Read([][]byte, []int, int) (int, error) { select {} }
+func (c *countingOverlay) BatchSize() int                         { return 16 }
+func (c *countingOverlay) Write(bufs [][]byte, _ int) (int, error) {
+	c.n += len(bufs)
+	return len(bufs), nil
+}

@@ -1,0 +1,104 @@
+// Package lab builds the article's world in network namespaces — routers
+// left and right, each with a loopback and a LAN, joined by two independent
+// core paths through core1 and core2 — and runs one gresec daemon per
+// router, so that a newcomer sees the tunnel work end to end.
+package lab
+
+import "fmt"
+
+// Router is one gresec router of the lab.
+type Router struct {
+	Name     string // hostname and namespace suffix
+	Loopback string // /32 tunnel source
+	Tunnel   string // tunnel address (/30)
+	Peer     string // the other router's loopback
+	LAN      string // router's LAN address (/24)
+	LANHost  string // the host behind it
+	PeerLAN  string // the other side's LAN summary, routed into the tunnel
+	// Core links: local interface, local address, core next hop.
+	Core [2]CoreLink
+}
+
+// CoreLink is one router-to-core link.
+type CoreLink struct {
+	Dev, Addr, NextHop, CoreNS, CoreDev string
+}
+
+// Routers returns the lab's two routers with their fixed addressing
+// (documentation and private ranges only, inside the lab's namespaces).
+func Routers() [2]Router {
+	return [2]Router{
+		{
+			Name: "left", Loopback: "192.0.2.1", Tunnel: "10.255.0.1", Peer: "192.0.2.2",
+			LAN: "10.1.0.1", LANHost: "10.1.0.10", PeerLAN: "10.2.0.0 255.255.0.0",
+			Core: [2]CoreLink{
+				{Dev: "l-c1", Addr: "198.51.100.253", NextHop: "198.51.100.254", CoreNS: "core1", CoreDev: "c1-l"},
+				{Dev: "l-c2", Addr: "198.51.100.249", NextHop: "198.51.100.250", CoreNS: "core2", CoreDev: "c2-l"},
+			},
+		},
+		{
+			Name: "right", Loopback: "192.0.2.2", Tunnel: "10.255.0.2", Peer: "192.0.2.1",
+			LAN: "10.2.0.1", LANHost: "10.2.0.10", PeerLAN: "10.1.0.0 255.255.0.0",
+			Core: [2]CoreLink{
+				{Dev: "r-c1", Addr: "203.0.113.253", NextHop: "203.0.113.254", CoreNS: "core1", CoreDev: "c1-r"},
+				{Dev: "r-c2", Addr: "203.0.113.249", NextHop: "203.0.113.250", CoreNS: "core2", CoreDev: "c2-r"},
+			},
+		},
+	}
+}
+
+// Config is the router's gresec configuration: the reference configuration
+// of the specification, plus the lab's physical interfaces, a second
+// equal-cost path to the peer, and the LAN. protect adds
+// `tunnel protection`; without IPsec in the data plane it would fail
+// closed, so the lab leaves it out until then.
+func (r Router) Config(protect bool) string {
+	prot := " ! tunnel protection ipsec profile TUNNEL  (IPsec data plane not yet available)\n"
+	if protect {
+		prot = " tunnel protection ipsec profile TUNNEL\n"
+	}
+	return fmt.Sprintf(`hostname %[1]s
+!
+interface Loopback0
+ ip address %[2]s 255.255.255.255
+!
+interface %[3]s
+ description core path 1 (%[5]s)
+ ip address %[4]s 255.255.255.252
+!
+interface %[6]s
+ description core path 2 (%[8]s)
+ ip address %[7]s 255.255.255.252
+!
+interface %[1]s-lan
+ description LAN
+ ip address %[9]s 255.255.255.0
+!
+crypto isakmp policy 10
+ encr aes 256
+ hash sha256
+ authentication pre-share
+ group 19
+crypto isakmp key SecretPassword12 address 0.0.0.0
+crypto isakmp keepalive 10 periodic
+!
+crypto ipsec transform-set TRANSFORM esp-aes 256 esp-sha384-hmac
+ mode transport
+!
+crypto ipsec profile TUNNEL
+ set transform-set TRANSFORM
+!
+interface Tunnel0
+ ip address %[10]s 255.255.255.252
+ ip mtu 1400
+ ip tcp adjust-mss 1360
+ keepalive 10 3
+ tunnel source Loopback0
+ tunnel destination %[11]s
+%[12]s!
+ip route %[11]s 255.255.255.255 %[13]s
+ip route %[11]s 255.255.255.255 %[14]s
+ip route %[15]s Tunnel0
+`, r.Name, r.Loopback, r.Core[0].Dev, r.Core[0].Addr, r.Core[0].CoreNS, r.Core[1].Dev, r.Core[1].Addr, r.Core[1].CoreNS,
+		r.LAN, r.Tunnel, r.Peer, prot, r.Core[0].NextHop, r.Core[1].NextHop, r.PeerLAN)
+}

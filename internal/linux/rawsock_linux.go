@@ -1,0 +1,160 @@
+package linux
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+
+	"github.com/gresec/gresec/internal/dataplane"
+)
+
+// batchSize is how many datagrams one recvmmsg/sendmmsg moves.
+const batchSize = 64
+
+// UnderlayOptions pin an underlay socket the way `tunnel route-via` asks.
+type UnderlayOptions struct {
+	// Mark is set as SO_MARK when non-zero (policy routing of the underlay).
+	Mark uint32
+	// BindDevice is set as SO_BINDTODEVICE when not empty.
+	BindDevice string
+}
+
+// RawUnderlay is a raw IPv4 socket of one IP protocol (47 for GRE, 50 for
+// ESP), bound to the tunnel source and connected to the tunnel destination,
+// so that the kernel delivers it only that pair's packets. The kernel builds
+// the outer IP header and picks the route.
+type RawUnderlay struct {
+	conn *net.IPConn
+	pc   *ipv4.PacketConn
+	rmsg []ipv4.Message
+
+	wmu  sync.Mutex // writers: the encapsulating goroutine, reflections, keepalives
+	wmsg []ipv4.Message
+}
+
+var _ dataplane.Underlay = (*RawUnderlay)(nil)
+
+// DialRaw opens a raw socket for proto from src to dst.
+func DialRaw(proto int, src, dst netip.Addr, opts UnderlayOptions) (*RawUnderlay, error) {
+	d := net.Dialer{
+		LocalAddr: &net.IPAddr{IP: src.AsSlice()},
+		Control: func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				serr = setUnderlaySockopts(int(fd), opts)
+			})
+			return errors.Join(err, serr)
+		},
+	}
+	c, err := d.DialContext(context.Background(), fmt.Sprintf("ip4:%d", proto), dst.String())
+	if err != nil {
+		return nil, fmt.Errorf("raw socket proto %d %s -> %s: %w", proto, src, dst, err)
+	}
+	ipc := c.(*net.IPConn)
+	u := &RawUnderlay{
+		conn: ipc,
+		pc:   ipv4.NewPacketConn(ipc),
+		rmsg: make([]ipv4.Message, batchSize),
+		wmsg: make([]ipv4.Message, batchSize),
+	}
+	for i := range u.rmsg {
+		u.rmsg[i].Buffers = make([][]byte, 1)
+		u.wmsg[i].Buffers = make([][]byte, 1)
+	}
+	return u, nil
+}
+
+func setUnderlaySockopts(fd int, opts UnderlayOptions) error {
+	// Outer packets may be fragmented on the path rather than be refused
+	// locally: the inner MTU is what gresec enforces.
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT); err != nil {
+		return fmt.Errorf("IP_MTU_DISCOVER: %w", err)
+	}
+	for _, o := range []int{unix.SO_RCVBUF, unix.SO_SNDBUF} {
+		// Best effort: a larger buffer only absorbs bursts.
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, o, 4<<20)
+	}
+	if opts.Mark != 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(opts.Mark)); err != nil {
+			return fmt.Errorf("SO_MARK: %w", err)
+		}
+	}
+	if opts.BindDevice != "" {
+		if err := unix.BindToDevice(fd, opts.BindDevice); err != nil {
+			return fmt.Errorf("SO_BINDTODEVICE %s: %w", opts.BindDevice, err)
+		}
+	}
+	return nil
+}
+
+// BatchSize implements dataplane.Underlay.
+func (u *RawUnderlay) BatchSize() int { return batchSize }
+
+// ReadBatch implements dataplane.Underlay. A raw IPv4 socket hands over the
+// whole IP datagram (reassembled); Payload is what follows its header.
+func (u *RawUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
+	n := min(len(pkts), len(u.rmsg))
+	for i := range n {
+		u.rmsg[i].Buffers[0] = pkts[i].Buf
+	}
+	got, err := u.pc.ReadBatch(u.rmsg[:n], 0)
+	if err != nil {
+		return 0, err
+	}
+	out := 0
+	for i := range got {
+		b := pkts[i].Buf[:u.rmsg[i].N]
+		if len(b) < ipv4.HeaderLen || b[0]>>4 != 4 {
+			continue
+		}
+		ihl := int(b[0]&0x0f) * 4
+		if ihl < ipv4.HeaderLen || ihl > len(b) {
+			continue
+		}
+		src := netip.AddrFrom4([4]byte(b[12:16]))
+		// Keep the order of the batch; compact away what was dropped.
+		pkts[out].Buf, pkts[i].Buf = pkts[i].Buf, pkts[out].Buf
+		pkts[out].Payload = pkts[out].Buf[ihl:len(b)]
+		pkts[out].Src = netip.AddrPortFrom(src, 0)
+		out++
+	}
+	return out, nil
+}
+
+// WriteBatch implements dataplane.Underlay; it is safe for concurrent use. A datagram the kernel refuses
+// is skipped so that one bad packet does not hold back the rest of the
+// batch; the first error is returned with the count of datagrams sent.
+func (u *RawUnderlay) WriteBatch(bufs [][]byte) (int, error) {
+	u.wmu.Lock()
+	defer u.wmu.Unlock()
+	sent, next := 0, 0
+	var first error
+	for next < len(bufs) {
+		n := min(len(bufs)-next, len(u.wmsg))
+		for i := range n {
+			u.wmsg[i].Buffers[0] = bufs[next+i]
+		}
+		w, err := u.pc.WriteBatch(u.wmsg[:n], 0)
+		sent += w
+		next += w
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			next++ // the datagram at next failed
+		} else if w == 0 {
+			break
+		}
+	}
+	return sent, first
+}
+
+// Close implements dataplane.Underlay.
+func (u *RawUnderlay) Close() error { return u.conn.Close() }

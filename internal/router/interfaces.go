@@ -1,0 +1,433 @@
+package router
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"time"
+
+	"golang.zx2c4.com/wireguard/tun"
+
+	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/dataplane"
+	"github.com/gresec/gresec/internal/keepalive"
+	"github.com/gresec/gresec/internal/lineproto"
+	"github.com/gresec/gresec/internal/linux"
+)
+
+// greOverhead is the outer IPv4 header plus the basic GRE header.
+const greOverhead = 20 + 4
+
+// iface is the runtime state of one configured interface.
+type iface struct {
+	cfg *config.Interface
+
+	// loop holds a LoopbackN device open; tun is a TunnelN device.
+	loop *os.File
+	tun  tun.Device
+	dp   *dataplane.Tunnel
+
+	// addr is the address gresec put on the interface (to remove it later).
+	addr netip.Prefix
+	// warned remembers the last problem logged, so it is logged once.
+	warned string
+
+	// Tunnel state.
+	lp         lineproto.Machine
+	ka         *keepalive.Machine
+	kaReplies  uint64 // dp.C.KeepaliveReplies seen so far
+	src        netip.Addr
+	underlay   underlayKey
+	lookup     linux.Lookup
+	srcProblem string
+	mtu        int
+}
+
+// underlayKey identifies the socket a tunnel's underlay needs.
+type underlayKey struct {
+	src, dst netip.Addr
+	opts     linux.UnderlayOptions
+}
+
+func (it *iface) keepaliveWake() time.Time {
+	if it.ka == nil {
+		return time.Time{}
+	}
+	return it.ka.NextWake()
+}
+
+// linkState reads links into a map by name.
+func (r *Router) linkState() map[string]linux.Link {
+	links, err := r.host.Links()
+	if err != nil {
+		r.log.Warn(err.Error())
+	}
+	m := make(map[string]linux.Link, len(links))
+	for _, l := range links {
+		m[l.Name] = l
+	}
+	return m
+}
+
+// reconcileLocked makes the host match the configuration and re-evaluates
+// every tunnel and route.
+func (r *Router) reconcileLocked() {
+	now := r.opts.Now()
+	for _, ic := range r.cfg.Interfaces {
+		it := r.ifs[ic.Name]
+		if it == nil {
+			it = &iface{}
+			r.ifs[ic.Name] = it
+		}
+		it.cfg = ic
+		if err := r.ensureInterface(it); err != nil {
+			r.warnOnce(it, err.Error())
+		}
+	}
+	links := r.linkState()
+	for _, ic := range r.cfg.Interfaces {
+		if ic.Kind == config.Tunnel {
+			r.evaluateTunnel(now, r.ifs[ic.Name], links)
+		}
+	}
+	r.syncRoutes()
+}
+
+func (r *Router) warnOnce(it *iface, msg string) {
+	if it.warned == msg {
+		return
+	}
+	it.warned = msg
+	r.log.Warn(msg)
+}
+
+// ensureInterface creates the interface's device if gresec owns it and
+// applies MTU, address and shutdown.
+func (r *Router) ensureInterface(it *iface) error {
+	ic := it.cfg
+	switch ic.Kind {
+	case config.Loopback:
+		if it.loop == nil {
+			f, err := linux.CreateLoopbackDevice(ic.Name)
+			if err != nil {
+				return err
+			}
+			it.loop = f
+		}
+	case config.Tunnel:
+		if err := r.ensureTunnel(it); err != nil {
+			return err
+		}
+	case config.Physical:
+		if !r.host.LinkExists(ic.Name) {
+			return fmt.Errorf("interface %s: no such Linux interface", ic.Name)
+		}
+	}
+	if ic.Address != it.addr {
+		if err := r.host.SetAddress(ic.Name, ic.Address, it.addr); err != nil {
+			return err
+		}
+		it.addr = ic.Address
+	}
+	// Set the admin state only when it differs: a link going up or down
+	// raises an event, which must not loop back into another pass.
+	l, err := r.host.Link(ic.Name)
+	if err != nil {
+		return err
+	}
+	if l.AdminUp == ic.Shutdown {
+		if err := r.host.SetUp(ic.Name, !ic.Shutdown); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tunnelMTU is the tunnel's IP MTU: configured, or what fits the underlay.
+func tunnelMTU(tc *config.TunnelConfig, underlayMTU int) int {
+	if tc.IPMTU > 0 {
+		return tc.IPMTU
+	}
+	return underlayMTU - overhead(tc)
+}
+
+// overhead is the GRE overhead of a tunnel's packets.
+func overhead(tc *config.TunnelConfig) int {
+	n := greOverhead
+	for _, on := range []bool{tc.HasKey, tc.Sequence, tc.Checksum} {
+		if on {
+			n += 4
+		}
+	}
+	return n
+}
+
+func (r *Router) tunnelParams(it *iface) dataplane.Params {
+	tc := it.cfg.Tunnel
+	return dataplane.Params{
+		Name:       it.cfg.Name,
+		Local:      it.src,
+		Remote:     tc.Destination,
+		HasKey:     tc.HasKey,
+		Key:        tc.Key,
+		Sequence:   tc.Sequence,
+		Checksum:   tc.Checksum,
+		MTU:        it.mtu,
+		AdjustMSS:  tc.AdjustMSS,
+		Protected:  tc.ProtectionProfile != "",
+		ICMPSource: it.cfg.Address.Addr(),
+	}
+}
+
+func (r *Router) ensureTunnel(it *iface) error {
+	tc := it.cfg.Tunnel
+	mtu := tunnelMTU(tc, 1500)
+	if it.tun == nil {
+		dev, err := linux.CreateTunnelDevice(it.cfg.Name, mtu)
+		if err != nil {
+			return err
+		}
+		it.tun = dev
+		if err := linux.IgnoreLinkdownRoutes(it.cfg.Name); err != nil {
+			r.log.Warn(err.Error())
+		}
+		// The carrier stays off until the line protocol comes up.
+		if err := linux.SetCarrier(dev, false); err != nil {
+			return fmt.Errorf("%s: %w", it.cfg.Name, err)
+		}
+		it.mtu = mtu
+		name := it.cfg.Name
+		it.dp = dataplane.New(dev, r.tunnelParams(it), dataplane.Hooks{KeepaliveReply: r.Kick}, r.log.With("interface", name))
+		it.lp = lineproto.Machine{}
+		it.dp.Start()
+		if !r.fwd {
+			if err := linux.EnableForwarding(); err != nil {
+				r.log.Warn(err.Error())
+			}
+			r.fwd = true
+		}
+	}
+	it.lp.HoldDown = tc.RecursionHoldDown
+	if mtu != it.mtu {
+		if err := r.host.SetMTU(it.cfg.Name, mtu); err != nil {
+			return err
+		}
+		it.mtu = mtu
+	}
+	switch {
+	case tc.Keepalive == nil:
+		it.ka = nil
+	case it.ka == nil || it.ka.Period != tc.Keepalive.Period || it.ka.Retries != tc.Keepalive.Retries:
+		it.ka = &keepalive.Machine{Period: tc.Keepalive.Period, Retries: tc.Keepalive.Retries}
+	}
+	return nil
+}
+
+// resolveSource finds the tunnel's source address, or says why it has none.
+func (r *Router) resolveSource(it *iface, links map[string]linux.Link) (netip.Addr, string) {
+	tc := it.cfg.Tunnel
+	if tc.SourceInterface != "" {
+		l, ok := links[tc.SourceInterface]
+		switch {
+		case !ok:
+			return netip.Addr{}, fmt.Sprintf("tunnel source %s does not exist", tc.SourceInterface)
+		case !l.AdminUp || !l.OperUp:
+			return netip.Addr{}, fmt.Sprintf("tunnel source %s is down", tc.SourceInterface)
+		case len(l.Addrs) == 0:
+			return netip.Addr{}, fmt.Sprintf("tunnel source %s has no IP address", tc.SourceInterface)
+		}
+		return l.Addrs[0].Addr(), ""
+	}
+	for _, l := range links {
+		for _, a := range l.Addrs {
+			if a.Addr() == tc.SourceAddr {
+				if !l.AdminUp {
+					return netip.Addr{}, fmt.Sprintf("tunnel source %s is on %s, which is down", tc.SourceAddr, l.Name)
+				}
+				return tc.SourceAddr, ""
+			}
+		}
+	}
+	return netip.Addr{}, fmt.Sprintf("tunnel source %s is not an address of this router", tc.SourceAddr)
+}
+
+// underlayOptions are the socket selectors for `tunnel route-via`.
+func (r *Router) underlayOptions(it *iface) linux.UnderlayOptions {
+	rv := it.cfg.Tunnel.RouteVia
+	if rv == nil || !rv.Mandatory {
+		return linux.UnderlayOptions{}
+	}
+	return linux.UnderlayOptions{BindDevice: rv.Interface}
+}
+
+// evaluateTunnel re-resolves a tunnel's source and underlay route, runs
+// keepalives, and updates its line protocol.
+func (r *Router) evaluateTunnel(now time.Time, it *iface, links map[string]linux.Link) {
+	tc := it.cfg.Tunnel
+	name := it.cfg.Name
+	src, srcProblem := r.resolveSource(it, links)
+	if it.cfg.Shutdown {
+		srcProblem = ""
+	}
+	it.srcProblem = srcProblem
+	key := underlayKey{src: src, dst: tc.Destination, opts: r.underlayOptions(it)}
+	if it.cfg.Shutdown || srcProblem != "" {
+		key = underlayKey{}
+	}
+	if key != it.underlay {
+		it.underlay = key
+		it.src = key.src
+		it.dp.SetUnderlay(nil)
+		if key.src.IsValid() {
+			u, err := linux.DialRaw(47, key.src, key.dst, key.opts)
+			if err != nil {
+				srcProblem = err.Error()
+				it.underlay = underlayKey{}
+			} else {
+				it.dp.SetUnderlay(u)
+			}
+		}
+		if it.ka != nil {
+			it.ka.Reset()
+		}
+	}
+	it.dp.SetParams(r.tunnelParams(it))
+
+	in := lineproto.Inputs{AdminDown: it.cfg.Shutdown, SourceProblem: srcProblem}
+	if srcProblem == "" && !it.cfg.Shutdown {
+		in.DestProblem, in.Recursion = r.resolveDestination(it, links)
+		in.KeepaliveProblem = r.runKeepalive(now, it)
+	}
+	res := it.lp.Update(now, in)
+	if res.RecursionDetected {
+		r.log.Warn(fmt.Sprintf("%%TUN-5-RECURDOWN: %s temporarily disabled due to recursive routing", name),
+			"route", in.Recursion, "hold_down", tc.RecursionHoldDown)
+	}
+	if res.Changed {
+		state := "down"
+		if it.lp.Up() {
+			state = "up"
+		}
+		args := []any{}
+		if !it.lp.Up() {
+			args = append(args, "reason", it.lp.Reason())
+		}
+		r.log.Info(fmt.Sprintf("%%LINEPROTO-5-UPDOWN: Line protocol on Interface %s, changed state to %s", name, state), args...)
+		if err := linux.SetCarrier(it.tun, it.lp.Up()); err != nil {
+			r.log.Warn(err.Error())
+		}
+		it.dp.SetUp(it.lp.Up())
+	}
+}
+
+// resolveDestination looks up the underlay route to the destination with
+// the selectors of the underlay socket, and says whether it is missing or
+// runs through a gresec tunnel (recursive routing).
+func (r *Router) resolveDestination(it *iface, links map[string]linux.Link) (problem, recursion string) {
+	tc := it.cfg.Tunnel
+	opts := linux.LookupOptions{Src: it.src, BindDevice: it.underlay.opts.BindDevice, Mark: it.underlay.opts.Mark}
+	lk, err := r.host.RouteGet(tc.Destination, opts)
+	if err != nil {
+		return err.Error(), ""
+	}
+	it.lookup = lk
+	if !lk.Found {
+		return fmt.Sprintf("no route to tunnel destination %s", tc.Destination), ""
+	}
+	if rv := tc.RouteVia; rv != nil && rv.Mandatory && lk.Device != rv.Interface {
+		return fmt.Sprintf("no route to tunnel destination %s via %s (route-via mandatory)", tc.Destination, rv.Interface), ""
+	}
+	if chain := r.tunnelChain(lk.Device, it.cfg.Name); chain != "" {
+		return "", fmt.Sprintf("%s via %s, proto %s", lk.Prefix, chain, protoName(lk.Protocol))
+	}
+	return "", ""
+}
+
+// tunnelChain reports whether the underlay through device dev runs into
+// tunnel self: directly (dev is self) or through other tunnels whose own
+// underlays do. It returns the chain of tunnels, or "".
+func (r *Router) tunnelChain(dev, self string) string {
+	seen := []string{}
+	for dev != "" && !slices.Contains(seen, dev) {
+		it := r.ifs[dev]
+		if it == nil || it.cfg.Kind != config.Tunnel {
+			return ""
+		}
+		seen = append(seen, dev)
+		if dev == self {
+			return joinChain(seen)
+		}
+		dev = it.lookup.Device
+	}
+	return ""
+}
+
+func joinChain(names []string) string {
+	s := names[0]
+	for _, n := range names[1:] {
+		s += " -> " + n
+	}
+	return s
+}
+
+// runKeepalive sends keepalives when due and says whether they failed.
+func (r *Router) runKeepalive(now time.Time, it *iface) string {
+	if it.ka == nil {
+		return ""
+	}
+	if n := it.dp.C.KeepaliveReplies.Load(); n != it.kaReplies {
+		it.kaReplies = n
+		it.ka.Reply(now)
+	}
+	if it.ka.Tick(now) {
+		if err := it.dp.SendKeepalive(); err != nil {
+			r.log.Debug("keepalive", "interface", it.cfg.Name, "err", err)
+		}
+	}
+	return it.ka.Problem()
+}
+
+// teardown removes what gresec created for an interface.
+func (r *Router) teardown(it *iface) {
+	name := it.cfg.Name
+	if it.cfg.Kind == config.Physical && it.addr.IsValid() {
+		if err := r.host.SetAddress(name, netip.Prefix{}, it.addr); err != nil {
+			r.log.Warn(err.Error())
+		}
+	}
+	if it.dp != nil {
+		it.dp.Close()
+	}
+	if it.tun != nil {
+		_ = it.tun.Close()
+	}
+	if it.loop != nil {
+		_ = it.loop.Close()
+	}
+}
+
+// protoName names a kernel route protocol as IOS and FRR do.
+func protoName(p int) string {
+	switch p {
+	case 2:
+		return "connected"
+	case 3, 4:
+		return "kernel"
+	case int(linux.RouteProtocol):
+		return "static"
+	case 186:
+		return "bgp"
+	case 187:
+		return "isis"
+	case 188:
+		return "ospf"
+	case 189:
+		return "rip"
+	case 192:
+		return "eigrp"
+	case 11:
+		return "zebra"
+	}
+	return fmt.Sprintf("%d", p)
+}

@@ -1,0 +1,223 @@
+// Package router is the gresec daemon's core: it applies a configuration to
+// the host (interfaces, addresses, tunnels, static routes), follows the
+// host's changes through netlink events, runs each tunnel's line protocol,
+// and answers the control socket with the state it keeps. Decisions live in
+// pure packages (lineproto, rib); this package wires them to Linux.
+package router
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/linux"
+)
+
+// resolveInterval re-resolves the underlay even without netlink events:
+// route changes in other tables or missed events must not go unseen.
+const resolveInterval = 5 * time.Second
+
+// Options configure a Router.
+type Options struct {
+	ConfigPath string
+	Log        *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Router is one gresec daemon's state.
+type Router struct {
+	opts Options
+	log  *slog.Logger
+	host *linux.Host
+
+	mu     sync.Mutex
+	cfg    *config.Config
+	ifs    map[string]*iface // by canonical name, for configured interfaces
+	routes map[netip.Prefix]linux.Route
+	fwd    bool
+
+	kick chan struct{}
+}
+
+// New loads and validates the configuration; nothing is applied yet.
+func New(opts Options) (*Router, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	host, err := linux.NewHost()
+	if err != nil {
+		return nil, err
+	}
+	r := &Router{
+		opts:   opts,
+		log:    opts.Log,
+		host:   host,
+		ifs:    map[string]*iface{},
+		routes: map[netip.Prefix]linux.Route{},
+		kick:   make(chan struct{}, 1),
+	}
+	cfg, problems := r.load()
+	if cfg == nil {
+		host.Close()
+		return nil, &ConfigError{Problems: problems}
+	}
+	for _, p := range problems {
+		r.log.Warn(p)
+	}
+	r.cfg = cfg
+	return r, nil
+}
+
+// ConfigError lists the problems of a configuration that was refused.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("invalid configuration (%d problems)", len(e.Problems))
+}
+
+// load reads and parses the configuration file; cfg is nil on errors.
+func (r *Router) load() (*config.Config, []string) {
+	src, err := os.ReadFile(r.opts.ConfigPath)
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	cfg, diags := config.Parse(r.opts.ConfigPath, src, config.Options{InterfaceExists: r.host.LinkExists})
+	problems := make([]string, 0, len(diags))
+	for _, d := range diags {
+		problems = append(problems, d.String())
+	}
+	if diags.HasErrors() {
+		return nil, problems
+	}
+	return cfg, problems
+}
+
+// Run applies the configuration and keeps it applied until ctx ends; then
+// it removes what it created.
+func (r *Router) Run(ctx context.Context) error {
+	defer r.host.Close()
+	if err := r.host.FlushRoutes(); err != nil {
+		r.log.Warn("removing stale gresec routes", "err", err)
+	}
+	changed := make(chan struct{}, 1)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := linux.Watch(wctx, changed, func(err error) { r.log.Warn(err.Error()) }); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.log.Info(fmt.Sprintf("%%SYS-5-CONFIG_I: Configured from %s", r.opts.ConfigPath), "hostname", r.cfg.Hostname)
+	r.reconcileLocked()
+	r.mu.Unlock()
+
+	tick := time.NewTicker(resolveInterval)
+	defer tick.Stop()
+	wake := time.NewTimer(time.Hour)
+	defer wake.Stop()
+	for {
+		r.mu.Lock()
+		next := r.nextWakeLocked()
+		r.mu.Unlock()
+		if !next.IsZero() {
+			wake.Reset(max(next.Sub(r.opts.Now()), 0))
+		}
+		select {
+		case <-ctx.Done():
+			r.shutdown()
+			return nil
+		case <-changed:
+			// Let a burst of events settle into one pass.
+			time.Sleep(20 * time.Millisecond)
+			select {
+			case <-changed:
+			default:
+			}
+		case <-tick.C:
+		case <-wake.C:
+		case <-r.kick:
+		}
+		r.mu.Lock()
+		r.reconcileLocked()
+		r.mu.Unlock()
+	}
+}
+
+// Reload re-reads the configuration file. An invalid file changes nothing:
+// the running configuration stays and the problems are returned.
+func (r *Router) Reload() ([]string, error) {
+	cfg, problems := r.load()
+	if cfg == nil {
+		r.log.Error("%PARSER-3-RELOAD: configuration not reloaded, the running configuration stays", "file", r.opts.ConfigPath, "problems", len(problems))
+		for _, p := range problems {
+			r.log.Error(p)
+		}
+		return problems, &ConfigError{Problems: problems}
+	}
+	r.mu.Lock()
+	r.applyLocked(cfg)
+	r.mu.Unlock()
+	r.log.Info(fmt.Sprintf("%%SYS-5-CONFIG_I: Configured from %s", r.opts.ConfigPath), "hostname", cfg.Hostname)
+	return problems, nil
+}
+
+// Kick asks the main loop for a reconciliation pass.
+func (r *Router) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Router) nextWakeLocked() time.Time {
+	now := r.opts.Now()
+	var next time.Time
+	for _, it := range r.ifs {
+		if it.tun == nil {
+			continue
+		}
+		for _, w := range []time.Time{it.lp.NextWake(now), it.keepaliveWake()} {
+			if !w.IsZero() && (next.IsZero() || w.Before(next)) {
+				next = w
+			}
+		}
+	}
+	return next
+}
+
+// applyLocked replaces the configuration: interfaces that left it are torn
+// down, the rest is reconciled.
+func (r *Router) applyLocked(cfg *config.Config) {
+	keep := map[string]bool{}
+	for _, ic := range cfg.Interfaces {
+		keep[ic.Name] = true
+	}
+	for name, it := range r.ifs {
+		if !keep[name] {
+			r.teardown(it)
+			delete(r.ifs, name)
+		}
+	}
+	r.cfg = cfg
+	r.reconcileLocked()
+}
+
+func (r *Router) shutdown() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for p, rt := range r.routes {
+		if err := r.host.DeleteRoute(p, rt.Metric); err != nil {
+			r.log.Warn("removing route", "err", err)
+		}
+	}
+	r.routes = map[netip.Prefix]linux.Route{}
+	for name, it := range r.ifs {
+		r.teardown(it)
+		delete(r.ifs, name)
+	}
+}

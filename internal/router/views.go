@@ -1,0 +1,238 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gresec/gresec/internal/api"
+	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/linux"
+)
+
+// Handle answers one control-socket request.
+func (r *Router) Handle(_ context.Context, req api.Request) api.Response {
+	args := req.Args
+	switch {
+	case len(args) == 1 && args[0] == "reload":
+		problems, err := r.Reload()
+		if err != nil {
+			return api.Response{Error: "configuration not reloaded; the running configuration stays", Problems: problems}
+		}
+		return api.Response{Problems: problems, Data: "configuration reloaded"}
+	case len(args) >= 2 && args[0] == "show":
+		return r.show(args[1:])
+	}
+	return api.Response{Error: fmt.Sprintf("unknown request %q", strings.Join(args, " "))}
+}
+
+func (r *Router) show(args []string) api.Response {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch strings.Join(args, " ") {
+	case "running-config":
+		return api.Response{Data: api.RunningConfig{Text: r.cfg.Format(config.FormatOptions{MaskKeys: true})}}
+	case "ip route":
+		return api.Response{Data: r.routeTable()}
+	case "interfaces", "ip interface brief":
+		return api.Response{Data: api.Interfaces{Interfaces: r.interfaces("")}}
+	}
+	if len(args) == 2 && args[0] == "interfaces" {
+		ifs := r.interfaces(args[1])
+		if len(ifs) == 0 {
+			return api.Response{Error: fmt.Sprintf("no interface %s", args[1])}
+		}
+		return api.Response{Data: api.Interfaces{Interfaces: ifs}}
+	}
+	return api.Response{Error: fmt.Sprintf("unknown show command %q", strings.Join(args, " "))}
+}
+
+// interfaces describes every interface of the host, or only the one named.
+func (r *Router) interfaces(only string) []api.Interface {
+	links, err := r.host.Links()
+	if err != nil {
+		r.log.Warn(err.Error())
+	}
+	slices.SortFunc(links, func(a, b linux.Link) int { return a.Index - b.Index })
+	var out []api.Interface
+	for _, l := range links {
+		if only != "" && l.Name != only {
+			continue
+		}
+		out = append(out, r.describe(l))
+	}
+	return out
+}
+
+func (r *Router) describe(l linux.Link) api.Interface {
+	ai := api.Interface{
+		Name:      l.Name,
+		LinuxName: l.Name,
+		Kind:      "physical",
+		MTU:       l.MTU,
+		Counters: api.Counters{
+			InPackets: l.Stats.RxPackets, InBytes: l.Stats.RxBytes, InErrors: l.Stats.RxErrors,
+			OutPackets: l.Stats.TxPackets, OutBytes: l.Stats.TxBytes, OutErrors: l.Stats.TxErrors,
+			OutDrops: l.Stats.TxDropped,
+		},
+	}
+	if len(l.Addrs) > 0 {
+		ai.Address = l.Addrs[0].String()
+	}
+	ai.Status, ai.LineProtocol = "up", "up"
+	if !l.AdminUp {
+		ai.Status, ai.LineProtocol, ai.DownReason = "administratively down", "down", "shutdown"
+	} else if !l.OperUp {
+		ai.LineProtocol, ai.DownReason = "down", "no carrier"
+	}
+	it := r.ifs[l.Name]
+	if it == nil {
+		return ai
+	}
+	ai.Description = it.cfg.Description
+	switch it.cfg.Kind {
+	case config.Loopback:
+		ai.Kind = "loopback"
+	case config.Tunnel:
+		ai.Kind = "tunnel"
+		r.describeTunnel(it, &ai)
+	}
+	return ai
+}
+
+func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
+	tc := it.cfg.Tunnel
+	now := r.opts.Now()
+	ai.MTU = it.mtu
+	if it.cfg.Shutdown {
+		ai.Status, ai.LineProtocol = "administratively down", "down"
+	} else {
+		ai.Status, ai.LineProtocol = "up", "down"
+		if it.lp.Up() {
+			ai.LineProtocol = "up"
+		}
+	}
+	ai.DownReason = it.lp.Reason()
+	t := &api.Tunnel{
+		SourceInterface: tc.SourceInterface,
+		Destination:     tc.Destination.String(),
+		Mode:            "GRE/IP",
+		Sequencing:      tc.Sequence,
+		Checksumming:    tc.Checksum,
+		Protection:      tc.ProtectionProfile,
+		AdjustMSS:       tc.AdjustMSS,
+		HoldDown:        int(tc.RecursionHoldDown.Seconds()),
+		OverheadMin:     overhead(tc),
+		OverheadMax:     overhead(tc),
+	}
+	if it.src.IsValid() {
+		t.Source = it.src.String()
+	} else if tc.SourceAddr.IsValid() {
+		t.Source = tc.SourceAddr.String()
+	}
+	if tc.HasKey {
+		k := tc.Key
+		t.Key = &k
+	}
+	if rv := tc.RouteVia; rv != nil {
+		mode := "preferred"
+		if rv.Mandatory {
+			mode = "mandatory"
+		}
+		t.RouteVia = rv.Interface + " " + mode
+	}
+	if it.lookup.Found {
+		t.UnderlayRoute = fmt.Sprintf("%s (%s)", it.lookup.Prefix, protoName(it.lookup.Protocol))
+		t.UnderlayDevice = it.lookup.Device
+		if l, err := r.host.Link(it.lookup.Device); err == nil {
+			t.TransportMTU = l.MTU
+		}
+	}
+	if t.TransportMTU == 0 {
+		t.TransportMTU = 1500
+	}
+	t.MaxInner = t.TransportMTU - t.OverheadMax
+	if hd := it.lp.HoldDownUntil(); hd.After(now) {
+		t.HoldDownLeft = int(hd.Sub(now).Seconds() + 0.5)
+	}
+	if ka := it.ka; ka != nil {
+		t.Keepalive = &api.Keepalive{
+			Period:    int(ka.Period.Seconds()),
+			Retries:   ka.Retries,
+			Sent:      it.dp.C.KeepalivesSent.Load(),
+			Replies:   it.dp.C.KeepaliveReplies.Load(),
+			Missed:    ka.Missed(),
+			LastReply: ka.LastReply(),
+		}
+	}
+	ai.Tunnel = t
+	s := it.dp.C.Snapshot()
+	ai.Counters = api.Counters{
+		InPackets: s.InPackets, InBytes: s.InBytes, InErrors: s.InDrops(),
+		OutPackets: s.OutPackets, OutBytes: s.OutBytes, OutDrops: s.OutDrops(), OutErrors: s.OutErrors,
+		Detail: map[string]uint64{
+			"out_line_protocol_down": s.OutDownDrops,
+			"out_no_ipsec_sa":        s.OutNoSADrops,
+			"out_recursive":          s.OutRecursionDrops,
+			"out_too_big_icmp_sent":  s.OutTooBig,
+			"out_not_ip":             s.OutMalformed,
+			"in_malformed":           s.InMalformed,
+			"in_key_mismatch":        s.InKeyMismatch,
+			"in_checksum_errors":     s.InChecksumError,
+			"in_out_of_sequence":     s.InSeqDrops,
+			"in_clear_on_protected":  s.InClearDrops,
+			"in_unknown_protocol":    s.InUnknownProto,
+			"in_line_protocol_down":  s.InDownDrops,
+			"in_overlay_errors":      s.InErrors,
+			"mss_clamped":            s.MSSClamped,
+			"keepalives_reflected":   s.KeepalivesReflected,
+		},
+	}
+}
+
+// routeTable is the kernel's main table with IOS codes.
+func (r *Router) routeTable() api.RouteTable {
+	krs, err := r.host.Routes()
+	if err != nil {
+		r.log.Warn(err.Error())
+	}
+	var t api.RouteTable
+	for _, kr := range krs {
+		code, dist := routeCode(kr)
+		ar := api.Route{Code: code, Prefix: kr.Prefix.String(), Distance: dist, Metric: kr.Metric}
+		if code == "S" {
+			ar.Distance, ar.Metric = kr.Metric, 0
+		}
+		for _, nh := range kr.Nexthops {
+			an := api.Nexthop{Interface: nh.Device}
+			if nh.Gateway.IsValid() {
+				an.Gateway = nh.Gateway.String()
+			}
+			ar.Nexthops = append(ar.Nexthops, an)
+		}
+		t.Routes = append(t.Routes, ar)
+	}
+	return t
+}
+
+// routeCode maps a kernel route to IOS's code letter and default distance.
+func routeCode(kr linux.KernelRoute) (string, int) {
+	switch kr.Protocol {
+	case 2:
+		return "C", 0
+	case int(linux.RouteProtocol):
+		return "S", kr.Metric
+	case 188:
+		return "O", 110
+	case 189:
+		return "R", 120
+	case 186:
+		return "B", 20
+	case 192:
+		return "D", 90
+	case 187:
+		return "i", 115
+	}
+	return "K", 0
+}
