@@ -24,6 +24,8 @@ type Options struct {
 	// Dir holds configurations, sockets and logs.
 	Dir string
 	Out io.Writer
+	// Config returns a router's configuration; nil means Router.Config.
+	Config func(Router) string
 }
 
 // Lab is a running lab topology.
@@ -153,7 +155,11 @@ func (l *Lab) build(ctx context.Context) error {
 	}
 	for _, r := range routers {
 		path := filepath.Join(l.opts.Dir, r.Name+".conf")
-		if err := os.WriteFile(path, []byte(r.Config(false)), 0o600); err != nil {
+		text := r.Config(false)
+		if l.opts.Config != nil {
+			text = l.opts.Config(r)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			return err
 		}
 		if err := l.StartDaemon(ctx, r.Name); err != nil {
@@ -200,6 +206,14 @@ func (l *Lab) StartDaemon(ctx context.Context, router string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("gresec in %s did not open its control socket", router)
+}
+
+// Pid is the process ID of a router's daemon (0 if it is not running).
+func (l *Lab) Pid(router string) int {
+	if cmd := l.daemons[router]; cmd != nil && cmd.Process != nil {
+		return cmd.Process.Pid
+	}
+	return 0
 }
 
 // StopDaemon stops a router's daemon (SIGTERM, then SIGKILL).

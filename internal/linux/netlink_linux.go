@@ -241,9 +241,9 @@ func (x *Host) ReplaceRoute(r Route) error {
 	return nil
 }
 
-// DeleteRoute removes a route gresec installed.
+// DeleteRoute removes a route gresec installed, whatever its scope.
 func (x *Host) DeleteRoute(prefix netip.Prefix, metric int) error {
-	nr := &netlink.Route{Dst: ipnet(prefix), Protocol: RouteProtocol, Priority: metric, Table: unix.RT_TABLE_MAIN}
+	nr := &netlink.Route{Dst: ipnet(prefix), Protocol: RouteProtocol, Priority: metric, Table: unix.RT_TABLE_MAIN, Scope: netlink.SCOPE_NOWHERE}
 	if err := x.h.RouteDel(nr); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("delete route %s: %w", prefix, err)
 	}

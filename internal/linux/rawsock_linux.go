@@ -27,12 +27,17 @@ type UnderlayOptions struct {
 }
 
 // RawUnderlay is a raw IPv4 socket of one IP protocol (47 for GRE, 50 for
-// ESP), bound to the tunnel source and connected to the tunnel destination,
-// so that the kernel delivers it only that pair's packets. The kernel builds
-// the outer IP header and picks the route.
+// ESP), bound to the tunnel source, sending to the tunnel destination. The
+// kernel builds the outer IP header and routes each datagram afresh, so a
+// loopback-sourced tunnel follows equal-cost paths as they come and go. It
+// is not connect()ed: a socket must exist while the destination has no
+// route (that is the line protocol's business), so it filters what it
+// receives by the peer's address itself.
 type RawUnderlay struct {
 	conn *net.IPConn
 	pc   *ipv4.PacketConn
+	peer netip.Addr
+	dst  *net.IPAddr
 	rmsg []ipv4.Message
 
 	wmu  sync.Mutex // writers: the encapsulating goroutine, reflections, keepalives
@@ -43,8 +48,7 @@ var _ dataplane.Underlay = (*RawUnderlay)(nil)
 
 // DialRaw opens a raw socket for proto from src to dst.
 func DialRaw(proto int, src, dst netip.Addr, opts UnderlayOptions) (*RawUnderlay, error) {
-	d := net.Dialer{
-		LocalAddr: &net.IPAddr{IP: src.AsSlice()},
+	lc := net.ListenConfig{
 		Control: func(_, _ string, c syscall.RawConn) error {
 			var serr error
 			err := c.Control(func(fd uintptr) {
@@ -53,20 +57,23 @@ func DialRaw(proto int, src, dst netip.Addr, opts UnderlayOptions) (*RawUnderlay
 			return errors.Join(err, serr)
 		},
 	}
-	c, err := d.DialContext(context.Background(), fmt.Sprintf("ip4:%d", proto), dst.String())
+	c, err := lc.ListenPacket(context.Background(), fmt.Sprintf("ip4:%d", proto), src.String())
 	if err != nil {
-		return nil, fmt.Errorf("raw socket proto %d %s -> %s: %w", proto, src, dst, err)
+		return nil, fmt.Errorf("raw socket proto %d on %s: %w", proto, src, err)
 	}
 	ipc := c.(*net.IPConn)
 	u := &RawUnderlay{
 		conn: ipc,
 		pc:   ipv4.NewPacketConn(ipc),
+		peer: dst,
+		dst:  &net.IPAddr{IP: dst.AsSlice()},
 		rmsg: make([]ipv4.Message, batchSize),
 		wmsg: make([]ipv4.Message, batchSize),
 	}
 	for i := range u.rmsg {
 		u.rmsg[i].Buffers = make([][]byte, 1)
 		u.wmsg[i].Buffers = make([][]byte, 1)
+		u.wmsg[i].Addr = u.dst
 	}
 	return u, nil
 }
@@ -119,6 +126,9 @@ func (u *RawUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
 			continue
 		}
 		src := netip.AddrFrom4([4]byte(b[12:16]))
+		if src != u.peer {
+			continue // another tunnel's peer
+		}
 		// Keep the order of the batch; compact away what was dropped.
 		pkts[out].Buf, pkts[i].Buf = pkts[i].Buf, pkts[out].Buf
 		pkts[out].Payload = pkts[out].Buf[ihl:len(b)]
@@ -142,6 +152,7 @@ func (u *RawUnderlay) WriteBatch(bufs [][]byte) (int, error) {
 			u.wmsg[i].Buffers[0] = bufs[next+i]
 		}
 		w, err := u.pc.WriteBatch(u.wmsg[:n], 0)
+		w = max(w, 0) // sendmmsg's -1 comes through on error
 		sent += w
 		next += w
 		if err != nil {

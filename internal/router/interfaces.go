@@ -32,6 +32,9 @@ type iface struct {
 	addr netip.Prefix
 	// warned remembers the last problem logged, so it is logged once.
 	warned string
+	// adminShutdown is the shutdown state last applied (when adminApplied).
+	adminApplied  bool
+	adminShutdown bool
 
 	// Tunnel state.
 	lp         lineproto.Machine
@@ -130,17 +133,16 @@ func (r *Router) ensureInterface(it *iface) error {
 		}
 		it.addr = ic.Address
 	}
-	// Set the admin state only when it differs: a link going up or down
-	// raises an event, which must not loop back into another pass.
-	l, err := r.host.Link(ic.Name)
-	if err != nil {
+	// The admin state is applied when the configuration sets or changes
+	// it, not enforced on every pass: an operator's `ip link set down` on
+	// a physical interface is a failure to react to, not to undo.
+	if it.adminApplied && it.adminShutdown == ic.Shutdown {
+		return nil
+	}
+	if err := r.host.SetUp(ic.Name, !ic.Shutdown); err != nil {
 		return err
 	}
-	if l.AdminUp == ic.Shutdown {
-		if err := r.host.SetUp(ic.Name, !ic.Shutdown); err != nil {
-			return err
-		}
-	}
+	it.adminApplied, it.adminShutdown = true, ic.Shutdown
 	return nil
 }
 
