@@ -84,7 +84,9 @@ func (l *Lab) PrintViews(router string) error {
 		args   []string
 		render func(data json.RawMessage) error
 	}{
-		{[]string{"interfaces", "Tunnel0"}, func(d json.RawMessage) error { return decode(d, func(v api.Interfaces) { show.Interfaces(l.opts.Out, v) }) }},
+		{[]string{"interfaces", "Tunnel0"}, func(d json.RawMessage) error {
+			return decode(d, func(v api.Interfaces) { show.Interfaces(l.opts.Out, v) })
+		}},
 		{[]string{"ip", "interface", "brief"}, func(d json.RawMessage) error { return decode(d, func(v api.Interfaces) { show.Brief(l.opts.Out, v) }) }},
 		{[]string{"ip", "route"}, func(d json.RawMessage) error { return decode(d, func(v api.RouteTable) { show.Routes(l.opts.Out, v) }) }},
 	}

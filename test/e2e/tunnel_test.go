@@ -1,10 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -63,15 +64,29 @@ func capture(t *testing.T, l *lab.Lab, node, iface, filter string, f func()) str
 	requireTools(t, "tcpdump")
 	path := filepath.Join(t.TempDir(), node+".pcap")
 	cmd := exec.Command("ip", "netns", "exec", l.NS(node), "tcpdump", "-U", "-n", "-i", iface, "-w", path, filter)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// tcpdump writes the file header once it listens.
-	for i := 0; i < 50; i++ {
-		if st, err := os.Stat(path); err == nil && st.Size() > 0 {
-			break
+	// tcpdump says "listening on" once its filter is attached.
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening on") {
+				close(listening)
+				break
+			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		_, _ = io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case <-listening:
+	case <-time.After(10 * time.Second):
+		t.Fatal("tcpdump did not start listening")
 	}
 	f()
 	time.Sleep(300 * time.Millisecond)

@@ -1,0 +1,44 @@
+# gresec: the two commands a newcomer needs are `make demo` and `make test`
+# (both as root: they create network namespaces and TUN devices).
+
+export PATH := $(PATH):/usr/local/go/bin:$(shell go env GOPATH 2>/dev/null || echo /root/go)/bin
+GO ?= go
+
+.PHONY: all build demo test deps lint unit fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o gresec ./cmd/gresec
+
+# The demo: the article's topology in network namespaces (see README).
+demo: build
+	./gresec lab
+
+deps:
+	./scripts/install-test-deps
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	staticcheck ./...
+
+# The whole suite: unit tests, fuzz seed corpora, namespace tests against
+# real tools. With CI=true a missing prerequisite fails instead of skipping.
+test: deps lint
+	$(GO) test -count=1 -timeout 25m ./...
+
+# Short fuzzing runs of every fuzz target (seeds also run in `make test`).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./internal/...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/esp/ ./internal/gre/ ./internal/packet/ ./internal/dataplane/
+
+clean:
+	rm -f gresec
