@@ -26,6 +26,14 @@ type Counters struct {
 	InDownDrops     atomic.Uint64 // line protocol down
 	InErrors        atomic.Uint64 // the overlay refused the packet
 
+	// IPsec.
+	Encrypted      atomic.Uint64 // GRE frames sealed into ESP
+	Decrypted      atomic.Uint64 // ESP packets verified and decrypted
+	InNoSA         atomic.Uint64 // ESP with an unknown SPI, or none installed
+	InAuthFailures atomic.Uint64 // ICV did not verify
+	InReplayDrops  atomic.Uint64 // replayed or too old
+	InPolicyDrops  atomic.Uint64 // decrypted but not this tunnel's GRE
+
 	MSSClamped atomic.Uint64
 
 	KeepalivesSent      atomic.Uint64
@@ -35,12 +43,13 @@ type Counters struct {
 
 // Snapshot is a plain copy of Counters.
 type Snapshot struct {
-	InPackets, InBytes, OutPackets, OutBytes                          uint64
-	OutDownDrops, OutNoSADrops, OutRecursionDrops, OutErrors          uint64
-	OutTooBig, OutMalformed                                           uint64
-	InMalformed, InKeyMismatch, InChecksumError, InSeqDrops           uint64
-	InClearDrops, InUnknownProto, InDownDrops, InErrors               uint64
-	MSSClamped, KeepalivesSent, KeepaliveReplies, KeepalivesReflected uint64
+	InPackets, InBytes, OutPackets, OutBytes                                   uint64
+	OutDownDrops, OutNoSADrops, OutRecursionDrops, OutErrors                   uint64
+	OutTooBig, OutMalformed                                                    uint64
+	InMalformed, InKeyMismatch, InChecksumError, InSeqDrops                    uint64
+	InClearDrops, InUnknownProto, InDownDrops, InErrors                        uint64
+	MSSClamped, KeepalivesSent, KeepaliveReplies, KeepalivesReflected          uint64
+	Encrypted, Decrypted, InNoSA, InAuthFailures, InReplayDrops, InPolicyDrops uint64
 }
 
 // Snapshot copies the counters.
@@ -57,6 +66,8 @@ func (c *Counters) Snapshot() Snapshot {
 		InDownDrops: c.InDownDrops.Load(), InErrors: c.InErrors.Load(),
 		MSSClamped: c.MSSClamped.Load(), KeepalivesSent: c.KeepalivesSent.Load(),
 		KeepaliveReplies: c.KeepaliveReplies.Load(), KeepalivesReflected: c.KeepalivesReflected.Load(),
+		Encrypted: c.Encrypted.Load(), Decrypted: c.Decrypted.Load(), InNoSA: c.InNoSA.Load(),
+		InAuthFailures: c.InAuthFailures.Load(), InReplayDrops: c.InReplayDrops.Load(), InPolicyDrops: c.InPolicyDrops.Load(),
 	}
 }
 
@@ -68,5 +79,6 @@ func (s Snapshot) OutDrops() uint64 {
 // InDrops is the sum of input errors, as IOS's "input errors".
 func (s Snapshot) InDrops() uint64 {
 	return s.InMalformed + s.InKeyMismatch + s.InChecksumError + s.InSeqDrops +
-		s.InClearDrops + s.InUnknownProto + s.InDownDrops + s.InErrors
+		s.InClearDrops + s.InUnknownProto + s.InDownDrops + s.InErrors +
+		s.InNoSA + s.InAuthFailures + s.InReplayDrops + s.InPolicyDrops
 }

@@ -14,8 +14,9 @@ import (
 
 const (
 	// Headroom is reserved in front of every overlay packet for the outer
-	// headers written in place: GRE (up to 16), and room for ESP and UDP.
-	Headroom = 64
+	// headers written in place: GRE (up to 16), in ESP tunnel mode an IPv4
+	// header (20), the ESP header and IV (up to 24), with room to spare.
+	Headroom = 96
 	// overlayWriteOffset is the offset handed to Overlay.Write: the TUN
 	// device writes its virtio-net header (10 bytes) in front of it.
 	overlayWriteOffset = 16
@@ -60,12 +61,14 @@ type Hooks struct {
 // the overlay in batches and a decapsulating goroutine reading the current
 // underlay in batches; no per-packet hand-off between goroutines.
 type Tunnel struct {
-	ov       Overlay
-	log      *slog.Logger
-	hooks    Hooks
-	params   atomic.Pointer[Params]
-	underlay atomic.Pointer[underlayRef]
-	up       atomic.Bool
+	ov          Overlay
+	log         *slog.Logger
+	hooks       Hooks
+	params      atomic.Pointer[Params]
+	underlay    atomic.Pointer[underlayRef] // GRE in clear (raw IP protocol 47)
+	espUnderlay atomic.Pointer[underlayRef] // ESP (raw IP protocol 50 or UDP)
+	prot        atomic.Pointer[Protection]
+	up          atomic.Bool
 
 	// C are the tunnel's counters.
 	C Counters
@@ -78,7 +81,10 @@ type Tunnel struct {
 	rxSeq gre.SeqTracker // decapsulating goroutine only
 }
 
-type underlayRef struct{ u Underlay }
+type underlayRef struct {
+	u   Underlay
+	esp bool // carries ESP rather than GRE
+}
 
 // New returns a tunnel over ov; it moves nothing until Start.
 func New(ov Overlay, p Params, hooks Hooks, log *slog.Logger) *Tunnel {
@@ -115,24 +121,20 @@ func (t *Tunnel) SetUnderlay(u Underlay) {
 // Start runs the encapsulating goroutine until the overlay is closed.
 func (t *Tunnel) Start() { go t.encapLoop() }
 
-// Close closes the underlay; the caller closes the overlay.
-func (t *Tunnel) Close() { t.SetUnderlay(nil) }
+// Close closes the underlays; the caller closes the overlay.
+func (t *Tunnel) Close() {
+	t.SetUnderlay(nil)
+	t.SetESPUnderlay(nil)
+}
 
-// SendKeepalive sends one IOS-format GRE keepalive to the peer. It is safe
-// to call from any goroutine; it allocates, which is fine once a period.
+// SendKeepalive sends one IOS-format GRE keepalive to the peer, through
+// the SA on a protected tunnel. It is safe to call from any goroutine; it
+// allocates, which is fine once a period.
 func (t *Tunnel) SendKeepalive() error {
 	p := t.params.Load()
-	ref := t.underlay.Load()
-	if ref == nil {
-		return errors.New("no underlay")
-	}
-	if p.Protected {
-		t.C.OutNoSADrops.Add(1)
-		return errors.New("protected tunnel has no SA")
-	}
 	h := gre.Header{HasKey: p.HasKey, Key: p.Key, HasChecksum: p.Checksum}
-	buf := make([]byte, 128)
-	n := gre.BuildKeepalive(buf[gre.MaxHeaderLen:], p.Local, p.Remote, h)
+	buf := make([]byte, Headroom+128+tailroom)
+	n := gre.BuildKeepalive(buf[Headroom:], p.Local, p.Remote, h)
 	if n == 0 {
 		return errors.New("cannot build a keepalive for these addresses")
 	}
@@ -140,15 +142,44 @@ func (t *Tunnel) SendKeepalive() error {
 	if p.Remote.Is6() {
 		h.Protocol = gre.ProtoIPv6
 	}
-	start, err := h.Encapsulate(buf[:gre.MaxHeaderLen+n], gre.MaxHeaderLen)
+	start, err := h.Encapsulate(buf[:Headroom+n], Headroom)
 	if err != nil {
 		return err
 	}
-	if _, err := ref.u.WriteBatch([][]byte{buf[start : gre.MaxHeaderLen+n]}); err != nil {
+	frames := [][]byte{buf[start : Headroom+n]}
+	if err := t.sendFrames(p, frames, buf, start); err != nil {
 		return err
 	}
 	t.C.KeepalivesSent.Add(1)
 	return nil
+}
+
+// sendFrames sends one GRE frame, buf[start:start+len(frames[0])], sealed
+// when the tunnel is protected. It is for the rare packets the control
+// plane sends (keepalives), not for the per-packet path.
+func (t *Tunnel) sendFrames(p *Params, frames [][]byte, buf []byte, start int) error {
+	if !p.Protected {
+		ref := t.underlay.Load()
+		if ref == nil {
+			return errors.New("no underlay")
+		}
+		_, err := ref.u.WriteBatch(frames)
+		return err
+	}
+	prot, ref := t.prot.Load(), t.espUnderlay.Load()
+	if prot == nil || prot.Out == nil || ref == nil {
+		t.C.OutNoSADrops.Add(1)
+		return errors.New("protected tunnel has no SA")
+	}
+	prot.sealMu.Lock()
+	sealed, err := t.seal(p, prot, buf, start, start+len(frames[0]))
+	prot.sealMu.Unlock()
+	if err != nil {
+		t.countSealError(err)
+		return err
+	}
+	_, err = ref.u.WriteBatch([][]byte{sealed})
+	return err
 }
 
 func (t *Tunnel) encapLoop() {
@@ -193,16 +224,27 @@ func newEncapState(bs int) *encapState {
 // and sends them; packets that cannot go are counted and dropped.
 func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 	p := t.params.Load()
+	if !t.up.Load() {
+		t.C.OutDownDrops.Add(uint64(len(bufs)))
+		return
+	}
 	ref := t.underlay.Load()
-	n := uint64(len(bufs))
-	switch {
-	case !t.up.Load() || ref == nil:
-		t.C.OutDownDrops.Add(n)
+	var prot *Protection
+	if p.Protected {
+		// Fail closed: without an outbound SA nothing leaves, and never in
+		// clear text.
+		ref, prot = t.espUnderlay.Load(), t.prot.Load()
+		if ref == nil || prot == nil || prot.Out == nil {
+			t.C.OutNoSADrops.Add(uint64(len(bufs)))
+			return
+		}
+	} else if ref == nil {
+		t.C.OutDownDrops.Add(uint64(len(bufs)))
 		return
-	case p.Protected:
-		// Fail closed: no SA can exist until IPsec drives this tunnel.
-		t.C.OutNoSADrops.Add(n)
-		return
+	}
+	if prot != nil {
+		prot.sealMu.Lock()
+		defer prot.sealMu.Unlock()
 	}
 	h := gre.Header{HasKey: p.HasKey, Key: p.Key, HasSeq: p.Sequence, HasChecksum: p.Checksum}
 	e.out = e.out[:0]
@@ -233,18 +275,29 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 			h.Seq = t.txSeq
 			t.txSeq++
 		}
-		start, err := h.Encapsulate(b[:Headroom+len(pkt)], Headroom)
+		end := Headroom + len(pkt)
+		start, err := h.Encapsulate(b[:end], Headroom)
 		if err != nil {
 			t.C.OutMalformed.Add(1)
 			continue
 		}
-		e.out = append(e.out, b[start:Headroom+len(pkt)])
+		frame := b[start:end]
+		if prot != nil {
+			if frame, err = t.seal(p, prot, b, start, end); err != nil {
+				t.countSealError(err)
+				continue
+			}
+		}
+		e.out = append(e.out, frame)
 		bytes += uint64(len(pkt))
 	}
 	if len(e.out) > 0 {
 		sent, err := ref.u.WriteBatch(e.out)
 		t.C.OutPackets.Add(uint64(sent))
 		t.C.OutBytes.Add(bytes) // approximate when some failed
+		if prot != nil {
+			t.C.Encrypted.Add(uint64(len(e.out)))
+		}
 		if failed := len(e.out) - sent; failed > 0 {
 			t.C.OutErrors.Add(uint64(failed))
 			t.log.Debug("underlay write", "tunnel", p.Name, "failed", failed, "err", err)
@@ -312,7 +365,7 @@ func (t *Tunnel) decapLoop(ref *underlayRef) {
 	for i := range pkts {
 		pkts[i].Buf = make([]byte, underlayBufSize)
 	}
-	d := &decapState{out: make([][]byte, 0, bs), reflect: make([][]byte, 0, bs)}
+	d := &decapState{out: make([][]byte, 0, bs), reflect: make([]reflection, 0, bs), frames: make([][]byte, 0, bs)}
 	for {
 		n, err := ref.u.ReadBatch(pkts)
 		if err != nil {
@@ -328,28 +381,41 @@ func (t *Tunnel) decapLoop(ref *underlayRef) {
 
 type decapState struct {
 	out     [][]byte
-	reflect [][]byte
+	reflect []reflection
+	frames  [][]byte
 }
 
-// decapBatch decapsulates a batch from the underlay into the overlay.
+// decapBatch decapsulates a batch from an underlay into the overlay.
 func (t *Tunnel) decapBatch(d *decapState, ref *underlayRef, pkts []Packet) {
 	p := t.params.Load()
+	var prot *Protection
+	if ref.esp {
+		if prot = t.prot.Load(); prot == nil {
+			t.C.InNoSA.Add(uint64(len(pkts)))
+			return
+		}
+	}
 	d.out = d.out[:0]
 	d.reflect = d.reflect[:0]
 	var bytes uint64
 	for i := range pkts {
-		pl := pkts[i].Payload
-		h, inner, err := gre.Decode(pl)
+		frame := pkts[i].Payload
+		if prot != nil {
+			if frame = t.openESP(p, prot, frame); frame == nil {
+				continue
+			}
+		} else if p.Protected {
+			// Fail closed: clear GRE from the peer of a protected tunnel.
+			t.C.InClearDrops.Add(1)
+			continue
+		}
+		h, inner, err := gre.Decode(frame)
 		switch {
 		case errors.Is(err, gre.ErrBadChecksum):
 			t.C.InChecksumError.Add(1)
 			continue
 		case err != nil:
 			t.C.InMalformed.Add(1)
-			continue
-		case p.Protected:
-			// Fail closed: clear GRE from the peer of a protected tunnel.
-			t.C.InClearDrops.Add(1)
 			continue
 		case h.HasKey != p.HasKey || h.Key != p.Key:
 			t.C.InKeyMismatch.Add(1)
@@ -368,11 +434,15 @@ func (t *Tunnel) decapBatch(d *decapState, ref *underlayRef, pkts []Packet) {
 				continue
 			}
 		}
+		// inner is a sub-slice of Buf reaching its end: its offset follows
+		// from the capacities, with no per-packet arithmetic on headers.
+		start := cap(pkts[i].Buf) - cap(inner)
 		if k, ok := gre.ParseKeepalive(inner); ok {
 			// An IOS keepalive: send its inner GRE packet back to the peer
 			// ourselves (the kernel's reverse-path filter would drop a
 			// packet with the peer's source); the socket adds the IP header.
-			d.reflect = append(d.reflect, inner[k.Len-k.GRE.Len():k.Len])
+			rs := start + k.Len - k.GRE.Len()
+			d.reflect = append(d.reflect, reflection{buf: pkts[i].Buf, start: rs, end: start + k.Len})
 			continue
 		}
 		switch h.Protocol {
@@ -388,9 +458,6 @@ func (t *Tunnel) decapBatch(d *decapState, ref *underlayRef, pkts []Packet) {
 		if p.AdjustMSS > 0 && packet.ClampMSS(inner, uint16(p.AdjustMSS)) {
 			t.C.MSSClamped.Add(1)
 		}
-		// inner is a sub-slice of Buf reaching its end: its offset follows
-		// from the capacities, with no per-packet arithmetic on headers.
-		start := cap(pkts[i].Buf) - cap(inner)
 		if start < overlayWriteOffset {
 			t.C.InMalformed.Add(1)
 			continue
@@ -404,7 +471,43 @@ func (t *Tunnel) decapBatch(d *decapState, ref *underlayRef, pkts []Packet) {
 		t.writeOverlay(d.out)
 	}
 	if len(d.reflect) > 0 {
-		sent, _ := ref.u.WriteBatch(d.reflect)
-		t.C.KeepalivesReflected.Add(uint64(sent))
+		t.reflect(p, ref, d)
 	}
+}
+
+// reflection is a keepalive to send back: buf[start:end] is its GRE frame.
+type reflection struct {
+	buf        []byte
+	start, end int
+}
+
+// reflect sends keepalive reflections back the way they came: through
+// the SA when they arrived protected, in clear otherwise.
+func (t *Tunnel) reflect(p *Params, ref *underlayRef, d *decapState) {
+	d.frames = d.frames[:0]
+	prot := t.prot.Load()
+	if ref.esp && (prot == nil || prot.Out == nil) {
+		t.C.OutNoSADrops.Add(uint64(len(d.reflect)))
+		return
+	}
+	if ref.esp {
+		prot.sealMu.Lock()
+	}
+	for _, r := range d.reflect {
+		if !ref.esp {
+			d.frames = append(d.frames, r.buf[r.start:r.end])
+			continue
+		}
+		sealed, err := t.seal(p, prot, r.buf, r.start, r.end)
+		if err != nil {
+			t.countSealError(err)
+			continue
+		}
+		d.frames = append(d.frames, sealed)
+	}
+	if ref.esp {
+		prot.sealMu.Unlock()
+	}
+	sent, _ := ref.u.WriteBatch(d.frames)
+	t.C.KeepalivesReflected.Add(uint64(sent))
 }

@@ -310,7 +310,7 @@ func TestNoAllocationsPerPacket(t *testing.T) {
 		underlayPacket(append(unhex(t, "2000 0800 00000007"), fixIPv4Checksums(unhex(t, tcpSYN))...)),
 	}
 	tun.ov = &countingOverlay{}
-	d := &decapState{out: make([][]byte, 0, 16), reflect: make([][]byte, 0, 16)}
+	d := &decapState{out: make([][]byte, 0, 16), reflect: make([]reflection, 0, 16), frames: make([][]byte, 0, 16)}
 	if a := testing.AllocsPerRun(100, func() { tun.decapBatch(d, ref, pkts) }); a != 0 {
 		t.Errorf("decapsulation allocates %.1f times per batch", a)
 	}
@@ -334,3 +334,5 @@ func (c *countingOverlay) Write(bufs [][]byte, _ int) (int, error) {
 	c.n += len(bufs)
 	return len(bufs), nil
 }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -1,0 +1,131 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+
+	"github.com/gresec/gresec/internal/esp"
+	"github.com/gresec/gresec/internal/packet"
+)
+
+// Protection is the IPsec state of a protected tunnel: the outbound SA that
+// seals its GRE, and the inbound SAs it accepts (during a rekey the old one
+// and the new one, make-before-break). It is replaced as a whole.
+type Protection struct {
+	Out *esp.SA
+	In  []*esp.SA
+	// TunnelMode carries an outer IPv4 header (tunnel source to
+	// destination, protocol 47) inside ESP; transport mode carries GRE.
+	TunnelMode bool
+
+	// sealMu serialises sealing on Out: the encapsulating goroutine,
+	// keepalive reflections and keepalives all send through it.
+	sealMu sync.Mutex
+}
+
+// inbound finds the inbound SA of an ESP packet by its SPI.
+func (p *Protection) inbound(pkt []byte) *esp.SA {
+	if len(pkt) < 4 {
+		return nil
+	}
+	spi := binary.BigEndian.Uint32(pkt)
+	for _, sa := range p.In {
+		if sa.SPI() == spi {
+			return sa
+		}
+	}
+	return nil
+}
+
+// SetProtection installs (or, with nil, removes) the tunnel's SAs. Without
+// an outbound SA a protected tunnel drops what it would send.
+func (t *Tunnel) SetProtection(p *Protection) { t.prot.Store(p) }
+
+// Protection returns the installed SAs (nil if none).
+func (t *Tunnel) Protection() *Protection { return t.prot.Load() }
+
+// SetESPUnderlay replaces the underlay that carries ESP (raw IP protocol
+// 50, or UDP 4500); nil closes it.
+func (t *Tunnel) SetESPUnderlay(u Underlay) {
+	var ref *underlayRef
+	if u != nil {
+		ref = &underlayRef{u: u, esp: true}
+	}
+	old := t.espUnderlay.Swap(ref)
+	if old != nil {
+		_ = old.u.Close()
+	}
+	if ref != nil {
+		go t.decapLoop(ref)
+	}
+}
+
+// outerHeaderLen is the IPv4 header tunnel mode puts inside ESP.
+const outerHeaderLen = packet.IPv4HeaderLen
+
+// seal protects the GRE frame buf[off:end] in place and returns the ESP
+// packet. buf must have Headroom bytes before off and tailroom after end
+// (the data plane's buffers do). The caller holds prot.sealMu.
+func (t *Tunnel) seal(p *Params, prot *Protection, buf []byte, off, end int) ([]byte, error) {
+	nh := byte(esp.NextHeaderGRE)
+	if prot.TunnelMode {
+		if off < outerHeaderLen+esp.MaxHeadroom {
+			return nil, esp.ErrNoRoom
+		}
+		off -= outerHeaderLen
+		h := packet.IPv4Header{TotalLen: end - off, TTL: 255, Protocol: packet.ProtoGRE, Src: p.Local, Dst: p.Remote}
+		if _, err := h.Encode(buf[off:end]); err != nil {
+			return nil, err
+		}
+		nh = esp.NextHeaderIPv4
+	}
+	return prot.Out.Seal(buf[:end], off, nh)
+}
+
+// countSealError files a failed seal under the right counter.
+func (t *Tunnel) countSealError(err error) {
+	if errors.Is(err, esp.ErrSeqExhausted) || errors.Is(err, esp.ErrExpired) {
+		t.C.OutNoSADrops.Add(1) // fail closed until the new SA is installed
+		return
+	}
+	t.C.OutErrors.Add(1)
+}
+
+// openESP authenticates and decrypts an ESP packet in place and returns
+// the GRE frame it carries, or nil when the packet is dropped (counted).
+func (t *Tunnel) openESP(p *Params, prot *Protection, pkt []byte) []byte {
+	sa := prot.inbound(pkt)
+	if sa == nil {
+		t.C.InNoSA.Add(1)
+		return nil
+	}
+	payload, nh, _, err := sa.Open(pkt)
+	switch {
+	case errors.Is(err, esp.ErrAuth):
+		t.C.InAuthFailures.Add(1)
+		return nil
+	case errors.Is(err, esp.ErrReplay):
+		t.C.InReplayDrops.Add(1)
+		return nil
+	case err != nil:
+		t.C.InMalformed.Add(1)
+		return nil
+	}
+	t.C.Decrypted.Add(1)
+	switch {
+	case nh == esp.NextHeaderGRE && !prot.TunnelMode:
+		return payload
+	case nh == esp.NextHeaderIPv4 && prot.TunnelMode:
+		// The inner header must be the tunnel's own GRE: the SA's
+		// selectors are the two endpoints and protocol 47.
+		h, err := packet.ParseIPv4(payload)
+		if err != nil || h.Protocol != packet.ProtoGRE || h.Src != p.Remote || h.Dst != p.Local || h.IsFragment() {
+			t.C.InPolicyDrops.Add(1)
+			return nil
+		}
+		return payload[h.HeaderLen:h.TotalLen]
+	}
+	t.C.InPolicyDrops.Add(1)
+	return nil
+}
