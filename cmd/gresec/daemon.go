@@ -24,6 +24,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 	cfgPath := fs.String("c", "/etc/gresec/gresec.conf", "configuration `file`")
 	socket := fs.String("socket", api.DefaultSocket, "control socket `path`")
 	debug := fs.Bool("debug", false, "log debug messages")
+	keylog := fs.String("keylog", "", "append every SA's keys to `file` in Wireshark's esp_sa format (debugging aid)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -40,7 +41,10 @@ func cmdRun(args []string, stderr io.Writer) int {
 	}
 	log := slog.New(logging.New(stderr, level, host))
 
-	r, err := router.New(router.Options{ConfigPath: *cfgPath, Log: log})
+	r, err := router.New(router.Options{ConfigPath: *cfgPath, Log: log, KeyLog: *keylog})
+	if *keylog != "" {
+		log.Warn("keylog enabled: IPsec keys are written to " + *keylog)
+	}
 	if err != nil {
 		var ce *router.ConfigError
 		if errors.As(err, &ce) {

@@ -12,11 +12,13 @@ import (
 const usage = `usage: gresec COMMAND [options]
 
 commands:
-  run     -c FILE [--socket PATH] [--debug]    run the router (foreground)
+  run     -c FILE [--socket PATH] [--debug] [--keylog FILE]
+                                                run the router (foreground)
   check   -c FILE                               validate a configuration
   show    [--socket PATH] [--json] WHAT...      IOS-style views, e.g.
           show interfaces [TunnelN] | show ip interface brief |
-          show ip route | show running-config
+          show ip route | show running-config |
+          show crypto ipsec sa [interface TunnelN]
   reload  [--socket PATH]                       re-read the configuration
   lab     [SCENARIO]                            the demo topology (needs root)
   version                                       print the version
@@ -32,6 +34,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
+	if code, ok := testCommand(cmd, rest, stdout, stderr); ok {
+		return code
+	}
 	switch cmd {
 	case "run":
 		return cmdRun(rest, stderr)

@@ -14,19 +14,20 @@ import (
 )
 
 // showCommand is one `show` view: its words (each may be abbreviated to a
-// unique prefix, as on IOS), whether it takes an interface name, and how
-// its data is rendered.
+// unique prefix, as on IOS), the optional words that may follow (NAME
+// stands for an interface name), and how its data is rendered.
 type showCommand struct {
-	words  []string
-	ifname bool
-	render func(w io.Writer, data json.RawMessage) error
+	words    []string
+	optional []string
+	render   func(w io.Writer, data json.RawMessage) error
 }
 
 var showCommands = []showCommand{
-	{[]string{"interfaces"}, true, renderAs(show.Interfaces)},
-	{[]string{"ip", "interface", "brief"}, false, renderAs(show.Brief)},
-	{[]string{"ip", "route"}, false, renderAs(show.Routes)},
-	{[]string{"running-config"}, false, renderAs(func(w io.Writer, rc api.RunningConfig) { io.WriteString(w, rc.Text) })},
+	{[]string{"interfaces"}, []string{"NAME"}, renderAs(show.Interfaces)},
+	{[]string{"ip", "interface", "brief"}, nil, renderAs(show.Brief)},
+	{[]string{"ip", "route"}, nil, renderAs(show.Routes)},
+	{[]string{"running-config"}, nil, renderAs(func(w io.Writer, rc api.RunningConfig) { io.WriteString(w, rc.Text) })},
+	{[]string{"crypto", "ipsec", "sa"}, []string{"interface", "NAME"}, renderAs(show.IPsecSAs)},
 }
 
 func renderAs[T any](f func(io.Writer, T)) func(io.Writer, json.RawMessage) error {
@@ -40,43 +41,55 @@ func renderAs[T any](f func(io.Writer, T)) func(io.Writer, json.RawMessage) erro
 	}
 }
 
+// matchWords matches user words against keywords (unique prefixes, any
+// case) and NAME placeholders (interface names, normalised); it returns
+// the canonical words.
+func matchWords(words, pattern []string) ([]string, bool, error) {
+	if len(words) != len(pattern) {
+		return nil, false, nil
+	}
+	out := make([]string, len(words))
+	for i, p := range pattern {
+		if p == "NAME" {
+			name, _, err := config.ParseInterfaceName(words[i])
+			if err != nil {
+				return nil, false, err
+			}
+			out[i] = name
+			continue
+		}
+		if !strings.HasPrefix(p, strings.ToLower(words[i])) {
+			return nil, false, nil
+		}
+		out[i] = p
+	}
+	return out, true, nil
+}
+
 // matchShow finds the command the words name, and its canonical words.
 func matchShow(words []string) (*showCommand, []string, error) {
-	var matches []*showCommand
-	var canon [][]string
+	var found *showCommand
+	var canon []string
 	for i := range showCommands {
 		c := &showCommands[i]
-		if len(words) < len(c.words) || (len(words) > len(c.words) && !(c.ifname && len(words) == len(c.words)+1)) {
-			continue
-		}
-		ok := true
-		for j, w := range c.words {
-			if !strings.HasPrefix(w, strings.ToLower(words[j])) {
-				ok = false
-				break
-			}
-		}
-		if !ok {
-			continue
-		}
-		args := append([]string{}, c.words...)
-		if len(words) > len(c.words) {
-			name, _, err := config.ParseInterfaceName(words[len(c.words)])
+		for _, pattern := range [][]string{c.words, append(append([]string{}, c.words...), c.optional...)} {
+			args, ok, err := matchWords(words, pattern)
 			if err != nil {
 				return nil, nil, err
 			}
-			args = append(args, name)
+			if !ok {
+				continue
+			}
+			if found != nil && found != c {
+				return nil, nil, fmt.Errorf("ambiguous show command %q", strings.Join(words, " "))
+			}
+			found, canon = c, args
 		}
-		matches = append(matches, c)
-		canon = append(canon, args)
 	}
-	switch len(matches) {
-	case 0:
-		return nil, nil, fmt.Errorf("unknown show command %q (try: interfaces, ip interface brief, ip route, running-config)", strings.Join(words, " "))
-	case 1:
-		return matches[0], canon[0], nil
+	if found == nil {
+		return nil, nil, fmt.Errorf("unknown show command %q (try: interfaces, ip interface brief, ip route, running-config, crypto ipsec sa)", strings.Join(words, " "))
 	}
-	return nil, nil, fmt.Errorf("ambiguous show command %q", strings.Join(words, " "))
+	return found, canon, nil
 }
 
 func cmdShow(args []string, stdout, stderr io.Writer) int {

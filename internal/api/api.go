@@ -118,3 +118,53 @@ type Interfaces struct {
 type RunningConfig struct {
 	Text string `json:"text"`
 }
+
+// IPsecSAs is `show crypto ipsec sa`.
+type IPsecSAs struct {
+	Tunnels []IPsecTunnel `json:"tunnels"`
+}
+
+// IPsecTunnel is one protected tunnel's crypto map entry and its SAs.
+type IPsecTunnel struct {
+	Interface   string `json:"interface"`
+	MapTag      string `json:"crypto_map_tag"` // Tunnel0-head-0
+	LocalAddr   string `json:"local_addr"`
+	LocalIdent  string `json:"local_ident"` // (A/255.255.255.255/47/0)
+	RemoteIdent string `json:"remote_ident"`
+	Peer        string `json:"current_peer"`
+	PeerPort    int    `json:"current_peer_port"`
+	PFS         string `json:"pfs"`
+
+	Encaps         uint64 `json:"pkts_encaps"`
+	Encrypt        uint64 `json:"pkts_encrypt"`
+	Digest         uint64 `json:"pkts_digest"`
+	Decaps         uint64 `json:"pkts_decaps"`
+	Decrypt        uint64 `json:"pkts_decrypt"`
+	Verify         uint64 `json:"pkts_verify"`
+	SendErrors     uint64 `json:"send_errors"`
+	RecvErrors     uint64 `json:"recv_errors"`
+	ReplayFailures uint64 `json:"replay_failures"`
+	AuthFailures   uint64 `json:"auth_failures"`
+	// DroppedNoSA counts GRE not sent for want of an SA (fail closed);
+	// DroppedClear counts clear GRE received from the peer and dropped.
+	DroppedNoSA  uint64 `json:"dropped_no_sa"`
+	DroppedClear uint64 `json:"dropped_clear"`
+
+	PathMTU      int    `json:"path_mtu"`
+	PlaintextMTU int    `json:"plaintext_mtu"`
+	OutboundSPI  uint32 `json:"current_outbound_spi"`
+
+	Inbound  []IPsecSA `json:"inbound_esp_sas"`
+	Outbound []IPsecSA `json:"outbound_esp_sas"`
+}
+
+// IPsecSA is one ESP SA.
+type IPsecSA struct {
+	SPI              uint32 `json:"spi"`
+	Transform        string `json:"transform"` // esp-256-aes esp-sha384-hmac
+	Mode             string `json:"mode"`      // Transport, Tunnel, Transport UDP-Encaps...
+	RemainingKB      uint64 `json:"remaining_kilobytes"`
+	RemainingSeconds int    `json:"remaining_seconds"`
+	ReplayWindow     int    `json:"replay_window,omitempty"`
+	Status           string `json:"status"` // ACTIVE, or ACTIVE (retiring) after a rekey
+}

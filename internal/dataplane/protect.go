@@ -19,9 +19,11 @@ type Protection struct {
 	// destination, protocol 47) inside ESP; transport mode carries GRE.
 	TunnelMode bool
 
-	// sealMu serialises sealing on Out: the encapsulating goroutine,
-	// keepalive reflections and keepalives all send through it.
-	sealMu sync.Mutex
+	// OutMu serialises sealing on Out: the encapsulating goroutine,
+	// keepalive reflections and keepalives all send through it. It belongs
+	// to the SA, not to this Protection, since successive Protections
+	// share an outbound SA while only their inbound SAs differ.
+	OutMu *sync.Mutex
 }
 
 // inbound finds the inbound SA of an ESP packet by its SPI.
@@ -66,7 +68,7 @@ const outerHeaderLen = packet.IPv4HeaderLen
 
 // seal protects the GRE frame buf[off:end] in place and returns the ESP
 // packet. buf must have Headroom bytes before off and tailroom after end
-// (the data plane's buffers do). The caller holds prot.sealMu.
+// (the data plane's buffers do). The caller holds prot.OutMu.
 func (t *Tunnel) seal(p *Params, prot *Protection, buf []byte, off, end int) ([]byte, error) {
 	nh := byte(esp.NextHeaderGRE)
 	if prot.TunnelMode {

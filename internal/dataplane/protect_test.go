@@ -3,6 +3,7 @@ package dataplane
 import (
 	"bytes"
 	"crypto/rand"
+	"sync"
 	"testing"
 
 	"github.com/gresec/gresec/internal/esp"
@@ -31,8 +32,8 @@ func saPair(t *testing.T, suite esp.Suite, tunnelMode bool) (a, b *Protection) {
 	}
 	abOut, abIn := mk(0x1001)
 	baOut, baIn := mk(0x2002)
-	return &Protection{Out: abOut, In: []*esp.SA{baIn}, TunnelMode: tunnelMode},
-		&Protection{Out: baOut, In: []*esp.SA{abIn}, TunnelMode: tunnelMode}
+	return &Protection{Out: abOut, OutMu: &sync.Mutex{}, In: []*esp.SA{baIn}, TunnelMode: tunnelMode},
+		&Protection{Out: baOut, OutMu: &sync.Mutex{}, In: []*esp.SA{abIn}, TunnelMode: tunnelMode}
 }
 
 // protectedPair builds two protected tunnels facing each other.

@@ -171,9 +171,9 @@ func (t *Tunnel) sendFrames(p *Params, frames [][]byte, buf []byte, start int) e
 		t.C.OutNoSADrops.Add(1)
 		return errors.New("protected tunnel has no SA")
 	}
-	prot.sealMu.Lock()
+	prot.OutMu.Lock()
 	sealed, err := t.seal(p, prot, buf, start, start+len(frames[0]))
-	prot.sealMu.Unlock()
+	prot.OutMu.Unlock()
 	if err != nil {
 		t.countSealError(err)
 		return err
@@ -243,8 +243,8 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 		return
 	}
 	if prot != nil {
-		prot.sealMu.Lock()
-		defer prot.sealMu.Unlock()
+		prot.OutMu.Lock()
+		defer prot.OutMu.Unlock()
 	}
 	h := gre.Header{HasKey: p.HasKey, Key: p.Key, HasSeq: p.Sequence, HasChecksum: p.Checksum}
 	e.out = e.out[:0]
@@ -491,7 +491,7 @@ func (t *Tunnel) reflect(p *Params, ref *underlayRef, d *decapState) {
 		return
 	}
 	if ref.esp {
-		prot.sealMu.Lock()
+		prot.OutMu.Lock()
 	}
 	for _, r := range d.reflect {
 		if !ref.esp {
@@ -506,7 +506,7 @@ func (t *Tunnel) reflect(p *Params, ref *underlayRef, d *decapState) {
 		d.frames = append(d.frames, sealed)
 	}
 	if ref.esp {
-		prot.sealMu.Unlock()
+		prot.OutMu.Unlock()
 	}
 	sent, _ := ref.u.WriteBatch(d.frames)
 	t.C.KeepalivesReflected.Add(uint64(sent))

@@ -26,6 +26,8 @@ type Options struct {
 	Out io.Writer
 	// Config returns a router's configuration; nil means Router.Config.
 	Config func(Router) string
+	// KeyLog runs the daemons with --keylog (see Lab.KeyLogPath).
+	KeyLog bool
 }
 
 // Lab is a running lab topology.
@@ -172,11 +174,17 @@ func (l *Lab) build(ctx context.Context) error {
 // ConfigPath is where a router's configuration is.
 func (l *Lab) ConfigPath(router string) string { return filepath.Join(l.opts.Dir, router+".conf") }
 
+// KeyLogPath is where a router's daemon writes its keys with Options.KeyLog.
+func (l *Lab) KeyLogPath(router string) string { return filepath.Join(l.opts.Dir, router+".keys") }
+
 // StartDaemon runs `gresec run` in a router's namespace, its log lines
 // prefixed with the router's name.
 func (l *Lab) StartDaemon(ctx context.Context, router string) error {
-	cmd := exec.Command("ip", "netns", "exec", l.NS(router), l.opts.Binary, "run",
-		"-c", l.ConfigPath(router), "--socket", l.Socket(router))
+	args := []string{"netns", "exec", l.NS(router), l.opts.Binary, "run", "-c", l.ConfigPath(router), "--socket", l.Socket(router)}
+	if l.opts.KeyLog {
+		args = append(args, "--keylog", l.KeyLogPath(router))
+	}
+	cmd := exec.Command("ip", args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err

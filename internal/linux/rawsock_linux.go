@@ -138,20 +138,26 @@ func (u *RawUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
 	return out, nil
 }
 
-// WriteBatch implements dataplane.Underlay; it is safe for concurrent use. A datagram the kernel refuses
-// is skipped so that one bad packet does not hold back the rest of the
-// batch; the first error is returned with the count of datagrams sent.
+// WriteBatch implements dataplane.Underlay; it is safe for concurrent use.
 func (u *RawUnderlay) WriteBatch(bufs [][]byte) (int, error) {
 	u.wmu.Lock()
 	defer u.wmu.Unlock()
+	return sendBatch(u.pc, u.wmsg, bufs)
+}
+
+// sendBatch sends bufs with sendmmsg, len(msgs) at a time. A datagram the
+// kernel refuses is skipped so that one bad packet does not hold back the
+// rest of the batch; the first error is returned with the count of
+// datagrams sent.
+func sendBatch(pc *ipv4.PacketConn, msgs []ipv4.Message, bufs [][]byte) (int, error) {
 	sent, next := 0, 0
 	var first error
 	for next < len(bufs) {
-		n := min(len(bufs)-next, len(u.wmsg))
+		n := min(len(bufs)-next, len(msgs))
 		for i := range n {
-			u.wmsg[i].Buffers[0] = bufs[next+i]
+			msgs[i].Buffers[0] = bufs[next+i]
 		}
-		w, err := u.pc.WriteBatch(u.wmsg[:n], 0)
+		w, err := pc.WriteBatch(msgs[:n], 0)
 		w = max(w, 0) // sendmmsg's -1 comes through on error
 		sent += w
 		next += w

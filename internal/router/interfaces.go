@@ -45,6 +45,12 @@ type iface struct {
 	lookup     linux.Lookup
 	srcProblem string
 	mtu        int
+
+	// IPsec: installed SA pairs, newest first, and the ESP socket.
+	sas     []*saPair
+	retired saTotals
+	espKey  espKey
+	saNext  time.Time // next SA expiry or retirement
 }
 
 // underlayKey identifies the socket a tunnel's underlay needs.
@@ -59,6 +65,8 @@ func (it *iface) keepaliveWake() time.Time {
 	}
 	return it.ka.NextWake()
 }
+
+func (it *iface) saWake() time.Time { return it.saNext }
 
 // linkState reads links into a map by name.
 func (r *Router) linkState() map[string]linux.Link {
@@ -91,7 +99,9 @@ func (r *Router) reconcileLocked() {
 	links := r.linkState()
 	for _, ic := range r.cfg.Interfaces {
 		if ic.Kind == config.Tunnel {
-			r.evaluateTunnel(now, r.ifs[ic.Name], links)
+			it := r.ifs[ic.Name]
+			r.evaluateTunnel(now, it, links)
+			it.saNext = r.expireSAs(now, it)
 		}
 	}
 	r.syncRoutes()
@@ -295,6 +305,9 @@ func (r *Router) evaluateTunnel(now time.Time, it *iface, links map[string]linux
 		}
 	}
 	it.dp.SetParams(r.tunnelParams(it))
+	if len(it.sas) > 0 && it.espKey.src != it.src {
+		r.applyProtection(it) // the ESP socket follows the source address
+	}
 
 	in := lineproto.Inputs{AdminDown: it.cfg.Shutdown, SourceProblem: srcProblem}
 	if srcProblem == "" && !it.cfg.Shutdown {

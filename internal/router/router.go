@@ -28,6 +28,9 @@ type Options struct {
 	Log        *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// KeyLog, when set, is a file that gets every SA's keys in Wireshark's
+	// format (a debugging aid; off by default).
+	KeyLog string
 }
 
 // Router is one gresec daemon's state.
@@ -71,6 +74,19 @@ func New(opts Options) (*Router, error) {
 		r.log.Warn(p)
 	}
 	r.cfg = cfg
+	if opts.KeyLog != "" {
+		// Created now, mode 0600, so that it is never readable by others.
+		f, err := os.OpenFile(opts.KeyLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			host.Close()
+			return nil, fmt.Errorf("keylog: %w", err)
+		}
+		f.Close()
+		if err := os.Chmod(opts.KeyLog, 0o600); err != nil {
+			host.Close()
+			return nil, fmt.Errorf("keylog: %w", err)
+		}
+	}
 	return r, nil
 }
 
@@ -181,7 +197,7 @@ func (r *Router) nextWakeLocked() time.Time {
 		if it.tun == nil {
 			continue
 		}
-		for _, w := range []time.Time{it.lp.NextWake(now), it.keepaliveWake()} {
+		for _, w := range []time.Time{it.lp.NextWake(now), it.keepaliveWake(), it.saWake()} {
 			if !w.IsZero() && (next.IsZero() || w.Before(next)) {
 				next = w
 			}

@@ -14,6 +14,9 @@ import (
 // Handle answers one control-socket request.
 func (r *Router) Handle(_ context.Context, req api.Request) api.Response {
 	args := req.Args
+	if resp, ok := r.testCommand(args); ok {
+		return resp
+	}
 	switch {
 	case len(args) == 1 && args[0] == "reload":
 		problems, err := r.Reload()
@@ -37,6 +40,15 @@ func (r *Router) show(args []string) api.Response {
 		return api.Response{Data: r.routeTable()}
 	case "interfaces", "ip interface brief":
 		return api.Response{Data: api.Interfaces{Interfaces: r.interfaces("")}}
+	case "crypto ipsec sa":
+		return api.Response{Data: r.ipsecSAs("")}
+	}
+	if len(args) == 5 && args[0] == "crypto" && args[1] == "ipsec" && args[2] == "sa" && args[3] == "interface" {
+		sas := r.ipsecSAs(args[4])
+		if len(sas.Tunnels) == 0 {
+			return api.Response{Error: fmt.Sprintf("%s is not a protected tunnel", args[4])}
+		}
+		return api.Response{Data: sas}
 	}
 	if len(args) == 2 && args[0] == "interfaces" {
 		ifs := r.interfaces(args[1])
@@ -123,8 +135,6 @@ func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
 		Protection:      tc.ProtectionProfile,
 		AdjustMSS:       tc.AdjustMSS,
 		HoldDown:        int(tc.RecursionHoldDown.Seconds()),
-		OverheadMin:     overhead(tc),
-		OverheadMax:     overhead(tc),
 	}
 	if it.src.IsValid() {
 		t.Source = it.src.String()
@@ -145,13 +155,9 @@ func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
 	if it.lookup.Found {
 		t.UnderlayRoute = fmt.Sprintf("%s (%s)", it.lookup.Prefix, protoName(it.lookup.Protocol))
 		t.UnderlayDevice = it.lookup.Device
-		if l, err := r.host.Link(it.lookup.Device); err == nil {
-			t.TransportMTU = l.MTU
-		}
 	}
-	if t.TransportMTU == 0 {
-		t.TransportMTU = 1500
-	}
+	t.TransportMTU = r.transportMTU(it)
+	t.OverheadMin, t.OverheadMax = r.overhead(it)
 	t.MaxInner = t.TransportMTU - t.OverheadMax
 	if hd := it.lp.HoldDownUntil(); hd.After(now) {
 		t.HoldDownLeft = int(hd.Sub(now).Seconds() + 0.5)

@@ -20,8 +20,9 @@ import (
 	"github.com/gresec/gresec/internal/lab"
 )
 
-// binary is the gresec executable built once for all tests.
-var binary string
+// binary is the gresec executable built once for all tests, with the
+// test-only static SA command; productionBinary is built without it.
+var binary, productionBinary string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "gresec-e2e-")
@@ -29,11 +30,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// The tests' binary can install static SAs (-tags gresec_testsa); the
+	// production binary, built too, cannot.
 	binary = filepath.Join(dir, "gresec")
-	out, err := exec.Command("go", "build", "-o", binary, "github.com/gresec/gresec/cmd/gresec").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building gresec: %v\n%s", err, out)
-		os.Exit(1)
+	productionBinary = filepath.Join(dir, "gresec-production")
+	for bin, tags := range map[string]string{binary: "gresec_testsa", productionBinary: ""} {
+		out, err := exec.Command("go", "build", "-tags", tags, "-o", bin, "github.com/gresec/gresec/cmd/gresec").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "building gresec: %v\n%s", err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -80,6 +86,13 @@ func (w testWriter) Write(p []byte) (int, error) {
 // namespace prefix unique to this test, removed when the test ends.
 func startLab(t *testing.T, config func(lab.Router) string) *lab.Lab {
 	t.Helper()
+	return startLabWith(t, lab.Options{Config: config})
+}
+
+// startLabWith is startLab with more options (Binary, Prefix, Dir and Out
+// are filled in).
+func startLabWith(t *testing.T, opts lab.Options) *lab.Lab {
+	t.Helper()
 	requireRoot(t)
 	requireTools(t, "ip", "ping")
 	prefix := fmt.Sprintf("gt%d-%d-", os.Getpid()%10000, labSeq.Add(1))
@@ -87,7 +100,11 @@ func startLab(t *testing.T, config func(lab.Router) string) *lab.Lab {
 	out := io.MultiWriter(&logs, testWriter{t})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	l, err := lab.Start(ctx, lab.Options{Binary: binary, Prefix: prefix, Dir: t.TempDir(), Out: out, Config: config})
+	if opts.Binary == "" {
+		opts.Binary = binary
+	}
+	opts.Prefix, opts.Dir, opts.Out = prefix, t.TempDir(), out
+	l, err := lab.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("lab: %v", err)
 	}

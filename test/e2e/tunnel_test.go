@@ -63,7 +63,11 @@ func capture(t *testing.T, l *lab.Lab, node, iface, filter string, f func()) str
 	t.Helper()
 	requireTools(t, "tcpdump")
 	path := filepath.Join(t.TempDir(), node+".pcap")
-	cmd := exec.Command("ip", "netns", "exec", l.NS(node), "tcpdump", "-U", "-n", "-i", iface, "-w", path, filter)
+	// -Z root: tcpdump would otherwise drop to its own user before it
+	// creates the file, in a directory only root may write.
+	// --immediate-mode: else packets wait in the kernel's ring buffer for
+	// up to a second and are lost when tcpdump is stopped.
+	cmd := exec.Command("ip", "netns", "exec", l.NS(node), "tcpdump", "-Z", "root", "--immediate-mode", "-U", "-n", "-i", iface, "-w", path, filter)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +77,10 @@ func capture(t *testing.T, l *lab.Lab, node, iface, filter string, f func()) str
 	}
 	// tcpdump says "listening on" once its filter is attached.
 	listening := make(chan struct{})
+	var summary strings.Builder
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			if strings.Contains(sc.Text(), "listening on") {
@@ -81,7 +88,7 @@ func capture(t *testing.T, l *lab.Lab, node, iface, filter string, f func()) str
 				break
 			}
 		}
-		_, _ = io.Copy(io.Discard, stderr)
+		_, _ = io.Copy(&summary, stderr)
 	}()
 	select {
 	case <-listening:
@@ -91,7 +98,9 @@ func capture(t *testing.T, l *lab.Lab, node, iface, filter string, f func()) str
 	f()
 	time.Sleep(300 * time.Millisecond)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
+	<-done
 	_ = cmd.Wait()
+	t.Logf("tcpdump in %s (%s): %s", node, filter, strings.Join(strings.Fields(summary.String()), " "))
 	return path
 }
 

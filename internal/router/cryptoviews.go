@@ -1,0 +1,143 @@
+package router
+
+import (
+	"fmt"
+
+	"github.com/gresec/gresec/internal/api"
+	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/esp"
+)
+
+// ipsecSAs builds `show crypto ipsec sa [interface NAME]`.
+func (r *Router) ipsecSAs(only string) api.IPsecSAs {
+	now := r.opts.Now()
+	var out api.IPsecSAs
+	for _, ic := range r.cfg.Interfaces {
+		it := r.ifs[ic.Name]
+		if it == nil || ic.Kind != config.Tunnel || ic.Tunnel.ProtectionProfile == "" || (only != "" && ic.Name != only) {
+			continue
+		}
+		tc := ic.Tunnel
+		t := api.IPsecTunnel{
+			Interface:   ic.Name,
+			MapTag:      ic.Name + "-head-0",
+			LocalAddr:   it.src.String(),
+			LocalIdent:  fmt.Sprintf("(%s/255.255.255.255/47/0)", it.src),
+			RemoteIdent: fmt.Sprintf("(%s/255.255.255.255/47/0)", tc.Destination),
+			Peer:        tc.Destination.String(),
+			PeerPort:    500,
+			PFS:         "N, DH group: none",
+		}
+		if prof := r.cfg.Profile(tc.ProtectionProfile); prof != nil && prof.PFS != 0 {
+			t.PFS = fmt.Sprintf("Y, DH group: group%d", prof.PFS)
+		}
+		tot := it.retired
+		for i, p := range it.sas {
+			o, in := p.out.Stats(), p.in.Stats()
+			tot.encaps += o.Packets
+			tot.sendErr += o.Errors
+			tot.decaps += in.Packets
+			tot.auth += in.AuthFailures
+			tot.replay += in.ReplayFailures
+			tot.recvErr += in.Errors
+			mode := "Transport"
+			if p.spec.TunnelMode {
+				mode = "Tunnel"
+			}
+			if e := p.spec.Encap; e != nil {
+				mode += " UDP-Encaps"
+				if i == 0 {
+					t.PeerPort = int(e.RemotePort)
+				}
+			}
+			status := "ACTIVE"
+			if !p.retireAt.IsZero() {
+				status = "ACTIVE (retiring after rekey)"
+			}
+			remaining := func(s esp.Stats) (uint64, int) {
+				var kb uint64
+				if p.spec.LifetimeKB > 0 {
+					used := s.Bytes / 1024
+					kb = p.spec.LifetimeKB - min(used, p.spec.LifetimeKB)
+				}
+				secs := 0
+				if p.spec.Lifetime > 0 {
+					secs = max(int(p.installed.Add(p.spec.Lifetime).Sub(now).Seconds()), 0)
+				}
+				return kb, secs
+			}
+			kbIn, secIn := remaining(in)
+			kbOut, secOut := remaining(o)
+			t.Inbound = append(t.Inbound, api.IPsecSA{SPI: p.spec.InSPI, Transform: p.spec.Suite.String(), Mode: mode,
+				RemainingKB: kbIn, RemainingSeconds: secIn, ReplayWindow: p.in.ReplayWindow(), Status: status})
+			if i == 0 {
+				t.OutboundSPI = p.spec.OutSPI
+				t.Outbound = append(t.Outbound, api.IPsecSA{SPI: p.spec.OutSPI, Transform: p.spec.Suite.String(), Mode: mode,
+					RemainingKB: kbOut, RemainingSeconds: secOut, Status: "ACTIVE"})
+			}
+		}
+		t.Encaps, t.Encrypt, t.Digest = tot.encaps, tot.encaps, tot.encaps
+		t.Decaps, t.Decrypt, t.Verify = tot.decaps, tot.decaps, tot.decaps
+		t.SendErrors, t.RecvErrors = tot.sendErr, tot.recvErr+tot.auth+tot.replay
+		t.ReplayFailures, t.AuthFailures = tot.replay, tot.auth
+		s := it.dp.C.Snapshot()
+		t.DroppedNoSA, t.DroppedClear = s.OutNoSADrops, s.InClearDrops
+		t.PathMTU = r.transportMTU(it)
+		_, maxO := r.overhead(it)
+		t.PlaintextMTU = t.PathMTU - (maxO - overhead(tc)) // what ESP can carry
+		out.Tunnels = append(out.Tunnels, t)
+	}
+	return out
+}
+
+// protectionSuite is the ESP suite, mode and encapsulation a protected
+// tunnel uses: its installed SA's, else its profile's first transform set.
+func (r *Router) protectionSuite(it *iface) (suite esp.Suite, tunnelMode, udp bool, ok bool) {
+	if len(it.sas) > 0 {
+		s := it.sas[0].spec
+		return s.Suite, s.TunnelMode, s.Encap != nil, true
+	}
+	prof := r.cfg.Profile(it.cfg.Tunnel.ProtectionProfile)
+	if prof == nil || len(prof.TransformSets) == 0 {
+		return suite, false, false, false
+	}
+	ts := r.cfg.TransformSet(prof.TransformSets[0])
+	if ts == nil {
+		return suite, false, false, false
+	}
+	suite, err := suiteOf(ts)
+	return suite, ts.Mode == config.ModeTunnel, r.cfg.ForceUDPEncap, err == nil
+}
+
+// overhead is the exact range of bytes a tunnel adds to an inner packet:
+// outer IPv4 and GRE with its options, and when protected the ESP header,
+// IV, padding (0 to block size - 1), trailer and ICV, an IPv4 header in
+// ESP tunnel mode, and UDP with NAT traversal.
+func (r *Router) overhead(it *iface) (lo, hi int) {
+	n := overhead(it.cfg.Tunnel)
+	if it.cfg.Tunnel.ProtectionProfile == "" {
+		return n, n
+	}
+	suite, tunnelMode, udp, ok := r.protectionSuite(it)
+	if !ok {
+		return n, n
+	}
+	if tunnelMode {
+		n += 20
+	}
+	if udp {
+		n += 8
+	}
+	n += suite.Headroom() + 2 + suite.ICVLen()
+	return n, n + suite.BlockSize() - 1
+}
+
+// transportMTU is the MTU of the interface the underlay leaves by.
+func (r *Router) transportMTU(it *iface) int {
+	if it.lookup.Found {
+		if l, err := r.host.Link(it.lookup.Device); err == nil {
+			return l.MTU
+		}
+	}
+	return 1500
+}

@@ -1,0 +1,272 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/dataplane"
+	"github.com/gresec/gresec/internal/esp"
+	"github.com/gresec/gresec/internal/linux"
+)
+
+// oldSAGrace is how long a replaced inbound SA still accepts packets
+// after a rekey (make-before-break: the peer may still send on it).
+const oldSAGrace = 30 * time.Second
+
+// SASpec is one SA pair for a protected tunnel, as IKE negotiates it (or,
+// in tests, as a test installs it).
+type SASpec struct {
+	Suite      esp.Suite
+	TunnelMode bool
+	InSPI      uint32
+	OutSPI     uint32
+	InEncKey   []byte
+	InAuthKey  []byte
+	OutEncKey  []byte
+	OutAuthKey []byte
+	// Encap is nil for raw ESP (IP protocol 50), else ESP in UDP.
+	Encap      *UDPEncap
+	Lifetime   time.Duration // 0: none
+	LifetimeKB uint64        // 0: none
+}
+
+// UDPEncap is the UDP encapsulation of an SA pair (RFC 3948).
+type UDPEncap struct {
+	LocalPort, RemotePort uint16
+}
+
+// saPair is an installed SA pair.
+type saPair struct {
+	spec      SASpec
+	in, out   *esp.SA
+	installed time.Time
+	// retireAt is set once a newer pair replaced this one: the inbound SA
+	// is removed then.
+	retireAt time.Time
+	// outMu serialises sealing on out (see dataplane.Protection).
+	outMu sync.Mutex
+}
+
+// espKey identifies the socket an SA pair's ESP needs.
+type espKey struct {
+	src, dst netip.Addr
+	encap    UDPEncap
+	udp      bool
+}
+
+// suiteOf maps a transform set to the ESP suite.
+func suiteOf(ts *config.TransformSet) (esp.Suite, error) {
+	var s esp.Suite
+	switch {
+	case ts.Cipher == config.ESPAESCBC && ts.KeyBits == 128:
+		s.Cipher = esp.AES128CBC
+	case ts.Cipher == config.ESPAESCBC && ts.KeyBits == 192:
+		s.Cipher = esp.AES192CBC
+	case ts.Cipher == config.ESPAESCBC && ts.KeyBits == 256:
+		s.Cipher = esp.AES256CBC
+	case ts.Cipher == config.ESPAESGCM && ts.KeyBits == 128:
+		s.Cipher = esp.AES128GCM
+	case ts.Cipher == config.ESPAESGCM && ts.KeyBits == 256:
+		s.Cipher = esp.AES256GCM
+	default:
+		return s, fmt.Errorf("transform set %s: no ESP cipher for it", ts.Name)
+	}
+	s.Integrity = map[config.ESPIntegrity]esp.Integrity{
+		config.IntegrityNone:   esp.IntegrityNone,
+		config.IntegritySHA1:   esp.HMACSHA1,
+		config.IntegritySHA256: esp.HMACSHA256,
+		config.IntegritySHA384: esp.HMACSHA384,
+		config.IntegritySHA512: esp.HMACSHA512,
+	}[ts.Integrity]
+	return s, s.Validate()
+}
+
+// InstallSA installs an SA pair on a protected tunnel. A pair already
+// there is replaced make-before-break: outbound moves to the new SA at
+// once, the old inbound SA keeps accepting for a grace period.
+func (r *Router) InstallSA(tunnel string, s SASpec) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	it := r.ifs[tunnel]
+	if it == nil || it.cfg.Kind != config.Tunnel || it.dp == nil {
+		return fmt.Errorf("%s: no such tunnel", tunnel)
+	}
+	if it.cfg.Tunnel.ProtectionProfile == "" {
+		return fmt.Errorf("%s: not protected (no tunnel protection)", tunnel)
+	}
+	if s.InSPI == 0 || s.OutSPI == 0 {
+		return errors.New("SPI 0 is reserved")
+	}
+	out, err := esp.NewOutbound(s.OutSPI, s.Suite, s.OutEncKey, s.OutAuthKey, false)
+	if err != nil {
+		return fmt.Errorf("%s: outbound SA 0x%08x: %w", tunnel, s.OutSPI, err)
+	}
+	in, err := esp.NewInbound(s.InSPI, s.Suite, s.InEncKey, s.InAuthKey, false, r.cfg.ReplayWindow)
+	if err != nil {
+		return fmt.Errorf("%s: inbound SA 0x%08x: %w", tunnel, s.InSPI, err)
+	}
+	if s.LifetimeKB > 0 {
+		hard := s.LifetimeKB * 1024
+		l := esp.Lifetime{SoftBytes: hard / 10 * 9, HardBytes: hard}
+		out.SetLifetime(l)
+		in.SetLifetime(l)
+	}
+	now := r.opts.Now()
+	for _, old := range it.sas {
+		if old.retireAt.IsZero() {
+			old.retireAt = now.Add(oldSAGrace)
+		}
+	}
+	it.sas = append([]*saPair{{spec: s, in: in, out: out, installed: now}}, it.sas...)
+	r.keylogSA(it, s)
+	r.applyProtection(it)
+	r.Kick()
+	return nil
+}
+
+// DeleteSA removes the SA pair with the given inbound SPI (a DELETE from
+// the peer, an expiry, a dead peer). Without an outbound SA left the tunnel
+// fails closed.
+func (r *Router) DeleteSA(tunnel string, inSPI uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	it := r.ifs[tunnel]
+	if it == nil {
+		return
+	}
+	kept := it.sas[:0]
+	for _, p := range it.sas {
+		if p.spec.InSPI != inSPI {
+			kept = append(kept, p)
+		} else {
+			it.retired.add(p)
+		}
+	}
+	it.sas = kept
+	r.applyProtection(it)
+}
+
+// applyProtection hands the tunnel's current SAs to its data plane and
+// makes sure the ESP socket matches the newest pair's encapsulation.
+func (r *Router) applyProtection(it *iface) {
+	if len(it.sas) == 0 {
+		it.dp.SetProtection(nil)
+		r.setESPUnderlay(it, espKey{})
+		return
+	}
+	cur := it.sas[0]
+	prot := &dataplane.Protection{Out: cur.out, OutMu: &cur.outMu, TunnelMode: cur.spec.TunnelMode}
+	for _, p := range it.sas {
+		prot.In = append(prot.In, p.in)
+	}
+	it.dp.SetProtection(prot)
+	key := espKey{src: it.src, dst: it.cfg.Tunnel.Destination}
+	if e := cur.spec.Encap; e != nil {
+		key.udp, key.encap = true, *e
+	}
+	if !it.src.IsValid() {
+		key = espKey{}
+	}
+	r.setESPUnderlay(it, key)
+}
+
+func (r *Router) setESPUnderlay(it *iface, key espKey) {
+	if key == it.espKey {
+		return
+	}
+	it.espKey = key
+	it.dp.SetESPUnderlay(nil)
+	if !key.src.IsValid() {
+		return
+	}
+	var u dataplane.Underlay
+	var err error
+	if key.udp {
+		u, err = linux.DialUDP(netip.AddrPortFrom(key.src, key.encap.LocalPort), netip.AddrPortFrom(key.dst, key.encap.RemotePort), r.underlayOptions(it))
+	} else {
+		u, err = linux.DialRaw(50, key.src, key.dst, r.underlayOptions(it))
+	}
+	if err != nil {
+		r.log.Warn(fmt.Sprintf("%s: ESP socket: %v", it.cfg.Name, err))
+		it.espKey = espKey{}
+		return
+	}
+	it.dp.SetESPUnderlay(u)
+}
+
+// expireSAs removes retired inbound SAs past their grace period and pairs
+// past their lifetime; it returns when it next needs to run.
+func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
+	var next time.Time
+	soon := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	kept := it.sas[:0]
+	changed := false
+	for _, p := range it.sas {
+		var end time.Time
+		if p.spec.Lifetime > 0 {
+			end = p.installed.Add(p.spec.Lifetime)
+		}
+		if !p.retireAt.IsZero() && (end.IsZero() || p.retireAt.Before(end)) {
+			end = p.retireAt
+		}
+		if (!end.IsZero() && !now.Before(end)) || p.out.Expired() {
+			changed = true
+			it.retired.add(p)
+			continue
+		}
+		soon(end)
+		kept = append(kept, p)
+	}
+	it.sas = kept
+	if changed {
+		r.applyProtection(it)
+	}
+	return next
+}
+
+// keylogSA appends the SA pair to the --keylog file in the format of
+// Wireshark's esp_sa table, one line per direction.
+func (r *Router) keylogSA(it *iface, s SASpec) {
+	if r.opts.KeyLog == "" {
+		return
+	}
+	f, err := os.OpenFile(r.opts.KeyLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		r.log.Warn(fmt.Sprintf("keylog: %v", err))
+		return
+	}
+	defer f.Close()
+	line := func(spi uint32, enc, auth []byte) string {
+		return fmt.Sprintf("\"IPv4\",\"*\",\"*\",\"0x%08x\",\"%s\",\"0x%x\",\"%s\",\"0x%x\"\n",
+			spi, s.Suite.WiresharkEncryption(), enc, s.Suite.WiresharkAuthentication(), auth)
+	}
+	_, err = fmt.Fprint(f, line(s.OutSPI, s.OutEncKey, s.OutAuthKey), line(s.InSPI, s.InEncKey, s.InAuthKey))
+	if err != nil {
+		r.log.Warn(fmt.Sprintf("keylog: %v", err))
+	}
+}
+
+// saTotals accumulates the counters of SAs that are gone, so that the
+// tunnel's IPsec counters do not go backwards at a rekey.
+type saTotals struct {
+	encaps, decaps, auth, replay, sendErr, recvErr uint64
+}
+
+func (t *saTotals) add(p *saPair) {
+	o, i := p.out.Stats(), p.in.Stats()
+	t.encaps += o.Packets
+	t.sendErr += o.Errors
+	t.decaps += i.Packets
+	t.auth += i.AuthFailures
+	t.replay += i.ReplayFailures
+	t.recvErr += i.Errors
+}
