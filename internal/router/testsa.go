@@ -19,4 +19,3 @@ type TestSA struct {
 	LocalPort  uint16        `json:"local_port"`
 	RemotePort uint16        `json:"remote_port"`
 }
-
