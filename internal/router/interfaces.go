@@ -85,6 +85,13 @@ func (r *Router) linkState() map[string]linux.Link {
 // every tunnel and route.
 func (r *Router) reconcileLocked() {
 	now := r.opts.Now()
+	if !r.fwd && (len(r.cfg.Routes) > 0 || hasTunnel(r.cfg)) {
+		// A router with routes to serve forwards; a bare host does not.
+		if err := linux.EnableForwarding(); err != nil {
+			r.log.Warn(err.Error())
+		}
+		r.fwd = true
+	}
 	for _, ic := range r.cfg.Interfaces {
 		it := r.ifs[ic.Name]
 		if it == nil {
@@ -213,12 +220,6 @@ func (r *Router) ensureTunnel(it *iface) error {
 		it.dp = dataplane.New(dev, r.tunnelParams(it), dataplane.Hooks{KeepaliveReply: r.Kick}, r.log.With("interface", name))
 		it.lp = lineproto.Machine{}
 		it.dp.Start()
-		if !r.fwd {
-			if err := linux.EnableForwarding(); err != nil {
-				r.log.Warn(err.Error())
-			}
-			r.fwd = true
-		}
 	}
 	it.lp.HoldDown = tc.RecursionHoldDown
 	if mtu != it.mtu {
@@ -445,4 +446,13 @@ func protoName(p int) string {
 		return "zebra"
 	}
 	return fmt.Sprintf("%d", p)
+}
+
+func hasTunnel(cfg *config.Config) bool {
+	for _, ic := range cfg.Interfaces {
+		if ic.Kind == config.Tunnel {
+			return true
+		}
+	}
+	return false
 }

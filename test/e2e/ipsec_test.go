@@ -28,7 +28,7 @@ func randHex(n int) string {
 
 // installStaticSAs installs mirrored SAs in the two lab daemons through
 // the test-only control command.
-func installStaticSAs(t *testing.T, l *lab.Lab, suite esp.Suite, tunnelMode, udp bool) {
+func installStaticSAs(t testing.TB, l *lab.Lab, suite esp.Suite, tunnelMode, udp bool) {
 	t.Helper()
 	lr := router.TestSA{Cipher: suite.Cipher, Integrity: suite.Integrity, TunnelMode: tunnelMode,
 		InSPI: 0x2002, OutSPI: 0x1001,

@@ -133,7 +133,7 @@ func run(t *testing.T, l *lab.Lab, node string, args ...string) string {
 }
 
 // gresec runs the gresec binary with args and returns its exit code and output.
-func gresec(t *testing.T, args ...string) (int, string, string) {
+func gresec(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	var stdout, stderr bytes.Buffer
