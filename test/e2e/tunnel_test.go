@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -272,4 +273,55 @@ func TestKeepaliveWithdrawsRoutesToFloatingStatic(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestPathMTUDiscovery: a packet above the tunnel MTU (ip mtu 1400) with DF
+// set gets ICMP fragmentation-needed back with the MTU, so PMTUD works
+// through the tunnel; one that fits crosses.
+func TestPathMTUDiscovery(t *testing.T) {
+	l := startLab(t, nil)
+	waitUp(t, l)
+	// 1372 bytes of ICMP data + 8 + 20 = 1400: fits.
+	run(t, l, "left-host", "ping", "-c", "1", "-W", "2", "-M", "do", "-s", "1372", "10.2.0.10")
+	out, err := l.Exec(context.Background(), "left-host", "ping", "-c", "1", "-W", "2", "-M", "do", "-s", "1373", "10.2.0.10")
+	if err == nil {
+		t.Fatalf("a 1401-byte packet with DF crossed a tunnel of MTU 1400:\n%s", out)
+	}
+	if !strings.Contains(out, "mtu = 1400") && !strings.Contains(out, "mtu=1400") {
+		t.Errorf("no fragmentation-needed with MTU 1400 came back:\n%s", out)
+	}
+}
+
+// TestShutdownTunnel: `shutdown` takes the tunnel administratively down
+// and its routes away; `no shutdown` brings both back.
+func TestShutdownTunnel(t *testing.T) {
+	l := startLab(t, nil)
+	waitUp(t, l)
+	path := l.ConfigPath("left")
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shut := strings.Replace(string(orig), "interface Tunnel0\n", "interface Tunnel0\n shutdown\n", 1)
+	if err := os.WriteFile(path, []byte(shut), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := gresec(t, "reload", "--socket", l.Socket("left")); code != 0 {
+		t.Fatalf("reload: %s", stderr)
+	}
+	_, out, _ := gresec(t, "show", "--socket", l.Socket("left"), "interfaces", "Tunnel0")
+	if !strings.HasPrefix(out, "Tunnel0 is administratively down, line protocol is down\n") {
+		t.Errorf("after shutdown:\n%s", out)
+	}
+	if r := routeShow(t, l, "left", "10.2.0.0/16"); r != "" {
+		t.Errorf("route through a shut tunnel: %q", r)
+	}
+	if err := os.WriteFile(path, orig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := gresec(t, "reload", "--socket", l.Socket("left")); code != 0 {
+		t.Fatalf("reload: %s", stderr)
+	}
+	waitUp(t, l)
+	run(t, l, "left-host", "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.2.0.10")
 }
