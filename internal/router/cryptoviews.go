@@ -32,7 +32,7 @@ func (r *Router) ipsecSAs(only string) api.IPsecSAs {
 			t.PFS = fmt.Sprintf("Y, DH group: group%d", prof.PFS)
 		}
 		tot := it.retired
-		for i, p := range it.sas {
+		for _, p := range it.sas {
 			o, in := p.out.Stats(), p.in.Stats()
 			tot.encaps += o.Packets
 			tot.sendErr += o.Errors
@@ -46,7 +46,7 @@ func (r *Router) ipsecSAs(only string) api.IPsecSAs {
 			}
 			if e := p.spec.Encap; e != nil {
 				mode += " UDP-Encaps"
-				if i == 0 {
+				if p == it.outPair {
 					t.PeerPort = int(e.RemotePort)
 				}
 			}
@@ -70,7 +70,7 @@ func (r *Router) ipsecSAs(only string) api.IPsecSAs {
 			kbOut, secOut := remaining(o)
 			t.Inbound = append(t.Inbound, api.IPsecSA{SPI: p.spec.InSPI, Transform: p.spec.Suite.String(), Mode: mode,
 				RemainingKB: kbIn, RemainingSeconds: secIn, ReplayWindow: p.in.ReplayWindow(), Status: status})
-			if i == 0 {
+			if p == it.outPair {
 				t.OutboundSPI = p.spec.OutSPI
 				t.Outbound = append(t.Outbound, api.IPsecSA{SPI: p.spec.OutSPI, Transform: p.spec.Suite.String(), Mode: mode,
 					RemainingKB: kbOut, RemainingSeconds: secOut, Status: "ACTIVE"})

@@ -51,6 +51,7 @@ type iface struct {
 	retired saTotals
 	espKey  espKey
 	saNext  time.Time // next SA expiry or retirement
+	outPair *saPair   // the pair whose outbound SA carries traffic
 }
 
 // underlayKey identifies the socket a tunnel's underlay needs.

@@ -14,9 +14,16 @@ import (
 	"github.com/gresec/gresec/internal/linux"
 )
 
-// oldSAGrace is how long a replaced inbound SA still accepts packets
-// after a rekey (make-before-break: the peer may still send on it).
-const oldSAGrace = 30 * time.Second
+const (
+	// oldSAGrace is how long a replaced inbound SA still accepts packets
+	// after a rekey (make-before-break: the peer may still send on it).
+	oldSAGrace = 30 * time.Second
+	// switchDelay is how long a rekey waits before sending on the new
+	// outbound SA, so that the peer has installed the matching inbound SA
+	// (its half of the exchange may be a round trip behind ours). Until
+	// then the old SA carries the traffic: no packet is lost either way.
+	switchDelay = time.Second
+)
 
 // SASpec is one SA pair for a protected tunnel, as IKE negotiates it (or,
 // in tests, as a test installs it).
@@ -45,6 +52,8 @@ type saPair struct {
 	spec      SASpec
 	in, out   *esp.SA
 	installed time.Time
+	// activeAt is when the outbound SA starts carrying traffic.
+	activeAt time.Time
 	// retireAt is set once a newer pair replaced this one: the inbound SA
 	// is removed then.
 	retireAt time.Time
@@ -117,12 +126,14 @@ func (r *Router) InstallSA(tunnel string, s SASpec) error {
 		in.SetLifetime(l)
 	}
 	now := r.opts.Now()
+	activeAt := now
 	for _, old := range it.sas {
 		if old.retireAt.IsZero() {
-			old.retireAt = now.Add(oldSAGrace)
+			old.retireAt = now.Add(switchDelay + oldSAGrace)
+			activeAt = now.Add(switchDelay)
 		}
 	}
-	it.sas = append([]*saPair{{spec: s, in: in, out: out, installed: now}}, it.sas...)
+	it.sas = append([]*saPair{{spec: s, in: in, out: out, installed: now, activeAt: activeAt}}, it.sas...)
 	r.keylogSA(it, s)
 	r.applyProtection(it)
 	r.Kick()
@@ -159,7 +170,17 @@ func (r *Router) applyProtection(it *iface) {
 		r.setESPUnderlay(it, espKey{})
 		return
 	}
-	cur := it.sas[0]
+	// The newest pair whose outbound side is active sends; every pair's
+	// inbound side receives.
+	cur := it.sas[len(it.sas)-1]
+	now := r.opts.Now()
+	for _, p := range it.sas {
+		if !now.Before(p.activeAt) {
+			cur = p
+			break
+		}
+	}
+	it.outPair = cur
 	prot := &dataplane.Protection{Out: cur.out, OutMu: &cur.outMu, TunnelMode: cur.spec.TunnelMode}
 	for _, p := range it.sas {
 		prot.In = append(prot.In, p.in)
@@ -211,6 +232,11 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 	kept := it.sas[:0]
 	changed := false
 	for _, p := range it.sas {
+		if p.activeAt.After(now) {
+			soon(p.activeAt)
+		} else if it.outPair != nil && p != it.outPair && p.installed.After(it.outPair.installed) {
+			changed = true // a newer pair's outbound side became active
+		}
 		var end time.Time
 		if p.spec.Lifetime > 0 {
 			end = p.installed.Add(p.spec.Lifetime)

@@ -30,15 +30,26 @@ func randHex(n int) string {
 // the test-only control command.
 func installStaticSAs(t testing.TB, l *lab.Lab, suite esp.Suite, tunnelMode, udp bool) {
 	t.Helper()
+	installStaticSAPair(t, l, suite, tunnelMode, udp, 0x2002, 0x1001)
+}
+
+// installStaticSAPair installs SAs with the given SPIs: left receives on
+// leftIn and sends on leftOut, right the other way round.
+func installStaticSAPair(t testing.TB, l *lab.Lab, suite esp.Suite, tunnelMode, udp bool, leftIn, leftOut uint32) {
+	t.Helper()
 	lr := router.TestSA{Cipher: suite.Cipher, Integrity: suite.Integrity, TunnelMode: tunnelMode,
-		InSPI: 0x2002, OutSPI: 0x1001,
+		InSPI: leftIn, OutSPI: leftOut,
 		InEnc: randHex(suite.KeyLen()), InAuth: randHex(suite.AuthKeyLen()),
 		OutEnc: randHex(suite.KeyLen()), OutAuth: randHex(suite.AuthKeyLen()),
 		UDP: udp, LocalPort: 4500, RemotePort: 4500}
 	rr := lr
 	rr.InSPI, rr.OutSPI = lr.OutSPI, lr.InSPI
 	rr.InEnc, rr.InAuth, rr.OutEnc, rr.OutAuth = lr.OutEnc, lr.OutAuth, lr.InEnc, lr.InAuth
-	for name, sa := range map[string]router.TestSA{"left": lr, "right": rr} {
+	for _, side := range []struct {
+		name string
+		sa   router.TestSA
+	}{{"left", lr}, {"right", rr}} {
+		name, sa := side.name, side.sa
 		js, _ := json.Marshal(sa)
 		code, out, stderr := gresec(t, "test-sa", "--socket", l.Socket(name), "Tunnel0", string(js))
 		if code != 0 {
@@ -232,5 +243,38 @@ func TestProductionBinaryCannotInstallStaticSAs(t *testing.T) {
 	}
 	if s := ipsecSAs(t, l, "left"); len(s.Inbound) != 0 {
 		t.Errorf("the production daemon installed an SA: %+v", s)
+	}
+}
+
+// TestIPsecRekeyNoLoss: a new SA pair replaces the old one while a ping
+// flood crosses the tunnel (make-before-break): no packet is lost, the
+// outbound SPI moves to the new pair, and the old inbound SA stays until
+// its grace period ends.
+func TestIPsecRekeyNoLoss(t *testing.T) {
+	l := startLab(t, func(r lab.Router) string { return r.Config(true) })
+	waitUp(t, l)
+	suite := esp.Suite{Cipher: esp.AES256CBC, Integrity: esp.HMACSHA384}
+	installStaticSAs(t, l, suite, false, false)
+	run(t, l, "left-host", "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.2.0.10")
+	ping := exec.Command("ip", "netns", "exec", l.NS("left-host"), "ping", "-c", "400", "-i", "0.01", "-W", "1", "10.2.0.10")
+	var out strings.Builder
+	ping.Stdout = &out
+	if err := ping.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	installStaticSAPair(t, l, suite, false, false, 0x4004, 0x3003)
+	if err := ping.Wait(); err != nil {
+		t.Fatalf("ping across the rekey: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), " 0% packet loss") {
+		t.Errorf("packets lost across the rekey:\n%s", out.String()[strings.LastIndex(out.String(), "---"):])
+	}
+	s := ipsecSAs(t, l, "left")
+	if s.OutboundSPI != 0x3003 || len(s.Inbound) != 2 {
+		t.Errorf("after the rekey: outbound SPI 0x%x, %d inbound SAs; want 0x3003 and both inbound SAs during the grace period", s.OutboundSPI, len(s.Inbound))
+	}
+	if s.Decaps < 400 {
+		t.Errorf("decaps %d across both SAs, want at least 400", s.Decaps)
 	}
 }
