@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/gresec/gresec/internal/api"
@@ -132,5 +133,36 @@ func cmdReload(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintln(stdout, "configuration reloaded")
+	return 0
+}
+
+func cmdClear(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("clear", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	socket := fs.String("socket", api.DefaultSocket, "control socket `path`")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	words := fs.Args()
+	var what []string
+	switch {
+	case len(words) == 2 && strings.HasPrefix("crypto", words[0]) && strings.HasPrefix("session", words[1]):
+		what = []string{"crypto", "session"}
+	case len(words) == 2 && strings.HasPrefix("crypto", words[0]) && strings.HasPrefix("isakmp", words[1]):
+		what = []string{"crypto", "isakmp"}
+	default:
+		fmt.Fprintln(stderr, "usage: gresec clear [--socket PATH] crypto session|isakmp")
+		return 2
+	}
+	rep, err := control.Call(*socket, append([]string{"clear"}, what...))
+	if err != nil {
+		fmt.Fprintf(stderr, "gresec: %v\n", err)
+		return 1
+	}
+	if rep.Error != "" {
+		fmt.Fprintf(stderr, "gresec: %s\n", rep.Error)
+		return 1
+	}
+	fmt.Fprintln(stdout, strings.Join(what, " ")+" cleared")
 	return 0
 }

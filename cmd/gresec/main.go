@@ -18,7 +18,9 @@ commands:
   show    [--socket PATH] [--json] WHAT...      IOS-style views, e.g.
           show interfaces [TunnelN] | show ip interface brief |
           show ip route | show running-config |
-          show crypto ipsec sa [interface TunnelN]
+          show crypto ipsec sa [interface TunnelN] |
+          show crypto isakmp sa [detail] | show crypto session | show crypto map
+  clear   [--socket PATH] crypto session|isakmp tear down and renegotiate
   reload  [--socket PATH]                       re-read the configuration
   lab     [SCENARIO]                            the demo topology (needs root)
   version                                       print the version
@@ -46,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdShow(rest, stdout, stderr)
 	case "reload":
 		return cmdReload(rest, stdout, stderr)
+	case "clear":
+		return cmdClear(rest, stdout, stderr)
 	case "lab":
 		return cmdLab(rest, stdout, stderr)
 	case "version", "--version":

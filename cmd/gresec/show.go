@@ -28,6 +28,10 @@ var showCommands = []showCommand{
 	{[]string{"ip", "route"}, nil, renderAs(show.Routes)},
 	{[]string{"running-config"}, nil, renderAs(func(w io.Writer, rc api.RunningConfig) { io.WriteString(w, rc.Text) })},
 	{[]string{"crypto", "ipsec", "sa"}, []string{"interface", "NAME"}, renderAs(show.IPsecSAs)},
+	{[]string{"crypto", "isakmp", "sa"}, nil, renderAs(show.ISAKMPSAs)},
+	{[]string{"crypto", "isakmp", "sa", "detail"}, nil, renderAs(show.ISAKMPSAsDetail)},
+	{[]string{"crypto", "session"}, nil, renderAs(show.Sessions)},
+	{[]string{"crypto", "map"}, nil, renderAs(show.CryptoMaps)},
 }
 
 func renderAs[T any](f func(io.Writer, T)) func(io.Writer, json.RawMessage) error {
@@ -87,7 +91,7 @@ func matchShow(words []string) (*showCommand, []string, error) {
 		}
 	}
 	if found == nil {
-		return nil, nil, fmt.Errorf("unknown show command %q (try: interfaces, ip interface brief, ip route, running-config, crypto ipsec sa)", strings.Join(words, " "))
+		return nil, nil, fmt.Errorf("unknown show command %q (try: interfaces, ip interface brief, ip route, running-config, crypto ipsec sa, crypto isakmp sa [detail], crypto session, crypto map)", strings.Join(words, " "))
 	}
 	return found, canon, nil
 }

@@ -168,3 +168,67 @@ type IPsecSA struct {
 	ReplayWindow     int    `json:"replay_window,omitempty"`
 	Status           string `json:"status"` // ACTIVE, or ACTIVE (retiring) after a rekey
 }
+
+// ISAKMPSAs is `show crypto isakmp sa [detail]`.
+type ISAKMPSAs struct {
+	SAs []ISAKMPSA `json:"sas"`
+}
+
+// ISAKMPSA is one ISAKMP (phase 1) SA.
+type ISAKMPSA struct {
+	Dst             string `json:"dst"`
+	Src             string `json:"src"`
+	State           string `json:"state"` // MM_NO_STATE ... QM_IDLE
+	ConnID          int    `json:"conn_id"`
+	Status          string `json:"status"` // ACTIVE once established
+	Initiator       bool   `json:"initiator"`
+	InitiatorCookie string `json:"initiator_cookie"`
+	ResponderCookie string `json:"responder_cookie"`
+	Cipher          string `json:"cipher"`
+	KeyBits         int    `json:"key_bits"`
+	Hash            string `json:"hash"`
+	Auth            string `json:"auth"`
+	Group           int    `json:"dh_group"`
+	LifetimeSeconds int    `json:"lifetime_remaining_seconds"`
+	Local           string `json:"local"`
+	Remote          string `json:"remote"`
+	NATT            bool   `json:"nat_t"`
+	LocalBehindNAT  bool   `json:"local_behind_nat"`
+	RemoteBehindNAT bool   `json:"remote_behind_nat"`
+	DPD             bool   `json:"dpd"`
+}
+
+// CryptoSessions is `show crypto session`.
+type CryptoSessions struct {
+	Sessions []CryptoSession `json:"sessions"`
+}
+
+// CryptoSession is one protected tunnel's session.
+type CryptoSession struct {
+	Interface string `json:"interface"`
+	Peer      string `json:"peer"`
+	PeerPort  int    `json:"peer_port"`
+	Status    string `json:"status"` // UP-ACTIVE, UP-NO-IKE, DOWN-NEGOTIATING, DOWN
+	ISAKMPSAs int    `json:"isakmp_sas"`
+	ActiveSAs int    `json:"active_ipsec_sas"`
+	Local     string `json:"local"`
+	Remote    string `json:"remote"`
+}
+
+// CryptoMaps is `show crypto map`.
+type CryptoMaps struct {
+	Maps []CryptoMap `json:"maps"`
+}
+
+// CryptoMap is the crypto map IOS derives from a tunnel's profile.
+type CryptoMap struct {
+	Tag             string   `json:"tag"` // Tunnel0-head-0
+	Profile         string   `json:"profile"`
+	Peer            string   `json:"peer"`
+	ACL             string   `json:"acl"` // permit gre host A host B
+	TransformSets   []string `json:"transform_sets"`
+	PFS             string   `json:"pfs"`
+	LifetimeSeconds int      `json:"lifetime_seconds"`
+	LifetimeKB      uint64   `json:"lifetime_kilobytes"`
+	Interface       string   `json:"interface"`
+}

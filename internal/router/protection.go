@@ -101,6 +101,14 @@ func suiteOf(ts *config.TransformSet) (esp.Suite, error) {
 func (r *Router) InstallSA(tunnel string, s SASpec) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.installSALocked(tunnel, s); err != nil {
+		return err
+	}
+	r.Kick()
+	return nil
+}
+
+func (r *Router) installSALocked(tunnel string, s SASpec) error {
 	it := r.ifs[tunnel]
 	if it == nil || it.cfg.Kind != config.Tunnel || it.dp == nil {
 		return fmt.Errorf("%s: no such tunnel", tunnel)
@@ -136,7 +144,6 @@ func (r *Router) InstallSA(tunnel string, s SASpec) error {
 	it.sas = append([]*saPair{{spec: s, in: in, out: out, installed: now, activeAt: activeAt}}, it.sas...)
 	r.keylogSA(it, s)
 	r.applyProtection(it)
-	r.Kick()
 	return nil
 }
 
@@ -146,6 +153,10 @@ func (r *Router) InstallSA(tunnel string, s SASpec) error {
 func (r *Router) DeleteSA(tunnel string, inSPI uint32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.deleteSALocked(tunnel, inSPI)
+}
+
+func (r *Router) deleteSALocked(tunnel string, inSPI uint32) {
 	it := r.ifs[tunnel]
 	if it == nil {
 		return
@@ -208,7 +219,13 @@ func (r *Router) setESPUnderlay(it *iface, key espKey) {
 	var u dataplane.Underlay
 	var err error
 	if key.udp {
-		u, err = linux.DialUDP(netip.AddrPortFrom(key.src, key.encap.LocalPort), netip.AddrPortFrom(key.dst, key.encap.RemotePort), r.underlayOptions(it))
+		local := netip.AddrPortFrom(key.src, key.encap.LocalPort)
+		var uu *linux.UDPUnderlay
+		uu, err = linux.DialUDP(local, netip.AddrPortFrom(key.dst, key.encap.RemotePort), r.underlayOptions(it))
+		if err == nil {
+			uu.OnControl = r.ikeControl(local)
+			u = uu
+		}
 	} else {
 		u, err = linux.DialRaw(50, key.src, key.dst, r.underlayOptions(it))
 	}
@@ -262,6 +279,15 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 // keylogSA appends the SA pair to the --keylog file in the format of
 // Wireshark's esp_sa table, one line per direction.
 func (r *Router) keylogSA(it *iface, s SASpec) {
+	line := func(spi uint32, enc, auth []byte) string {
+		return fmt.Sprintf("\"IPv4\",\"*\",\"*\",\"0x%08x\",\"%s\",\"0x%x\",\"%s\",\"0x%x\"",
+			spi, s.Suite.WiresharkEncryption(), enc, s.Suite.WiresharkAuthentication(), auth)
+	}
+	r.keylog(line(s.OutSPI, s.OutEncKey, s.OutAuthKey), line(s.InSPI, s.InEncKey, s.InAuthKey))
+}
+
+// keylog appends lines to the --keylog file, if there is one.
+func (r *Router) keylog(lines ...string) {
 	if r.opts.KeyLog == "" {
 		return
 	}
@@ -271,13 +297,11 @@ func (r *Router) keylogSA(it *iface, s SASpec) {
 		return
 	}
 	defer f.Close()
-	line := func(spi uint32, enc, auth []byte) string {
-		return fmt.Sprintf("\"IPv4\",\"*\",\"*\",\"0x%08x\",\"%s\",\"0x%x\",\"%s\",\"0x%x\"\n",
-			spi, s.Suite.WiresharkEncryption(), enc, s.Suite.WiresharkAuthentication(), auth)
-	}
-	_, err = fmt.Fprint(f, line(s.OutSPI, s.OutEncKey, s.OutAuthKey), line(s.InSPI, s.InEncKey, s.InAuthKey))
-	if err != nil {
-		r.log.Warn(fmt.Sprintf("keylog: %v", err))
+	for _, ln := range lines {
+		if _, err := fmt.Fprintln(f, ln); err != nil {
+			r.log.Warn(fmt.Sprintf("keylog: %v", err))
+			return
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/ike"
 	"github.com/gresec/gresec/internal/linux"
 )
 
@@ -44,8 +45,10 @@ type Router struct {
 	ifs    map[string]*iface // by canonical name, for configured interfaces
 	routes map[netip.Prefix]linux.Route
 	fwd    bool
+	ike    *ikeSide // nil while no tunnel is protected
 
-	kick chan struct{}
+	kick  chan struct{}
+	ikeIn chan ike.Datagram
 }
 
 // New loads and validates the configuration; nothing is applied yet.
@@ -64,6 +67,7 @@ func New(opts Options) (*Router, error) {
 		ifs:    map[string]*iface{},
 		routes: map[netip.Prefix]linux.Route{},
 		kick:   make(chan struct{}, 1),
+		ikeIn:  make(chan ike.Datagram, 256),
 	}
 	cfg, problems := r.load()
 	if cfg == nil {
@@ -129,7 +133,7 @@ func (r *Router) Run(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	r.log.Info(fmt.Sprintf("%%SYS-5-CONFIG_I: Configured from %s", r.opts.ConfigPath), "hostname", r.cfg.Hostname)
-	r.reconcileLocked()
+	r.passLocked()
 	r.mu.Unlock()
 
 	tick := time.NewTicker(resolveInterval)
@@ -157,11 +161,22 @@ func (r *Router) Run(ctx context.Context) error {
 		case <-tick.C:
 		case <-wake.C:
 		case <-r.kick:
+		case d := <-r.ikeIn:
+			r.mu.Lock()
+			r.receiveIKE(d)
+			r.mu.Unlock()
+			continue
 		}
 		r.mu.Lock()
-		r.reconcileLocked()
+		r.passLocked()
 		r.mu.Unlock()
 	}
+}
+
+// passLocked is one pass over everything: host, tunnels, routes, IKE.
+func (r *Router) passLocked() {
+	r.reconcileLocked()
+	r.syncIKE(r.opts.Now())
 }
 
 // Reload re-reads the configuration file. An invalid file changes nothing:
@@ -193,6 +208,9 @@ func (r *Router) Kick() {
 func (r *Router) nextWakeLocked() time.Time {
 	now := r.opts.Now()
 	var next time.Time
+	if w := r.ikeWake(); !w.IsZero() {
+		next = w
+	}
 	for _, it := range r.ifs {
 		if it.tun == nil {
 			continue
@@ -220,12 +238,25 @@ func (r *Router) applyLocked(cfg *config.Config) {
 		}
 	}
 	r.cfg = cfg
-	r.reconcileLocked()
+	if r.ike != nil {
+		if err := r.ike.engine.SetConfig(r.ikeConfig(cfg)); err != nil {
+			r.log.Warn(fmt.Sprintf("IKE: %v", err))
+		}
+	}
+	r.passLocked()
 }
 
 func (r *Router) shutdown() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.ike != nil {
+		// Tell the peers (DELETE) before the sockets go.
+		now := r.opts.Now()
+		for name := range r.ike.started {
+			r.handleIKE(r.ike.engine.Stop(now, name))
+		}
+		r.closeIKE()
+	}
 	for p, rt := range r.routes {
 		if err := r.host.DeleteRoute(p, rt.Metric); err != nil {
 			r.log.Warn("removing route", "err", err)

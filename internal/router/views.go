@@ -26,6 +26,8 @@ func (r *Router) Handle(_ context.Context, req api.Request) api.Response {
 		return api.Response{Problems: problems, Data: "configuration reloaded"}
 	case len(args) >= 2 && args[0] == "show":
 		return r.show(args[1:])
+	case len(args) >= 2 && args[0] == "clear":
+		return r.clear(args[1:])
 	}
 	return api.Response{Error: fmt.Sprintf("unknown request %q", strings.Join(args, " "))}
 }
@@ -42,6 +44,12 @@ func (r *Router) show(args []string) api.Response {
 		return api.Response{Data: api.Interfaces{Interfaces: r.interfaces("")}}
 	case "crypto ipsec sa":
 		return api.Response{Data: r.ipsecSAs("")}
+	case "crypto isakmp sa", "crypto isakmp sa detail":
+		return api.Response{Data: r.isakmpSAs()}
+	case "crypto session":
+		return api.Response{Data: r.cryptoSessions()}
+	case "crypto map":
+		return api.Response{Data: r.cryptoMaps()}
 	}
 	if len(args) == 5 && args[0] == "crypto" && args[1] == "ipsec" && args[2] == "sa" && args[3] == "interface" {
 		sas := r.ipsecSAs(args[4])

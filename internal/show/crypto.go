@@ -44,3 +44,68 @@ func saBlock(w io.Writer, dir string, sas []api.IPsecSA) {
 		fmt.Fprintf(w, "        Status: %s\n", sa.Status)
 	}
 }
+
+// ISAKMPSAs writes `show crypto isakmp sa`.
+func ISAKMPSAs(w io.Writer, sas api.ISAKMPSAs) {
+	fmt.Fprintf(w, "IPv4 Crypto ISAKMP SA\n")
+	fmt.Fprintf(w, "%-15s %-15s %-14s %7s %s\n", "dst", "src", "state", "conn-id", "status")
+	for _, s := range sas.SAs {
+		fmt.Fprintf(w, "%-15s %-15s %-14s %7d %s\n", s.Dst, s.Src, s.State, s.ConnID, s.Status)
+	}
+}
+
+// ISAKMPSAsDetail writes `show crypto isakmp sa detail`.
+func ISAKMPSAsDetail(w io.Writer, sas api.ISAKMPSAs) {
+	fmt.Fprintf(w, "Codes: D - Dead Peer Detection, N - NAT-traversal, psk - Preshared key\n\n")
+	fmt.Fprintf(w, "IPv4 Crypto ISAKMP SA\n\n")
+	fmt.Fprintf(w, "%-5s %-15s %-15s %-6s %-4s %-6s %-4s %-2s %-9s %s\n", "C-id", "Local", "Remote", "Status", "Encr", "Hash", "Auth", "DH", "Lifetime", "Cap.")
+	for _, s := range sas.SAs {
+		caps := ""
+		if s.DPD {
+			caps += "D"
+		}
+		if s.NATT {
+			caps += "N"
+		}
+		life := fmt.Sprintf("%02d:%02d:%02d", s.LifetimeSeconds/3600, s.LifetimeSeconds/60%60, s.LifetimeSeconds%60)
+		fmt.Fprintf(w, "%-5d %-15s %-15s %-6s %-4s %-6s %-4s %-2d %-9s %s\n", s.ConnID, s.Local, s.Remote, s.Status,
+			fmt.Sprintf("%s%d", s.Cipher, s.KeyBits), s.Hash, s.Auth, s.Group, life, caps)
+		fmt.Fprintf(w, "      State %s, %s, cookies %s:%s\n", s.State, map[bool]string{true: "initiator", false: "responder"}[s.Initiator], s.InitiatorCookie, s.ResponderCookie)
+		if s.NATT {
+			fmt.Fprintf(w, "      NAT-T: local behind NAT %v, remote behind NAT %v\n", s.LocalBehindNAT, s.RemoteBehindNAT)
+		}
+	}
+}
+
+// Sessions writes `show crypto session`.
+func Sessions(w io.Writer, ss api.CryptoSessions) {
+	fmt.Fprintf(w, "Crypto session current status\n")
+	for _, s := range ss.Sessions {
+		fmt.Fprintf(w, "\nInterface: %s\n", s.Interface)
+		fmt.Fprintf(w, "Session status: %s\n", s.Status)
+		fmt.Fprintf(w, "Peer: %s port %d\n", s.Peer, s.PeerPort)
+		fmt.Fprintf(w, "  IKEv1 SAs: %d\n", s.ISAKMPSAs)
+		fmt.Fprintf(w, "  IPSEC FLOW: permit 47 host %s host %s\n", s.Local, s.Remote)
+		fmt.Fprintf(w, "        Active SAs: %d, origin: crypto map\n", s.ActiveSAs)
+	}
+}
+
+// CryptoMaps writes `show crypto map`.
+func CryptoMaps(w io.Writer, ms api.CryptoMaps) {
+	for _, m := range ms.Maps {
+		fmt.Fprintf(w, "Crypto Map IPv4 %q 65536 ipsec-isakmp\n", m.Tag)
+		fmt.Fprintf(w, "        Map is a PROFILE INSTANCE.\n")
+		fmt.Fprintf(w, "        Profile name: %s\n", m.Profile)
+		fmt.Fprintf(w, "        Peer = %s\n", m.Peer)
+		fmt.Fprintf(w, "        Extended IP access list\n")
+		fmt.Fprintf(w, "            access-list  %s\n", m.ACL)
+		fmt.Fprintf(w, "        Security association lifetime: %d kilobytes/%d seconds\n", m.LifetimeKB, m.LifetimeSeconds)
+		fmt.Fprintf(w, "        PFS (Y/N): %s\n", m.PFS)
+		fmt.Fprintf(w, "        Transform sets={\n")
+		for _, ts := range m.TransformSets {
+			fmt.Fprintf(w, "                %s,\n", ts)
+		}
+		fmt.Fprintf(w, "        }\n")
+		fmt.Fprintf(w, "        Interfaces using crypto map %s:\n                %s\n\n", m.Tag, m.Interface)
+	}
+}

@@ -14,7 +14,7 @@ import (
 
 // iperf runs one iperf3 TCP transfer from left-host to right-host and
 // returns the receiver's Gbit/s.
-func iperf(t testing.TB, l *lab.Lab, seconds int) (float64, error) {
+func iperf(_ testing.TB, l *lab.Lab, seconds int) (float64, error) {
 	srv := exec.Command("ip", "netns", "exec", l.NS("right-host"), "iperf3", "-s", "-1", "-B", "10.2.0.10")
 	if err := srv.Start(); err != nil {
 		return 0, err

@@ -68,7 +68,8 @@ func ipsecSAs(t *testing.T, l *lab.Lab, r string) api.IPsecTunnel {
 	return sas.Tunnels[0]
 }
 
-// espDecryptArgs are tshark's options to decrypt with a keylog file.
+// espDecryptArgs are tshark's options to decrypt with a keylog file: its
+// esp_sa lines (quoted CSV) and its IKEv1 lines (bare hex).
 func espDecryptArgs(t *testing.T, keylog string) []string {
 	t.Helper()
 	data, err := os.ReadFile(keylog)
@@ -77,7 +78,11 @@ func espDecryptArgs(t *testing.T, keylog string) []string {
 	}
 	args := []string{"-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE"}
 	for _, ln := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		args = append(args, "-o", "uat:esp_sa:"+ln)
+		if strings.HasPrefix(ln, "\"") {
+			args = append(args, "-o", "uat:esp_sa:"+ln)
+		} else if ln != "" {
+			args = append(args, "-o", "uat:ikev1_decryption_table:"+ln)
+		}
 	}
 	return args
 }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,8 +97,10 @@ func startLabWith(t *testing.T, opts lab.Options) *lab.Lab {
 	requireRoot(t)
 	requireTools(t, "ip", "ping")
 	prefix := fmt.Sprintf("gt%d-%d-", os.Getpid()%10000, labSeq.Add(1))
-	var logs bytes.Buffer
-	out := io.MultiWriter(&logs, testWriter{t})
+	var out io.Writer = testWriter{t}
+	if opts.Out != nil {
+		out = io.MultiWriter(opts.Out, out)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if opts.Binary == "" {
@@ -146,4 +149,22 @@ func gresec(t testing.TB, args ...string) (int, string, string) {
 		t.Fatalf("gresec %s: %v", strings.Join(args, " "), err)
 	}
 	return code, stdout.String(), stderr.String()
+}
+
+// logBuffer collects daemon logs for a test to read while they are written.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

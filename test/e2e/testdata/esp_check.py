@@ -36,7 +36,7 @@ def load_sas(path):
     with open(path) as f:
         for row in csv.reader(f):
             if len(row) != 8:
-                continue
+                continue  # an IKE line (ikev1_decryption_table)
             spi = int(row[3], 16)
             enc, ekey, auth, akey = row[4], bytes.fromhex(row[5][2:]), row[6], bytes.fromhex(row[7][2:])
             sas[spi] = SecurityAssociation(

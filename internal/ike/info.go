@@ -1,0 +1,308 @@
+package ike
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/gresec/gresec/internal/isakmp"
+)
+
+// Informational exchanges (RFC 2409 section 5.7): one message, protected
+// by the ISAKMP SA once there is one,
+//
+//	HDR*, HASH(1), N/D      HASH(1) = prf(SKEYID_a, M-ID | N/D)
+//
+// carrying notifications (errors, INITIAL-CONTACT, RFC 3706 R-U-THERE and
+// R-U-THERE-ACK) and deletes. Before the ISAKMP SA exists, errors come in
+// clear and are believed only as far as they end our own negotiation.
+
+// sendInfo sends one protected informational message over sa.
+func (e *Engine) sendInfo(sa *ikeSA, payload isakmp.Payload) {
+	mid := e.newMID(sa)
+	plain, err := hashedChain(sa.hash.size, []isakmp.Payload{payload}, func(r []byte) []byte {
+		return sa.hash.prf(sa.keys.a, midBytes(mid), r)
+	})
+	if err != nil {
+		return
+	}
+	hdr := isakmp.Header{InitiatorCookie: sa.ckyI, ResponderCookie: sa.ckyR, Exchange: isakmp.ExchangeInformational, MessageID: mid}
+	msg, _, err := marshalEncrypted(hdr, isakmp.PayloadHash, plain, sa.keys.enc, phase2IV(sa.hash, sa.p2base, mid))
+	if err != nil {
+		return
+	}
+	e.sendMsg(sa.local, sa.remote, msg)
+}
+
+// sendNotify sends a protected error notification about an ESP proposal.
+func (e *Engine) sendNotify(sa *ikeSA, t isakmp.NotifyType, spi []byte) {
+	e.sendInfo(sa, &isakmp.Notification{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoESP, SPI: spi, Type: t})
+}
+
+func (e *Engine) recvInformational(p *peer, in inbound) {
+	h := in.h
+	if h.Flags&isakmp.FlagEncryption == 0 {
+		e.recvClearInfo(p, in)
+		return
+	}
+	var sa *ikeSA
+	if p != nil {
+		sa = p.find(h.InitiatorCookie, h.ResponderCookie)
+	}
+	if sa == nil || sa.step != stepEstablished {
+		e.logLimited("cookies", slog.LevelInfo, in.peerAddr(),
+			"peer %s: dropped informational message for unknown cookies %x/%x", in.peerAddr(), h.InitiatorCookie, h.ResponderCookie)
+		return
+	}
+	if h.MessageID == 0 {
+		e.unexpected(in, "informational message without message ID")
+		return
+	}
+	if _, seen := sa.mids[h.MessageID]; seen {
+		e.unexpected(in, "replayed informational message ID")
+		return
+	}
+	m, _, ok := e.openPhase2(sa, in, phase2IV(sa.hash, sa.p2base, h.MessageID), false, midBytes(h.MessageID))
+	if !ok {
+		return
+	}
+	e.rememberMID(sa, h.MessageID)
+	e.updateEndpoint(sa, in)
+	e.alive(p)
+	for _, pl := range m.payloads[1:] {
+		if !slices.Contains(p.sas, sa) {
+			return // deleted by a previous payload
+		}
+		switch v := pl.(type) {
+		case *isakmp.Notification:
+			e.handleNotify(sa, v)
+		case *isakmp.Delete:
+			e.handleDelete(sa, v)
+		}
+	}
+}
+
+// rememberMID records a message ID against replays, within bounds.
+func (e *Engine) rememberMID(sa *ikeSA, mid uint32) {
+	if len(sa.mids) >= maxMIDs {
+		var oldest uint32
+		var at time.Time
+		for m, t := range sa.mids {
+			if at.IsZero() || t.Before(at) {
+				oldest, at = m, t
+			}
+		}
+		delete(sa.mids, oldest)
+	}
+	sa.mids[mid] = e.now
+}
+
+func (e *Engine) handleNotify(sa *ikeSA, n *isakmp.Notification) {
+	p := sa.peer
+	switch n.Type {
+	case isakmp.NotifyRUThere:
+		seq, ok := n.DPDSequence()
+		if !ok {
+			return
+		}
+		if sa.peerDPDSeen && seq < sa.peerDPDSeq {
+			e.logLimited("dpdseq", slog.LevelDebug, p.key.remote, "peer %s: ignored R-U-THERE with old sequence number %d", p.key.remote, seq)
+			return
+		}
+		sa.peerDPDSeq, sa.peerDPDSeen = seq, true
+		e.sendInfo(sa, isakmp.DPD(isakmp.NotifyRUThereAck, sa.ckyI, sa.ckyR, seq))
+	case isakmp.NotifyRUThereAck:
+		// Any authenticated message proves the peer alive (see alive);
+		// the sequence number only tells a stale answer in the log.
+		if seq, ok := n.DPDSequence(); ok && !p.dpd.acks(seq) {
+			e.logLimited("dpdseq", slog.LevelDebug, p.key.remote, "peer %s: R-U-THERE-ACK with unexpected sequence number %d", p.key.remote, seq)
+		}
+	case isakmp.NotifyInitialContact:
+		e.initialContact(sa)
+	case isakmp.NotifyResponderLifetime, isakmp.NotifyReplayStatus:
+	default:
+		if n.Type.IsError() {
+			e.peerRefused(sa, n)
+		}
+	}
+}
+
+// peerRefused handles an error notification from an authenticated peer:
+// the Quick Mode or SA pair it names is given up, and its tunnel tries
+// again later.
+func (e *Engine) peerRefused(sa *ikeSA, n *isakmp.Notification) {
+	p := sa.peer
+	var spi uint32
+	if len(n.SPI) == 4 {
+		spi = binary.BigEndian.Uint32(n.SPI)
+	}
+	hint := ""
+	switch n.Type {
+	case isakmp.NotifyNoProposalChosen:
+		hint = ": the transform sets, mode or PFS group do not match"
+	case isakmp.NotifyInvalidIDInformation:
+		hint = ": the peer protects other endpoints, protocol or mode"
+	}
+	for mid, qm := range sa.qms {
+		if qm.step == qmDone || (spi != 0 && qm.inSPI != spi && qm.outSPI != spi) {
+			continue
+		}
+		delete(sa.qms, mid)
+		delete(e.spis, qm.inSPI)
+		if qm.initiator && qm.tun.qm == qm {
+			qm.tun.qm = nil
+			e.failTunnel(qm.tun)
+		}
+		e.logf(slog.LevelWarn, p.key.remote, "%s: peer %s refused Quick Mode with %v%s", qm.tun.p.Name, p.key.remote, n.Type, hint)
+		return
+	}
+	if spi != 0 {
+		for _, t := range p.tunnels {
+			for _, c := range t.children {
+				if c.inSPI == spi || c.outSPI == spi {
+					e.logf(slog.LevelWarn, p.key.remote, "%s: peer %s dropped the SA pair with %v%s", t.p.Name, p.key.remote, n.Type, hint)
+					e.deleteChild(t, c, false, "refused by peer")
+					e.failTunnel(t)
+					return
+				}
+			}
+		}
+	}
+	e.logLimited("notify-in", slog.LevelInfo, p.key.remote, "peer %s: notification %v", p.key.remote, n.Type)
+}
+
+func (e *Engine) handleDelete(sa *ikeSA, d *isakmp.Delete) {
+	p := sa.peer
+	switch d.Protocol {
+	case isakmp.ProtoISAKMP:
+		for _, spi := range d.SPIs {
+			if len(spi) != 16 {
+				continue
+			}
+			target := p.find([8]byte(spi[:8]), [8]byte(spi[8:]))
+			if target != nil && target.step == stepEstablished {
+				e.deleteIKESA(target, false, "deleted by peer")
+			}
+		}
+	case isakmp.ProtoESP:
+		for _, spi := range d.SPIs {
+			if len(spi) != 4 {
+				continue
+			}
+			v := binary.BigEndian.Uint32(spi)
+			for _, t := range p.tunnels {
+				for _, c := range slices.Clone(t.children) {
+					if c.outSPI == v {
+						e.deleteChild(t, c, false, "deleted by peer")
+					}
+				}
+			}
+		}
+	}
+}
+
+// recvClearInfo handles an unencrypted informational message: before an
+// ISAKMP SA exists, a peer can only tell us in clear why it refuses our
+// Main Mode. It is believed only to the extent of abandoning that
+// negotiation (an attacker would need our cookie); anything else is
+// ignored.
+func (e *Engine) recvClearInfo(p *peer, in inbound) {
+	if p == nil {
+		e.logLimited("cookies", slog.LevelInfo, in.peerAddr(), "peer %s: ignored unauthenticated informational message", in.peerAddr())
+		return
+	}
+	m, err := parseBody(in.h.NextPayload, in.body, false)
+	if err != nil {
+		e.malformed(in.d, err)
+		return
+	}
+	for _, n := range all[*isakmp.Notification](m) {
+		sa := p.find(in.h.InitiatorCookie, in.h.ResponderCookie)
+		if sa == nil && in.h.ResponderCookie == ([8]byte{}) {
+			for _, s := range p.sas {
+				if s.initiator && s.ckyI == in.h.InitiatorCookie {
+					sa = s
+				}
+			}
+		}
+		if sa == nil || sa.step == stepEstablished || !sa.initiator || !n.Type.IsError() {
+			e.logLimited("clearinfo", slog.LevelInfo, in.peerAddr(),
+				"peer %s: ignored unauthenticated notification %v", in.peerAddr(), n.Type)
+			continue
+		}
+		var hint string
+		switch {
+		case n.Type == isakmp.NotifyNoProposalChosen:
+			hint = "no phase 1 proposal in common: compare crypto isakmp policy on both sides"
+		case sa.step == stepISentMM5:
+			hint = fmt.Sprintf("pre-shared key mismatch with %s?", in.peerAddr())
+		default:
+			hint = "Main Mode abandoned"
+		}
+		e.logf(slog.LevelWarn, in.peerAddr(), "peer %s: Main Mode refused with %v in %s: %s",
+			in.peerAddr(), n.Type, sa.step.state(), hint)
+		p.remove(sa)
+		e.failMainMode(p)
+		return
+	}
+}
+
+// Data attributes outside transforms (the RESPONDER-LIFETIME notification
+// carries them, RFC 2407 section 4.6.3.1), in the format of RFC 2408
+// section 3.3.
+
+func encodeAttributes(attrs []isakmp.Attribute) []byte {
+	var b []byte
+	for _, a := range attrs {
+		if a.Basic {
+			b = binary.BigEndian.AppendUint16(b, uint16(a.Type)|0x8000)
+			b = binary.BigEndian.AppendUint16(b, a.Value)
+			continue
+		}
+		b = binary.BigEndian.AppendUint16(b, uint16(a.Type))
+		b = binary.BigEndian.AppendUint16(b, uint16(len(a.Data)))
+		b = append(b, a.Data...)
+	}
+	return b
+}
+
+var errAttributes = errors.New("malformed data attributes")
+
+func decodeAttributes(b []byte) ([]isakmp.Attribute, error) {
+	var out []isakmp.Attribute
+	for len(b) > 0 {
+		if len(out) == isakmp.MaxAttributes || len(b) < 4 {
+			return nil, errAttributes
+		}
+		t := binary.BigEndian.Uint16(b)
+		v := binary.BigEndian.Uint16(b[2:])
+		if t&0x8000 != 0 {
+			out = append(out, isakmp.BasicAttribute(isakmp.AttributeType(t&0x7fff), v))
+			b = b[4:]
+			continue
+		}
+		if int(v) > len(b)-4 {
+			return nil, errAttributes
+		}
+		out = append(out, isakmp.VariableAttribute(isakmp.AttributeType(t), b[4:4+int(v)]))
+		b = b[4+int(v):]
+	}
+	return out, nil
+}
+
+// decodeLifetimes reads the lifetimes of a RESPONDER-LIFETIME notification.
+func decodeLifetimes(b []byte) (time.Duration, uint64, error) {
+	attrs, err := decodeAttributes(b)
+	if err != nil {
+		return 0, 0, err
+	}
+	secs, kb, err := isakmp.Lifetimes(attrs, isakmp.IPsecAttrLifeType, isakmp.IPsecAttrLifeDuration)
+	if err != nil {
+		return 0, 0, err
+	}
+	secs = min(secs, maxLifetimeSeconds)
+	return time.Duration(secs) * time.Second, kb, nil
+}

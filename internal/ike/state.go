@@ -1,0 +1,363 @@
+package ike
+
+import (
+	"bytes"
+	"net/netip"
+	"time"
+)
+
+// State is the state of an ISAKMP SA, named as IOS names it in `show crypto
+// isakmp sa`.
+type State uint8
+
+// ISAKMP SA states.
+const (
+	// StateMMNoState: Main Mode started, no proposal agreed yet.
+	StateMMNoState State = iota
+	// StateMMSASetup: proposal agreed, key exchange under way.
+	StateMMSASetup
+	// StateMMKeyExch: keys exchanged, authentication under way.
+	StateMMKeyExch
+	// StateQMIdle: the ISAKMP SA is established and ready for Quick Mode.
+	StateQMIdle
+)
+
+func (s State) String() string {
+	switch s {
+	case StateMMNoState:
+		return "MM_NO_STATE"
+	case StateMMSASetup:
+		return "MM_SA_SETUP"
+	case StateMMKeyExch:
+		return "MM_KEY_EXCH"
+	case StateQMIdle:
+		return "QM_IDLE"
+	}
+	return "UNKNOWN"
+}
+
+// mmStep is where a Main Mode stands, from this side's point of view: the
+// last message sent and so the next one expected.
+type mmStep uint8
+
+const (
+	stepISentMM1 mmStep = iota + 1 // initiator, awaiting MM2
+	stepISentMM3                   // initiator, awaiting MM4
+	stepISentMM5                   // initiator, awaiting MM6
+	stepRSentMM2                   // responder, awaiting MM3
+	stepRSentMM4                   // responder, awaiting MM5
+	stepEstablished
+)
+
+func (s mmStep) state() State {
+	switch s {
+	case stepISentMM1:
+		return StateMMNoState
+	case stepISentMM3, stepRSentMM2:
+		return StateMMSASetup
+	case stepISentMM5, stepRSentMM4:
+		return StateMMKeyExch
+	}
+	return StateQMIdle
+}
+
+// peerKey names a peer: the local and remote IKE addresses (the tunnel
+// source and destination of the tunnels it protects).
+type peerKey struct {
+	local, remote netip.Addr
+}
+
+// A peer is everything the engine keeps about one remote IKE endpoint.
+type peer struct {
+	key     peerKey
+	tunnels []*tunnel
+	sas     []*ikeSA
+
+	// initialContactSent: the first Main Mode we initiated after start
+	// carried INITIAL-CONTACT (RFC 2407 section 4.6.3.3).
+	initialContactSent bool
+	// lastSeen is the last sign of life: an authenticated IKE message or
+	// traffic the data plane reported.
+	lastSeen time.Time
+	dpd      dpdState
+	// keepaliveAt is when the next NAT keepalive is due (zero: none).
+	keepaliveAt time.Time
+
+	// Back-off of Main Mode initiation after failures.
+	mmFailures int
+	mmRetryAt  time.Time
+}
+
+// established returns the peer's established ISAKMP SAs.
+func (p *peer) established() []*ikeSA {
+	var out []*ikeSA
+	for _, sa := range p.sas {
+		if sa.step == stepEstablished {
+			out = append(out, sa)
+		}
+	}
+	return out
+}
+
+// bestSA returns the ISAKMP SA to use for new exchanges: the best
+// established one that is not about to be deleted (see betterIKE).
+func (p *peer) bestSA() *ikeSA {
+	var best *ikeSA
+	for _, sa := range p.sas {
+		if sa.step != stepEstablished || !sa.doomed.IsZero() {
+			continue
+		}
+		if best == nil || betterIKE(sa, best) {
+			best = sa
+		}
+	}
+	return best
+}
+
+// negotiating reports whether a Main Mode with the peer is under way that
+// should complete before we start another: one we initiated, or one the
+// peer initiated that got past the key exchange. (A responder SA that only
+// saw MM1 does not count: a forged MM1 must not hold up our own attempt.)
+func (p *peer) negotiating() bool {
+	for _, sa := range p.sas {
+		if sa.step == stepEstablished {
+			continue
+		}
+		if sa.initiator || sa.step == stepRSentMM4 {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *peer) halfOpen() int {
+	n := 0
+	for _, sa := range p.sas {
+		if !sa.initiator && sa.step != stepEstablished {
+			n++
+		}
+	}
+	return n
+}
+
+// find returns the SA with the given cookies. A zero responder cookie on
+// our side matches the MM2 that brings it.
+func (p *peer) find(ckyI, ckyR [8]byte) *ikeSA {
+	for _, sa := range p.sas {
+		if sa.ckyI != ckyI {
+			continue
+		}
+		if sa.ckyR == ckyR || (sa.step == stepISentMM1 && sa.ckyR == [8]byte{}) {
+			return sa
+		}
+	}
+	return nil
+}
+
+func (p *peer) remove(sa *ikeSA) {
+	for i, s := range p.sas {
+		if s == sa {
+			p.sas = append(p.sas[:i], p.sas[i+1:]...)
+			return
+		}
+	}
+}
+
+// simultaneousWindow separates the two cases in which one peer ends up
+// with two SAs of the same kind: a rekey (the replacement is newer by more
+// than the window, and the older one goes), and simultaneous initiation
+// from both ends (both are new, and a rule both ends evaluate alike picks
+// one: the lower cookies for ISAKMP SAs, the lower initiator nonce for SA
+// pairs). The side that initiated the loser deletes it, so that it is
+// deleted exactly once and only after both sides have it; in a rekey the
+// side that initiated the replacement deletes the old one.
+const simultaneousWindow = 30 * time.Second
+
+// betterIKE reports whether a is preferred to b (see simultaneousWindow).
+func betterIKE(a, b *ikeSA) bool {
+	switch d := a.established.Sub(b.established); {
+	case d > simultaneousWindow:
+		return true
+	case d < -simultaneousWindow:
+		return false
+	}
+	if c := bytes.Compare(a.ckyI[:], b.ckyI[:]); c != 0 {
+		return c < 0
+	}
+	return bytes.Compare(a.ckyR[:], b.ckyR[:]) < 0
+}
+
+// betterChild reports whether SA pair a is preferred to b.
+func betterChild(a, b *childSA) bool {
+	switch d := a.installed.Sub(b.installed); {
+	case d > simultaneousWindow:
+		return true
+	case d < -simultaneousWindow:
+		return false
+	}
+	if c := bytes.Compare(a.ni, b.ni); c != 0 {
+		return c < 0
+	}
+	return a.inSPI < b.inSPI
+}
+
+// An ikeSA is an ISAKMP (phase 1) SA, from its first message on.
+type ikeSA struct {
+	peer      *peer
+	connID    int
+	initiator bool
+	ckyI      [8]byte
+	ckyR      [8]byte
+	step      mmStep
+
+	created     time.Time
+	established time.Time
+	expires     time.Time
+	rekeyAt     time.Time
+	// doomed is set when the SA lost to a better one (see
+	// simultaneousWindow); it is deleted once no exchange uses it.
+	doomed time.Time
+
+	// local and remote are the current endpoints; ports move to 4500 with
+	// NAT traversal and follow a NAT that rewrites the peer's port.
+	local, remote netip.AddrPort
+
+	policy p1Policy
+	hash   hashAlg
+	offers []p1Policy // initiator: what MM1 offered
+	psk    []byte
+	saiB   []byte // the initiator's SA payload body, for HASH_I and HASH_R
+	dh     *dhKey
+	gxi    []byte
+	gxr    []byte
+	ni     []byte
+	nr     []byte
+	keys   phase1Keys
+	iv     []byte // CBC IV of the next phase 1 message
+	p2base []byte // last CBC block of phase 1, seed of phase 2 IVs
+
+	// NAT traversal (RFC 3947): natt when both sides sent the RFC 3947
+	// vendor ID; natLocal/natRemote when NAT-D says this side/the peer is
+	// behind a NAT (natRemote also when the peer forces encapsulation);
+	// forced when we force it (`crypto isakmp nat force-encap`).
+	natt      bool
+	natLocal  bool
+	natRemote bool
+	forced    bool
+	peerDPD   bool // the peer sent the RFC 3706 vendor ID
+	vendor    string
+
+	sendIC bool // put INITIAL-CONTACT in MM5
+
+	xmit    retransmitter
+	lastIn  [32]byte // digest of the last phase 1 message accepted
+	lastOut []byte   // what we answered it with (responder)
+
+	qms  map[uint32]*quickMode
+	mids map[uint32]time.Time // message IDs seen, against replays
+
+	peerDPDSeq  uint32
+	peerDPDSeen bool
+}
+
+// udpEncap reports whether ESP goes in UDP: NAT traversal negotiated and
+// a NAT detected (or encapsulation forced by either side).
+func (sa *ikeSA) udpEncap() bool {
+	return sa.natt && (sa.natLocal || sa.natRemote || sa.forced)
+}
+
+// busy reports whether a Quick Mode is under way on the SA.
+func (sa *ikeSA) busy() bool {
+	for _, qm := range sa.qms {
+		if qm.step != qmDone {
+			return true
+		}
+	}
+	return false
+}
+
+// qmStep is where a Quick Mode stands.
+type qmStep uint8
+
+const (
+	qmAwaitQM2 qmStep = iota + 1 // initiator sent QM1
+	qmAwaitQM3                   // responder sent QM2
+	qmDone                       // kept a while to answer retransmissions
+)
+
+// A quickMode is one Quick Mode exchange (RFC 2409 section 5.5).
+type quickMode struct {
+	sa        *ikeSA
+	mid       uint32
+	initiator bool
+	tun       *tunnel
+	iv        []byte
+	ni, nr    []byte // initiator's and responder's nonces, whichever side we are
+	dh        *dhKey // PFS
+	gxy       []byte
+	inSPI     uint32 // ours
+	outSPI    uint32 // the peer's
+	offers    []p2Offer
+	chosen    p2Offer
+	idci      []byte // ID payload bodies as sent by the initiator
+	idcr      []byte
+	step      qmStep
+	xmit      retransmitter
+	lastIn    [32]byte
+	lastOut   []byte
+	expires   time.Time // when a finished exchange is forgotten
+}
+
+// A tunnel is one protection request: the SA pairs of a protected tunnel.
+type tunnel struct {
+	p        Protect
+	offers   []p2Offer // from the transform sets, encapsulation not yet set
+	pfs      uint16
+	peer     *peer
+	children []*childSA
+	qm       *quickMode // our Quick Mode under way
+	failures int
+	retryAt  time.Time
+	up       bool
+	upPeer   netip.AddrPort
+}
+
+// live returns the SA pairs not scheduled for deletion.
+func (t *tunnel) live() []*childSA {
+	var out []*childSA
+	for _, c := range t.children {
+		if c.deleteAt.IsZero() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// needAt returns when the tunnel needs a new SA pair: the zero time when it
+// has none (now), else the rekey time of its newest live pair.
+func (t *tunnel) needAt() time.Time {
+	var newest *childSA
+	for _, c := range t.live() {
+		if newest == nil || c.installed.After(newest.installed) {
+			newest = c
+		}
+	}
+	if newest == nil {
+		return time.Time{}
+	}
+	return newest.rekeyAt
+}
+
+// A childSA is an installed ESP SA pair.
+type childSA struct {
+	inSPI, outSPI uint32
+	offer         p2Offer
+	encap         *UDPEncap
+	peerAddr      netip.AddrPort
+	installed     time.Time
+	rekeyAt       time.Time
+	expires       time.Time
+	deleteAt      time.Time // scheduled deletion once superseded
+	initiator     bool
+	ni            []byte
+}

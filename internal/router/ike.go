@@ -1,0 +1,278 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/ike"
+)
+
+// IKE ports (RFC 2408, RFC 3948).
+const (
+	ikePort  = 500
+	nattPort = 4500
+)
+
+// ikeSide is the daemon's IKE control plane: the engine, its UDP sockets
+// (one per tunnel source address and port, opened only while a protected
+// tunnel needs them) and what it has been asked to protect.
+type ikeSide struct {
+	engine  *ike.Engine
+	socks   map[netip.AddrPort]*net.UDPConn
+	started map[string]ike.Protect
+	// decrypted remembers each tunnel's decrypted-packet count, to tell
+	// the engine about traffic from the peer (on-demand DPD).
+	decrypted map[string]uint64
+}
+
+func (r *Router) ikeConfig(cfg *config.Config) ike.Config {
+	c := ike.Config{
+		PSK: func(peer netip.Addr) (string, bool) {
+			k, ok := cfg.KeyFor(peer)
+			if !ok {
+				return "", false
+			}
+			return k.Key, true
+		},
+		DPD:           cfg.DPD,
+		NATKeepalive:  cfg.NATKeepalive,
+		ForceUDPEncap: cfg.ForceUDPEncap,
+		KeyLog:        r.opts.KeyLog != "",
+	}
+	for _, p := range cfg.ISAKMPPolicies {
+		c.Policies = append(c.Policies, *p)
+	}
+	return c
+}
+
+// protectFor is what the engine must negotiate for a protected tunnel.
+func (r *Router) protectFor(it *iface) (ike.Protect, error) {
+	tc := it.cfg.Tunnel
+	prof := r.cfg.Profile(tc.ProtectionProfile)
+	if prof == nil {
+		return ike.Protect{}, fmt.Errorf("%s: no profile %s", it.cfg.Name, tc.ProtectionProfile)
+	}
+	p := ike.Protect{
+		Name: it.cfg.Name, Local: it.src, Remote: tc.Destination, Protocol: 47,
+		PFS: prof.PFS, Lifetime: prof.LifetimeSeconds, LifetimeKB: prof.LifetimeKilobytes,
+	}
+	for _, name := range prof.TransformSets {
+		if ts := r.cfg.TransformSet(name); ts != nil {
+			p.TransformSets = append(p.TransformSets, *ts)
+		}
+	}
+	return p, nil
+}
+
+// syncIKE starts negotiation for every protected tunnel that is not shut
+// down and has a source address (the line protocol need not be up: a
+// keepalive that waits for the SA must not keep the SA from coming), and
+// stops it for the others. With no protected tunnel, no IKE port is open.
+func (r *Router) syncIKE(now time.Time) {
+	want := map[string]ike.Protect{}
+	for _, ic := range r.cfg.Interfaces {
+		it := r.ifs[ic.Name]
+		if it == nil || ic.Kind != config.Tunnel || ic.Tunnel.ProtectionProfile == "" || ic.Shutdown || !it.src.IsValid() {
+			continue
+		}
+		p, err := r.protectFor(it)
+		if err != nil {
+			r.warnOnce(it, err.Error())
+			continue
+		}
+		want[ic.Name] = p
+	}
+	if len(want) == 0 && r.ike == nil {
+		return
+	}
+	if r.ike == nil {
+		eng, err := ike.New(r.ikeConfig(r.cfg))
+		if err != nil {
+			r.log.Error(fmt.Sprintf("IKE: %v", err))
+			return
+		}
+		r.ike = &ikeSide{engine: eng, socks: map[netip.AddrPort]*net.UDPConn{}, started: map[string]ike.Protect{}, decrypted: map[string]uint64{}}
+	}
+	x := r.ike
+	for name, p := range x.started {
+		if w, ok := want[name]; !ok || !sameProtect(w, p) {
+			r.handleIKE(x.engine.Stop(now, name))
+			delete(x.started, name)
+		}
+	}
+	for name, p := range want {
+		for _, port := range []uint16{ikePort, nattPort} {
+			r.ikeSocket(netip.AddrPortFrom(p.Local, port))
+		}
+		if _, ok := x.started[name]; ok {
+			continue
+		}
+		acts, err := x.engine.Start(now, p)
+		if err != nil {
+			r.log.Warn(fmt.Sprintf("%s: IKE: %v", name, err))
+			continue
+		}
+		x.started[name] = p
+		r.handleIKE(acts)
+	}
+	// On-demand DPD needs to know the peer is alive: tell the engine when
+	// a tunnel decrypted something since the last pass.
+	for name := range x.started {
+		if it := r.ifs[name]; it != nil && it.dp != nil {
+			if n := it.dp.C.Decrypted.Load(); n != x.decrypted[name] {
+				x.decrypted[name] = n
+				r.handleIKE(x.engine.DataplaneActivity(now, name))
+			}
+		}
+	}
+	r.handleIKE(x.engine.Tick(now))
+	if len(want) == 0 {
+		r.closeIKE()
+	}
+}
+
+func sameProtect(a, b ike.Protect) bool {
+	return a.Name == b.Name && a.Local == b.Local && a.Remote == b.Remote && a.PFS == b.PFS &&
+		a.Lifetime == b.Lifetime && a.LifetimeKB == b.LifetimeKB && slices.Equal(a.TransformSets, b.TransformSets)
+}
+
+// closeIKE closes the IKE sockets and forgets the engine.
+func (r *Router) closeIKE() {
+	if r.ike == nil {
+		return
+	}
+	for _, c := range r.ike.socks {
+		c.Close()
+	}
+	r.ike = nil
+}
+
+// ikeSocket opens the IKE socket for a local address and port, shared
+// (SO_REUSEPORT) with the ESP-in-UDP sockets on port 4500.
+func (r *Router) ikeSocket(local netip.AddrPort) *net.UDPConn {
+	if c := r.ike.socks[local]; c != nil {
+		return c
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			for _, o := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
+				if e := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o, 1); e != nil {
+					serr = e
+				}
+			}
+		})
+		return errors.Join(err, serr)
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp4", local.String())
+	if err != nil {
+		r.log.Warn(fmt.Sprintf("IKE: cannot listen on %s: %v", local, err))
+		return nil
+	}
+	c := pc.(*net.UDPConn)
+	r.ike.socks[local] = c
+	go r.readIKE(c, local)
+	return c
+}
+
+// readIKE hands what an IKE socket receives to the main loop.
+func (r *Router) readIKE(c *net.UDPConn, local netip.AddrPort) {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		r.deliverIKE(ike.Datagram{Local: local, Remote: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), Data: append([]byte(nil), buf[:n]...)})
+	}
+}
+
+// deliverIKE queues a datagram for the engine; a full queue drops it (IKE
+// retransmits), so a flood cannot block the readers.
+func (r *Router) deliverIKE(d ike.Datagram) {
+	select {
+	case r.ikeIn <- d:
+	default:
+	}
+}
+
+// receiveIKE runs the engine on one datagram.
+func (r *Router) receiveIKE(d ike.Datagram) {
+	if r.ike == nil {
+		return
+	}
+	r.handleIKE(r.ike.engine.Receive(r.opts.Now(), d))
+}
+
+// handleIKE carries out the engine's actions.
+func (r *Router) handleIKE(acts []ike.Action) {
+	for _, a := range acts {
+		switch a := a.(type) {
+		case ike.Send:
+			c := r.ikeSocket(a.Local)
+			if c == nil {
+				continue
+			}
+			if _, err := c.WriteToUDPAddrPort(a.Data, a.Remote); err != nil {
+				r.log.Debug("IKE send", "to", a.Remote, "err", err)
+			}
+		case ike.InstallSA:
+			s := SASpec{Suite: a.Suite, TunnelMode: a.Mode == ike.ModeTunnel,
+				InSPI: a.In.SPI, OutSPI: a.Out.SPI,
+				InEncKey: a.In.EncKey, InAuthKey: a.In.AuthKey, OutEncKey: a.Out.EncKey, OutAuthKey: a.Out.AuthKey,
+				Lifetime: a.Lifetime, LifetimeKB: a.LifetimeKB}
+			if a.Encap != nil {
+				s.Encap = &UDPEncap{LocalPort: a.Encap.LocalPort, RemotePort: a.Encap.RemotePort}
+			}
+			if err := r.installSALocked(a.Tunnel, s); err != nil {
+				r.log.Error(fmt.Sprintf("%s: installing SA: %v", a.Tunnel, err))
+			}
+		case ike.DeleteSA:
+			r.deleteSALocked(a.Tunnel, a.InSPI)
+		case ike.PeerDead:
+			r.log.Warn(fmt.Sprintf("%%CRYPTO-4-DPD: peer %s is dead (no answer to R-U-THERE); its SAs are deleted", a.Remote))
+		case ike.SessionUp:
+			r.log.Info(fmt.Sprintf("%%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer %s Id: %s", a.Peer, a.Peer.Addr()), "interface", a.Tunnel)
+		case ike.SessionDown:
+			r.log.Info(fmt.Sprintf("%%CRYPTO-5-SESSION_STATUS: Crypto tunnel is DOWN. Peer %s Id: %s", a.Peer, a.Peer.Addr()), "interface", a.Tunnel)
+		case ike.KeyLogIKE:
+			r.keylog(a.Line())
+		case ike.KeyLogESP:
+			// installSALocked writes the ESP keys itself.
+		case ike.Log:
+			args := []any{}
+			if a.Peer.IsValid() {
+				args = append(args, "peer", a.Peer)
+			}
+			r.log.Log(context.Background(), a.Level, a.Msg, args...)
+		}
+	}
+}
+
+// ikeWake is when the engine next needs time to pass.
+func (r *Router) ikeWake() time.Time {
+	if r.ike == nil {
+		return time.Time{}
+	}
+	return r.ike.engine.NextWake()
+}
+
+// ikeControl lets ESP-in-UDP sockets pass IKE messages they receive (a
+// connected socket gets all of its peer's datagrams on port 4500).
+func (r *Router) ikeControl(local netip.AddrPort) func([]byte, netip.AddrPort) {
+	return func(data []byte, from netip.AddrPort) {
+		r.deliverIKE(ike.Datagram{Local: local, Remote: from, Data: data})
+	}
+}

@@ -1,0 +1,97 @@
+package router
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gresec/gresec/internal/api"
+	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/ike"
+)
+
+func (r *Router) ikeSnapshot() ike.Snapshot {
+	if r.ike == nil {
+		return ike.Snapshot{}
+	}
+	return r.ike.engine.Snapshot(r.opts.Now())
+}
+
+// isakmpSAs builds `show crypto isakmp sa`.
+func (r *Router) isakmpSAs() api.ISAKMPSAs {
+	var out api.ISAKMPSAs
+	for _, s := range r.ikeSnapshot().ISAKMP {
+		out.SAs = append(out.SAs, api.ISAKMPSA{
+			Dst: s.Dst.String(), Src: s.Src.String(), State: s.State, ConnID: s.ConnID, Status: s.Status,
+			Initiator: s.Initiator, InitiatorCookie: s.InitiatorCookie, ResponderCookie: s.ResponderCookie,
+			Cipher: s.Cipher, KeyBits: s.KeyBits, Hash: s.Hash, Auth: s.Auth, Group: s.Group,
+			LifetimeSeconds: int(s.Lifetime.Seconds()), Local: s.Local.String(), Remote: s.Remote.String(),
+			NATT: s.NATT, LocalBehindNAT: s.LocalBehindNAT, RemoteBehindNAT: s.RemoteBehindNAT, DPD: s.DPD,
+		})
+	}
+	return out
+}
+
+// cryptoSessions builds `show crypto session`.
+func (r *Router) cryptoSessions() api.CryptoSessions {
+	var out api.CryptoSessions
+	for _, s := range r.ikeSnapshot().Sessions {
+		out.Sessions = append(out.Sessions, api.CryptoSession{
+			Interface: s.Tunnel, Peer: s.Peer.Addr().String(), PeerPort: int(s.Peer.Port()), Status: s.Status,
+			ISAKMPSAs: s.ISAKMPSAs, ActiveSAs: s.ActiveSAs, Local: s.Local.String(), Remote: s.Remote.String(),
+		})
+	}
+	return out
+}
+
+// cryptoMaps builds `show crypto map`: IOS turns each protected tunnel's
+// profile into a crypto map named after the tunnel.
+func (r *Router) cryptoMaps() api.CryptoMaps {
+	var out api.CryptoMaps
+	for _, ic := range r.cfg.Interfaces {
+		if ic.Kind != config.Tunnel || ic.Tunnel.ProtectionProfile == "" {
+			continue
+		}
+		it := r.ifs[ic.Name]
+		prof := r.cfg.Profile(ic.Tunnel.ProtectionProfile)
+		if it == nil || prof == nil {
+			continue
+		}
+		src := "(unresolved)"
+		if it.src.IsValid() {
+			src = it.src.String()
+		}
+		m := api.CryptoMap{
+			Tag: ic.Name + "-head-0", Profile: prof.Name, Peer: ic.Tunnel.Destination.String(),
+			ACL:           fmt.Sprintf("permit gre host %s host %s", src, ic.Tunnel.Destination),
+			TransformSets: prof.TransformSets, PFS: "N",
+			LifetimeSeconds: int(prof.LifetimeSeconds.Seconds()), LifetimeKB: prof.LifetimeKilobytes,
+			Interface: ic.Name,
+		}
+		if prof.PFS != 0 {
+			m.PFS = fmt.Sprintf("Y, group%d", prof.PFS)
+		}
+		out.Maps = append(out.Maps, m)
+	}
+	return out
+}
+
+// clear runs `clear crypto session` and `clear crypto isakmp`.
+func (r *Router) clear(args []string) api.Response {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	what := strings.Join(args, " ")
+	if r.ike == nil {
+		return api.Response{Data: "no crypto sessions"}
+	}
+	now := r.opts.Now()
+	switch what {
+	case "crypto session":
+		r.handleIKE(r.ike.engine.ClearSessions(now))
+	case "crypto isakmp":
+		r.handleIKE(r.ike.engine.ClearISAKMP(now))
+	default:
+		return api.Response{Error: fmt.Sprintf("unknown clear command %q", what)}
+	}
+	r.Kick()
+	return api.Response{Data: what + " cleared"}
+}
