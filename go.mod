@@ -3,6 +3,7 @@ module github.com/gresec/gresec
 go 1.26.8
 
 require (
+	filippo.io/bigmod v0.1.0
 	github.com/gopacket/gopacket v1.7.7
 	github.com/vishvananda/netlink v1.3.1
 	golang.org/x/net v0.62.0
@@ -11,7 +12,6 @@ require (
 )
 
 require (
-	filippo.io/bigmod v0.1.0 // indirect
 	github.com/vishvananda/netns v0.0.5 // indirect
 	golang.zx2c4.com/wintun v0.0.0-20230126152724-0fa3db229ce2 // indirect
 )

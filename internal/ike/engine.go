@@ -433,6 +433,9 @@ func (e *Engine) stopTunnel(t *tunnel, reason string) {
 		for mid, qm := range sa.qms {
 			if qm.tun == t {
 				delete(sa.qms, mid)
+				if qm.step != qmDone {
+					delete(e.spis, qm.inSPI)
+				}
 			}
 		}
 	}
@@ -454,6 +457,7 @@ func (e *Engine) stopTunnel(t *tunnel, reason string) {
 func (e *Engine) abortTunnelQM(t *tunnel) {
 	if t.qm != nil {
 		delete(t.qm.sa.qms, t.qm.mid)
+		delete(e.spis, t.qm.inSPI)
 		t.qm = nil
 	}
 }
@@ -548,6 +552,7 @@ func (e *Engine) tickPeer(p *peer) {
 				e.sendMsg(qm.xmit.local, qm.xmit.remote, qm.xmit.msg)
 			} else if giveUp {
 				delete(sa.qms, mid)
+				delete(e.spis, qm.inSPI)
 				if qm.initiator && qm.tun.qm == qm {
 					e.logf(slog.LevelWarn, p.key.remote, "%s: peer %s: no answer in Quick Mode after %d retransmissions; giving up",
 						qm.tun.p.Name, p.key.remote, maxRetransmits)

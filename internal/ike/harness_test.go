@@ -229,6 +229,9 @@ func (n *network) run(d time.Duration) {
 		}
 		if w.t.IsZero() || w.t.After(end) {
 			n.now = end
+			for _, nd := range n.nodes {
+				checkInvariants(n.t, nd)
+			}
 			return
 		}
 		if w.t.After(n.now) {
@@ -338,3 +341,43 @@ func established(t testing.TB, a, b *node) (InstallSA, InstallSA) {
 
 // quiet is a Config with logging of all levels kept but no key log.
 func quiet(c Config) Config { c.KeyLog = false; return c }
+
+// checkInvariants checks the engine's bookkeeping: every inbound SPI in
+// use belongs to an installed pair or a Quick Mode under way, every tunnel
+// is up exactly when it has pairs, and peers are indexed consistently.
+func checkInvariants(t testing.TB, nd *node) {
+	t.Helper()
+	e := nd.e
+	want := map[uint32]bool{}
+	for _, p := range e.peerOrder {
+		if e.peers[p.key] != p {
+			t.Fatalf("%s: peer %v not indexed", nd.name, p.key)
+		}
+		for _, tu := range p.tunnels {
+			if e.tunnels[tu.p.Name] != tu {
+				t.Fatalf("%s: tunnel %s not indexed", nd.name, tu.p.Name)
+			}
+			if tu.up != (len(tu.children) > 0) {
+				t.Fatalf("%s: %s up=%v with %d pairs", nd.name, tu.p.Name, tu.up, len(tu.children))
+			}
+			for _, c := range tu.children {
+				want[c.inSPI] = true
+			}
+		}
+		for _, sa := range p.sas {
+			for _, qm := range sa.qms {
+				if qm.step != qmDone {
+					want[qm.inSPI] = true
+				}
+			}
+		}
+	}
+	if len(want) != len(e.spis) {
+		t.Fatalf("%s: %d SPIs allocated, %d in use", nd.name, len(e.spis), len(want))
+	}
+	for s := range want {
+		if !e.spis[s] {
+			t.Fatalf("%s: SPI %08x in use but not allocated", nd.name, s)
+		}
+	}
+}

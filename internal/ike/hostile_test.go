@@ -19,7 +19,7 @@ import (
 func fingerprint(e *Engine) string {
 	var b strings.Builder
 	for _, p := range e.peerOrder {
-		fmt.Fprintf(&b, "peer %v seen %v dpd %+v ka %v mm %d %v ic %v\n", p.key, p.lastSeen, p.dpd, p.keepaliveAt, p.mmFailures, p.mmRetryAt, p.initialContactSent)
+		fmt.Fprintf(&b, "peer %v seen %v dpd %+v ka %v mm %d %v\n", p.key, p.lastSeen, p.dpd, p.keepaliveAt, p.mmFailures, p.mmRetryAt)
 		for _, sa := range p.sas {
 			fmt.Fprintf(&b, " sa %d %x %x step %d %v %v %v iv %x p2 %x local %v remote %v nat %v%v%v doomed %v xmit %d %v mids %d dpd %d/%v\n",
 				sa.connID, sa.ckyI, sa.ckyR, sa.step, sa.established, sa.expires, sa.rekeyAt, sa.iv, sa.p2base,

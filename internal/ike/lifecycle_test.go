@@ -451,3 +451,66 @@ func TestClear(t *testing.T) {
 		t.Errorf("after clear crypto isakmp: B's ISAKMP SAs %+v", s.ISAKMP)
 	}
 }
+
+// TestResponderLifetime: a responder with a shorter SA lifetime uses it and
+// tells the initiator with RESPONDER-LIFETIME (RFC 2407 4.6.3.1).
+func TestResponderLifetime(t *testing.T) {
+	n, a, b := pair(t, refConfig(), refConfig())
+	pb := protect(addrB, addrA)
+	pb.Passive, pb.Lifetime, pb.LifetimeKB = true, 30*time.Minute, 1000
+	n.start(b, pb)
+	n.start(a, protect(addrA, addrB))
+	n.run(time.Minute)
+	ia, ib := established(t, a, b)
+	for _, i := range []InstallSA{ia, ib} {
+		if i.Lifetime != 30*time.Minute || i.LifetimeKB != 1000 {
+			t.Errorf("lifetime %v / %d KB, want 30m / 1000", i.Lifetime, i.LifetimeKB)
+		}
+	}
+}
+
+// TestRekeyNow: the data plane's soft volume limit (Rekey) replaces the
+// pair at once, make-before-break.
+func TestRekeyNow(t *testing.T) {
+	n, a, b := oneWay(t, refConfig(), refConfig())
+	n.run(time.Minute)
+	old, _ := established(t, a, b)
+	n.record(a, a.e.Rekey(n.now, "Tunnel0"))
+	n.run(time.Second)
+	if len(a.installed()) != 2 {
+		t.Fatalf("%d pairs during the overlap, want 2", len(a.installed()))
+	}
+	n.run(time.Minute)
+	ia, _ := established(t, a, b)
+	if ia.In.SPI == old.In.SPI {
+		t.Error("Rekey did not replace the pair")
+	}
+	if len(actionsOf[SessionDown](a.actions)) != 0 {
+		t.Error("the tunnel went down")
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	a6, b6 := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
+	n := newNetwork(t)
+	a := n.add("A", a6, refConfig())
+	b := n.add("B", b6, refConfig())
+	n.start(a, protect(a6, b6))
+	n.start(b, protect(b6, a6))
+	n.run(time.Minute)
+	established(t, a, b)
+}
+
+func TestNegotiatingView(t *testing.T) {
+	n := newNetwork(t)
+	a := n.add("A", addrA, refConfig())
+	n.start(a, protect(addrA, addrB))
+	s := a.e.Snapshot(n.now)
+	if len(s.ISAKMP) != 1 || s.ISAKMP[0].State != "MM_NO_STATE" || s.ISAKMP[0].Status != "" ||
+		s.ISAKMP[0].Dst != addrB || s.ISAKMP[0].Src != addrA {
+		t.Errorf("ISAKMP view while negotiating: %+v", s.ISAKMP)
+	}
+	if len(s.Sessions) != 1 || s.Sessions[0].Status != "DOWN-NEGOTIATING" {
+		t.Errorf("session view: %+v", s.Sessions)
+	}
+}

@@ -80,7 +80,7 @@ func (e *Engine) startMainMode(p *peer) {
 	sa.local = netip.AddrPortFrom(p.key.local, Port)
 	sa.remote = netip.AddrPortFrom(remote, Port)
 	sa.step = stepISentMM1
-	sa.sendIC = !p.initialContactSent
+	sa.sendIC = p.stale()
 	p.sas = append(p.sas, sa)
 	e.logf(slog.LevelInfo, remote, "peer %s: initiating Main Mode (conn-id %d)", remote, sa.connID)
 	e.sendArmed(&sa.xmit, sa.local, sa.remote, msg)
@@ -438,9 +438,6 @@ func (e *Engine) recvMM4(sa *ikeSA, in inbound) {
 	sa.local, sa.remote = local, remote
 	sa.step = stepISentMM5
 	sa.lastIn = in.digest
-	if sa.sendIC {
-		sa.peer.initialContactSent = true
-	}
 	e.keylogIKE(sa)
 	e.sendArmed(&sa.xmit, sa.local, sa.remote, msg)
 }

@@ -73,9 +73,6 @@ type peer struct {
 	tunnels []*tunnel
 	sas     []*ikeSA
 
-	// initialContactSent: the first Main Mode we initiated after start
-	// carried INITIAL-CONTACT (RFC 2407 section 4.6.3.3).
-	initialContactSent bool
 	// lastSeen is the last sign of life: an authenticated IKE message or
 	// traffic the data plane reported.
 	lastSeen time.Time
@@ -128,6 +125,22 @@ func (p *peer) negotiating() bool {
 		}
 	}
 	return false
+}
+
+// stale reports whether we hold nothing with the peer: no established
+// ISAKMP SA and no SA pair. A Main Mode we start then carries
+// INITIAL-CONTACT (RFC 2407 section 4.6.3.3), so that a peer which still
+// has SAs with us (we restarted, or declared it dead) drops them.
+func (p *peer) stale() bool {
+	if len(p.established()) > 0 {
+		return false
+	}
+	for _, t := range p.tunnels {
+		if len(t.children) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *peer) halfOpen() int {

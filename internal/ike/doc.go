@@ -1,0 +1,52 @@
+// Package ike is gresec's IKEv1 control plane: it negotiates the IPsec SA
+// pairs that protect GRE tunnels, as IOS does for `tunnel protection ipsec
+// profile`.
+//
+// It implements Main Mode with pre-shared keys and Quick Mode (RFC 2409)
+// over ISAKMP (RFC 2408) in the IPsec DOI (RFC 2407); informational
+// exchanges with DELETE and INITIAL-CONTACT; dead peer detection (RFC 3706)
+// in IOS's periodic and on-demand modes; and NAT traversal (RFC 3947, with
+// ESP in UDP per RFC 3948). Phase 1 uses AES-CBC with SHA-1 or SHA-2 HMAC
+// as prf and Diffie-Hellman groups 14, 15, 16 (RFC 3526) and 19, 20, 21
+// (RFC 5903); Quick Mode negotiates the ESP suites of package esp, tunnel
+// or transport mode, optionally with PFS. Aggressive Mode is refused.
+//
+// # A pure state machine
+//
+// The Engine does no I/O, starts no goroutines and reads no clock. The
+// daemon feeds it events with the current time — Start and Stop for
+// protection requests, Receive for datagrams from UDP ports 500 and 4500,
+// Tick when NextWake says so, DataplaneActivity, Rekey, ClearSessions and
+// ClearISAKMP — and carries out the actions each call returns: Send a
+// datagram, InstallSA or DeleteSA in the data plane, report PeerDead,
+// SessionUp and SessionDown, write KeyLogIKE and KeyLogESP lines, Log.
+// Randomness comes from Config.Rand, so tests run an hour of protocol time
+// deterministically in milliseconds.
+//
+// An Engine is not safe for concurrent use: the daemon serialises calls.
+//
+// # Robustness
+//
+// Every message is parsed into temporaries, validated and, once keys
+// exist, authenticated before anything changes; a malformed, replayed or
+// forged message changes no state. Such events are logged at most once a
+// minute per peer and kind. Half-open Main Modes are capped per peer and
+// overall, and time out. Retransmissions back off (2, 4, 8, 16, 32 s) and
+// give up; failed negotiations are retried with growing back-off.
+//
+// # Overlapping SAs
+//
+// Rekeying (before 85-90% of a lifetime) and initiation from both ends at
+// once leave a peer with two ISAKMP SAs or two SA pairs for a while. The
+// rule that resolves it is evaluated alike at both ends: a replacement
+// newer by more than 30 seconds wins over the SA it replaces; between two
+// SAs set up within 30 seconds of each other, the ISAKMP SA with the lower
+// cookies, or the SA pair whose Quick Mode had the lower initiator nonce,
+// wins. The side that initiated the losing SA deletes it (for a rekey: the
+// side that initiated the replacement deletes the old one), SA pairs after
+// a 10-second overlap, so that the data plane switches outbound traffic to
+// the new pair before the old one goes (make-before-break).
+//
+// Log lines never contain keys or the pre-shared key; the key log actions
+// exist only when Config.KeyLog asks for them.
+package ike
