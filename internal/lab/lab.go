@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +29,9 @@ type Options struct {
 	Config func(Router) string
 	// KeyLog runs the daemons with --keylog (see Lab.KeyLogPath).
 	KeyLog bool
+	// Article builds the addressing of the article's recursive-routing
+	// story (ArticleRouters) instead of Routers.
+	Article bool
 }
 
 // Lab is a running lab topology.
@@ -35,8 +39,12 @@ type Lab struct {
 	opts    Options
 	netns   []string
 	daemons map[string]*exec.Cmd
-	wg      sync.WaitGroup
-	outMu   sync.Mutex
+	// frr lists the routers that run FRR daemons (see StartFRR).
+	frr []string
+	wg  sync.WaitGroup
+
+	outMu sync.Mutex // guards Out and logs
+	logs  map[string][]string
 }
 
 // NS is the namespace of a lab node.
@@ -54,7 +62,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		return nil, errors.New("gresec lab needs iproute2's `ip` command (apt-get install iproute2)")
 	}
-	l := &Lab{opts: opts, daemons: map[string]*exec.Cmd{}}
+	l := &Lab{opts: opts, daemons: map[string]*exec.Cmd{}, logs: map[string][]string{}}
 	if err := l.build(ctx); err != nil {
 		l.Close()
 		return nil, err
@@ -116,8 +124,16 @@ func (l *Lab) veth(a, aDev, b, bDev string) error {
 	return l.ip(l.NS(b), "link", "set", bDev, "up")
 }
 
+// Routers are the lab's two routers, left first, with the addressing in use.
+func (l *Lab) Routers() [2]Router {
+	if l.opts.Article {
+		return ArticleRouters()
+	}
+	return Routers()
+}
+
 func (l *Lab) build(ctx context.Context) error {
-	routers := Routers()
+	routers := l.Routers()
 	for _, n := range []string{"core1", "core2", "left", "right", "left-host", "right-host"} {
 		if err := l.addNS(n); err != nil {
 			return err
@@ -199,7 +215,10 @@ func (l *Lab) StartDaemon(ctx context.Context, router string) error {
 		defer l.wg.Done()
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			l.printf("  [%s] %s\n", router, sc.Text())
+			l.outMu.Lock()
+			l.logs[router] = append(l.logs[router], sc.Text())
+			fmt.Fprintf(l.opts.Out, "  [%s] %s\n", router, sc.Text())
+			l.outMu.Unlock()
 		}
 	}()
 	// Wait for the control socket.
@@ -214,6 +233,14 @@ func (l *Lab) StartDaemon(ctx context.Context, router string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("gresec in %s did not open its control socket", router)
+}
+
+// Log returns the log lines a router's daemons wrote so far (across
+// restarts), oldest first.
+func (l *Lab) Log(router string) []string {
+	l.outMu.Lock()
+	defer l.outMu.Unlock()
+	return slices.Clone(l.logs[router])
 }
 
 // Pid is the process ID of a router's daemon (0 if it is not running).
@@ -244,6 +271,7 @@ func (l *Lab) StopDaemon(router string) {
 
 // Close stops the daemons and removes the namespaces.
 func (l *Lab) Close() {
+	l.stopFRR()
 	for r := range l.daemons {
 		l.StopDaemon(r)
 	}

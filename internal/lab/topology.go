@@ -15,6 +15,11 @@ type Router struct {
 	LAN      string // router's LAN address (/24)
 	LANHost  string // the host behind it
 	PeerLAN  string // the other side's LAN summary, routed into the tunnel
+	// LoopbackMask is Loopback0's mask; "" means 255.255.255.255.
+	LoopbackMask string
+	// PeerRoute is the underlay route ("PREFIX MASK") that reaches Peer
+	// through both core paths; "" means the /32 of Peer.
+	PeerRoute string
 	// Core links: local interface, local address, core next hop.
 	Core [2]CoreLink
 }
@@ -47,6 +52,18 @@ func Routers() [2]Router {
 	}
 }
 
+// ArticleRouters is the addressing of the article's recursive-routing
+// story: right's real address 172.16.1.1 lies in 172.16.0.0/16, which left
+// reaches through the core by that summary only, and right owns the whole
+// 172.16.1.0/24 (Loopback0 carries it), which a routing protocol over the
+// tunnel would advertise. Left is unchanged.
+func ArticleRouters() [2]Router {
+	rs := Routers()
+	rs[0].Peer, rs[0].PeerRoute = "172.16.1.1", "172.16.0.0 255.255.0.0"
+	rs[1].Loopback, rs[1].LoopbackMask = "172.16.1.1", "255.255.255.0"
+	return rs
+}
+
 // Config is the router's gresec configuration: the reference configuration
 // of the specification, plus the lab's physical interfaces, a second
 // equal-cost path to the peer, and the LAN. protect adds
@@ -57,10 +74,18 @@ func (r Router) Config(protect bool) string {
 	if protect {
 		prot = " tunnel protection ipsec profile TUNNEL\n"
 	}
+	mask := r.LoopbackMask
+	if mask == "" {
+		mask = "255.255.255.255"
+	}
+	peerRoute := r.PeerRoute
+	if peerRoute == "" {
+		peerRoute = r.Peer + " 255.255.255.255"
+	}
 	return fmt.Sprintf(`hostname %[1]s
 !
 interface Loopback0
- ip address %[2]s 255.255.255.255
+ ip address %[2]s %[16]s
 !
 interface %[3]s
  description core path 1 (%[5]s)
@@ -96,9 +121,9 @@ interface Tunnel0
  tunnel source Loopback0
  tunnel destination %[11]s
 %[12]s!
-ip route %[11]s 255.255.255.255 %[13]s
-ip route %[11]s 255.255.255.255 %[14]s
+ip route %[17]s %[13]s
+ip route %[17]s %[14]s
 ip route %[15]s Tunnel0
 `, r.Name, r.Loopback, r.Core[0].Dev, r.Core[0].Addr, r.Core[0].CoreNS, r.Core[1].Dev, r.Core[1].Addr, r.Core[1].CoreNS,
-		r.LAN, r.Tunnel, r.Peer, prot, r.Core[0].NextHop, r.Core[1].NextHop, r.PeerLAN)
+		r.LAN, r.Tunnel, r.Peer, prot, r.Core[0].NextHop, r.Core[1].NextHop, r.PeerLAN, mask, peerRoute)
 }

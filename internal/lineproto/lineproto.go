@@ -38,6 +38,9 @@ type Machine struct {
 	reason    string
 	holdUntil time.Time
 	holdCause string
+	// recursing remembers that the last update saw recursion, so that a
+	// zero hold-down reports one detection per episode, not one per update.
+	recursing bool
 }
 
 // Result says what one Update changed.
@@ -69,11 +72,15 @@ func (m *Machine) NextWake(now time.Time) time.Time {
 // Update feeds the current observations at time now.
 func (m *Machine) Update(now time.Time, in Inputs) Result {
 	var res Result
-	if in.Recursion != "" && !in.AdminDown && !m.holdUntil.After(now) {
+	recursion := in.Recursion != "" && !in.AdminDown
+	// A recursion still there when a hold-down ends starts the next one
+	// (and is logged again, as IOS does each time it retries).
+	if recursion && !m.holdUntil.After(now) && (m.HoldDown > 0 || !m.recursing) {
 		m.holdUntil = now.Add(m.HoldDown)
 		m.holdCause = in.Recursion
 		res.RecursionDetected = true
 	}
+	m.recursing = recursion
 	if !m.holdUntil.After(now) {
 		m.holdUntil = time.Time{}
 	}
@@ -86,6 +93,9 @@ func (m *Machine) Update(now time.Time, in Inputs) Result {
 	case m.holdUntil.After(now):
 		left := m.holdUntil.Sub(now).Round(time.Second)
 		reason = fmt.Sprintf("temporarily disabled due to recursive routing (%s), %s of hold-down left", m.holdCause, left)
+	case recursion:
+		// Only with a zero hold-down: down for as long as the route lasts.
+		reason = fmt.Sprintf("temporarily disabled due to recursive routing (%s)", in.Recursion)
 	case in.DestProblem != "":
 		reason = in.DestProblem
 	case in.KeepaliveProblem != "":

@@ -67,3 +67,55 @@ func TestRecursionHoldDown(t *testing.T) {
 		t.Fatal("recursion during hold-down reported twice")
 	}
 }
+
+// TestRecursionWithoutHoldDown: `tunnel recursion hold-down 0` still keeps
+// the tunnel down while the recursive route lasts, detected once.
+func TestRecursionWithoutHoldDown(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	m := Machine{}
+	m.Update(t0, Inputs{})
+	if r := m.Update(t0, Inputs{Recursion: "192.0.2.0/24 via Tunnel0, proto rip"}); !r.RecursionDetected || m.Up() {
+		t.Fatalf("recursion with hold-down 0: %+v up=%v", r, m.Up())
+	}
+	for s := 1; s < 5; s++ {
+		r := m.Update(t0.Add(time.Duration(s)*time.Second), Inputs{Recursion: "192.0.2.0/24 via Tunnel0, proto rip"})
+		if r.RecursionDetected || m.Up() {
+			t.Fatalf("at %ds: %+v up=%v, want still down and no new detection", s, r, m.Up())
+		}
+		if !strings.Contains(m.Reason(), "192.0.2.0/24 via Tunnel0, proto rip") {
+			t.Errorf("reason %q does not name the route", m.Reason())
+		}
+	}
+	if r := m.Update(t0.Add(5*time.Second), Inputs{}); !r.Changed || !m.Up() {
+		t.Fatal("route gone: the tunnel did not come back up")
+	}
+	if r := m.Update(t0.Add(6*time.Second), Inputs{Recursion: "x"}); !r.RecursionDetected {
+		t.Fatal("a new episode was not detected")
+	}
+}
+
+// TestRecursionPersistsAcrossHoldDowns: a recursion still present when the
+// hold-down ends starts the next hold-down at once: the tunnel never comes
+// up in between, and each retry is reported (one log line per hold-down).
+func TestRecursionPersistsAcrossHoldDowns(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	m := Machine{HoldDown: 10 * time.Second}
+	m.Update(t0, Inputs{})
+	in := Inputs{Recursion: "172.16.1.0/24 via Tunnel0, proto ospf"}
+	detections := 0
+	for s := 1; s <= 35; s++ {
+		r := m.Update(t0.Add(time.Duration(s)*time.Second), in)
+		if r.RecursionDetected {
+			detections++
+		}
+		if m.Up() {
+			t.Fatalf("at %ds the tunnel came up while the recursion lasted", s)
+		}
+	}
+	if detections != 4 { // at 1, 11, 21 and 31 s
+		t.Errorf("%d detections in 35 s with a 10 s hold-down, want 4", detections)
+	}
+	if !strings.Contains(m.Reason(), "hold-down left") || !strings.Contains(m.Reason(), "proto ospf") {
+		t.Errorf("reason %q should name the route and the hold-down left", m.Reason())
+	}
+}

@@ -259,31 +259,14 @@ func (x *Host) OwnRoutes() ([]Route, error) {
 	}
 	out := make([]Route, 0, len(rs))
 	for _, nr := range rs {
-		r := Route{Metric: nr.Priority}
-		if p, ok := prefixOf(nr.Dst); ok {
-			r.Prefix = p
-		}
-		add := func(gw net.IP, idx int) {
-			nh := Nexthop{LinkIndex: idx}
-			if a, ok := netip.AddrFromSlice(gw); ok {
-				nh.Gateway = a.Unmap()
-			}
-			r.Nexthops = append(r.Nexthops, nh)
-		}
-		if len(nr.MultiPath) > 0 {
-			for _, nh := range nr.MultiPath {
-				add(nh.Gw, nh.LinkIndex)
-			}
-		} else {
-			add(nr.Gw, nr.LinkIndex)
-		}
-		out = append(out, r)
+		out = append(out, routeOf(nr))
 	}
 	return out, nil
 }
 
 // FlushRoutes removes every route of gresec's protocol from the main
-// table: left-overs of a daemon that did not exit cleanly.
+// table, and gresec's route-via rules and tables: left-overs of a daemon
+// that did not exit cleanly.
 func (x *Host) FlushRoutes() error {
 	filter := &netlink.Route{Protocol: RouteProtocol, Table: unix.RT_TABLE_MAIN}
 	rs, err := x.h.RouteListFiltered(unix.AF_INET, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
@@ -296,6 +279,7 @@ func (x *Host) FlushRoutes() error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, x.flushPins())
 	return errors.Join(errs...)
 }
 

@@ -45,6 +45,9 @@ type iface struct {
 	lookup     linux.Lookup
 	srcProblem string
 	mtu        int
+	// pin is the policy routing installed for `tunnel route-via` (nil
+	// without it); its slot gives the underlay sockets' mark.
+	pin *linux.Pin
 
 	// IPsec: installed SA pairs, newest first, and the ESP socket.
 	sas     []*saPair
@@ -266,13 +269,107 @@ func (r *Router) resolveSource(it *iface, links map[string]linux.Link) (netip.Ad
 	return netip.Addr{}, fmt.Sprintf("tunnel source %s is not an address of this router", tc.SourceAddr)
 }
 
-// underlayOptions are the socket selectors for `tunnel route-via`.
+// underlayOptions are the socket selectors for `tunnel route-via`: the
+// pin's mark, which policy routing sends through the chosen interface.
+// Not SO_BINDTODEVICE: with a bound device the kernel takes a destination
+// that no rule or table reaches as on-link, so mandatory could not fail
+// closed.
 func (r *Router) underlayOptions(it *iface) linux.UnderlayOptions {
-	rv := it.cfg.Tunnel.RouteVia
-	if rv == nil || !rv.Mandatory {
+	if it.pin == nil {
 		return linux.UnderlayOptions{}
 	}
-	return linux.UnderlayOptions{BindDevice: rv.Interface}
+	return linux.UnderlayOptions{Mark: linux.PinMark(it.pin.Slot)}
+}
+
+// pinUnderlay keeps the policy routing of `tunnel route-via`: a slot (mark
+// and table) while it is configured, and in the slot's table the route to
+// the destination through the interface, copied from the main table. It
+// returns a problem that keeps a mandatory tunnel down.
+func (r *Router) pinUnderlay(it *iface, links map[string]linux.Link) string {
+	tc := it.cfg.Tunnel
+	rv := tc.RouteVia
+	if rv == nil || !tc.Destination.IsValid() {
+		r.unpin(it)
+		return ""
+	}
+	p := linux.Pin{Dst: tc.Destination, FailClosed: rv.Mandatory}
+	if it.pin != nil {
+		p.Slot = it.pin.Slot
+	} else {
+		slot, ok := r.freePinSlot()
+		if !ok {
+			return fmt.Sprintf("tunnel route-via %s: more than %d tunnels use route-via", rv.Interface, linux.MaxPins)
+		}
+		p.Slot = slot
+	}
+	routes, err := r.host.Routes()
+	if err != nil {
+		return fmt.Sprintf("tunnel route-via %s: %v", rv.Interface, err)
+	}
+	if l, ok := links[rv.Interface]; ok && l.AdminUp && l.OperUp {
+		for _, nh := range routeVia(routes, tc.Destination, rv.Interface) {
+			p.Nexthops = append(p.Nexthops, linux.Nexthop{Gateway: nh.Gateway, LinkIndex: l.Index})
+		}
+	}
+	// Remember the slot before installing: a half-installed pin is still
+	// gresec's to remove.
+	it.pin = &p
+	if err := r.host.SetPin(p); err != nil {
+		return fmt.Sprintf("tunnel route-via %s: %v", rv.Interface, err)
+	}
+	return ""
+}
+
+// unpin removes a tunnel's route-via policy routing.
+func (r *Router) unpin(it *iface) {
+	if it.pin == nil {
+		return
+	}
+	if err := r.host.DeletePin(it.pin.Slot); err != nil {
+		r.log.Warn(fmt.Sprintf("%s: removing route-via policy routing: %v", it.cfg.Name, err))
+	}
+	it.pin = nil
+}
+
+// freePinSlot is the lowest slot no tunnel uses.
+func (r *Router) freePinSlot() (int, bool) {
+	used := make([]bool, linux.MaxPins)
+	for _, o := range r.ifs {
+		if o.pin != nil {
+			used[o.pin.Slot] = true
+		}
+	}
+	slot := slices.Index(used, false)
+	return slot, slot >= 0
+}
+
+// routeVia picks what `tunnel route-via dev` copies from the main table:
+// among the usable routes that contain dst and leave (at least partly)
+// through dev, the longest prefix, then the lowest metric; it returns that
+// route's nexthops through dev, or none.
+func routeVia(routes []linux.KernelRoute, dst netip.Addr, dev string) []linux.KernelNexthop {
+	var best *linux.KernelRoute
+	var nhs []linux.KernelNexthop
+	for i := range routes {
+		kr := &routes[i]
+		if kr.Linkdown || !kr.Prefix.Contains(dst) {
+			continue
+		}
+		if best != nil && (kr.Prefix.Bits() < best.Prefix.Bits() ||
+			kr.Prefix.Bits() == best.Prefix.Bits() && kr.Metric >= best.Metric) {
+			continue
+		}
+		var through []linux.KernelNexthop
+		for _, nh := range kr.Nexthops {
+			if nh.Device == dev {
+				through = append(through, nh)
+			}
+		}
+		if len(through) > 0 {
+			best, nhs = kr, through
+		}
+	}
+	return nhs
 }
 
 // evaluateTunnel re-resolves a tunnel's source and underlay route, runs
@@ -285,7 +382,13 @@ func (r *Router) evaluateTunnel(now time.Time, it *iface, links map[string]linux
 		srcProblem = ""
 	}
 	it.srcProblem = srcProblem
-	key := underlayKey{src: src, dst: tc.Destination, opts: r.underlayOptions(it)}
+	oldOpts := r.underlayOptions(it)
+	pinProblem := r.pinUnderlay(it, links)
+	if pinProblem != "" {
+		r.warnOnce(it, fmt.Sprintf("%s: %s", name, pinProblem))
+	}
+	opts := r.underlayOptions(it)
+	key := underlayKey{src: src, dst: tc.Destination, opts: opts}
 	if it.cfg.Shutdown || srcProblem != "" {
 		key = underlayKey{}
 	}
@@ -307,13 +410,20 @@ func (r *Router) evaluateTunnel(now time.Time, it *iface, links map[string]linux
 		}
 	}
 	it.dp.SetParams(r.tunnelParams(it))
-	if len(it.sas) > 0 && it.espKey.src != it.src {
+	if len(it.sas) > 0 && (it.espKey.src != it.src || opts != oldOpts) {
+		if opts != oldOpts {
+			it.espKey = espKey{} // redial: the ESP socket needs the new mark too
+		}
 		r.applyProtection(it) // the ESP socket follows the source address
 	}
 
 	in := lineproto.Inputs{AdminDown: it.cfg.Shutdown, SourceProblem: srcProblem}
 	if srcProblem == "" && !it.cfg.Shutdown {
-		in.DestProblem, in.Recursion = r.resolveDestination(it, links)
+		in.DestProblem, in.Recursion = r.resolveDestination(it)
+		if pinProblem != "" && tc.RouteVia != nil && tc.RouteVia.Mandatory {
+			// Without its rules a mandatory pin cannot fail closed.
+			in.DestProblem, in.Recursion = pinProblem, ""
+		}
 		in.KeepaliveProblem = r.runKeepalive(now, it)
 	}
 	res := it.lp.Update(now, in)
@@ -341,7 +451,7 @@ func (r *Router) evaluateTunnel(now time.Time, it *iface, links map[string]linux
 // resolveDestination looks up the underlay route to the destination with
 // the selectors of the underlay socket, and says whether it is missing or
 // runs through a gresec tunnel (recursive routing).
-func (r *Router) resolveDestination(it *iface, links map[string]linux.Link) (problem, recursion string) {
+func (r *Router) resolveDestination(it *iface) (problem, recursion string) {
 	tc := it.cfg.Tunnel
 	opts := linux.LookupOptions{Src: it.src, BindDevice: it.underlay.opts.BindDevice, Mark: it.underlay.opts.Mark}
 	lk, err := r.host.RouteGet(tc.Destination, opts)
@@ -349,11 +459,13 @@ func (r *Router) resolveDestination(it *iface, links map[string]linux.Link) (pro
 		return err.Error(), ""
 	}
 	it.lookup = lk
+	rv := tc.RouteVia
+	mandatory := rv != nil && rv.Mandatory
+	if mandatory && (!lk.Found || lk.Device != rv.Interface) {
+		return fmt.Sprintf("no route to tunnel destination %s via %s (route-via mandatory)", tc.Destination, rv.Interface), ""
+	}
 	if !lk.Found {
 		return fmt.Sprintf("no route to tunnel destination %s", tc.Destination), ""
-	}
-	if rv := tc.RouteVia; rv != nil && rv.Mandatory && lk.Device != rv.Interface {
-		return fmt.Sprintf("no route to tunnel destination %s via %s (route-via mandatory)", tc.Destination, rv.Interface), ""
 	}
 	if chain := r.tunnelChain(lk.Device, it.cfg.Name); chain != "" {
 		return "", fmt.Sprintf("%s via %s, proto %s", lk.Prefix, chain, protoName(lk.Protocol))
@@ -413,6 +525,7 @@ func (r *Router) teardown(it *iface) {
 			r.log.Warn(err.Error())
 		}
 	}
+	r.unpin(it)
 	if it.dp != nil {
 		it.dp.Close()
 	}
