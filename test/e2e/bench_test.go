@@ -97,7 +97,12 @@ func benchLab(b *testing.B, protect bool) *lab.Lab {
 	}
 	prefix := fmt.Sprintf("gb%d-", labSeq.Add(1))
 	l, err := lab.Start(b.Context(), lab.Options{Binary: binary, Prefix: prefix, Dir: b.TempDir(), Out: discard{},
-		Config: func(r lab.Router) string { return r.Config(protect) }})
+		Config: func(r lab.Router) string {
+			if protect {
+				return staticOnly(r)
+			}
+			return r.Config(false)
+		}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,6 +20,17 @@ import (
 	"github.com/gresec/gresec/internal/router"
 )
 
+// staticOnly is a router's protected configuration in which IKE cannot
+// succeed (the two ends' pre-shared keys differ), so that the only SAs are
+// the static ones a test installs.
+func staticOnly(r lab.Router) string {
+	cfg := r.Config(true)
+	if r.Name == "right" {
+		cfg = strings.Replace(cfg, "SecretPassword12", "NotTheSameKey99", 1)
+	}
+	return cfg
+}
+
 func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -110,7 +121,7 @@ func TestIPsecStaticSAs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			mode := map[bool]string{false: "transport", true: "tunnel"}[c.tunnelMode]
 			l := startLabWith(t, lab.Options{KeyLog: true, Config: func(r lab.Router) string {
-				return strings.Replace(r.Config(true), " mode transport\n", " mode "+mode+"\n", 1)
+				return strings.Replace(staticOnly(r), " mode transport\n", " mode "+mode+"\n", 1)
 			}})
 			waitUp(t, l)
 			var clear1, clear2 string
@@ -190,7 +201,7 @@ func checkESPCapture(t *testing.T, l *lab.Lab, pcap, mode string) {
 // dropped and counted by the receiver.
 func TestIPsecReplayAndTamper(t *testing.T) {
 	requireTools(t, "tcpdump", "/usr/bin/python3")
-	l := startLab(t, func(r lab.Router) string { return r.Config(true) })
+	l := startLab(t, staticOnly)
 	waitUp(t, l)
 	installStaticSAs(t, l, esp.Suite{Cipher: esp.AES256CBC, Integrity: esp.HMACSHA384}, false, false)
 	pcap := capture(t, l, "left", "any", "ip proto 50 or udp port 4500", func() {
@@ -233,7 +244,7 @@ send(IP(src=pkt.src, dst=pkt.dst, proto=50)/bytes(esp))
 // TestProductionBinaryCannotInstallStaticSAs: the test-only command does
 // not exist in a normal build, neither in the CLI nor in the daemon.
 func TestProductionBinaryCannotInstallStaticSAs(t *testing.T) {
-	l := startLabWith(t, lab.Options{Binary: productionBinary, Config: func(r lab.Router) string { return r.Config(true) }})
+	l := startLabWith(t, lab.Options{Binary: productionBinary, Config: staticOnly})
 	if out, err := exec.Command(productionBinary, "test-sa", "--socket", l.Socket("left"), "Tunnel0", "{}").CombinedOutput(); err == nil {
 		t.Errorf("the production CLI accepted test-sa:\n%s", out)
 	}
@@ -256,7 +267,7 @@ func TestProductionBinaryCannotInstallStaticSAs(t *testing.T) {
 // outbound SPI moves to the new pair, and the old inbound SA stays until
 // its grace period ends.
 func TestIPsecRekeyNoLoss(t *testing.T) {
-	l := startLab(t, func(r lab.Router) string { return r.Config(true) })
+	l := startLab(t, staticOnly)
 	waitUp(t, l)
 	suite := esp.Suite{Cipher: esp.AES256CBC, Integrity: esp.HMACSHA384}
 	installStaticSAs(t, l, suite, false, false)
