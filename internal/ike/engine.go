@@ -405,7 +405,7 @@ func (e *Engine) newTunnel(p Protect) (*tunnel, error) {
 		t.pfs = uint16(p.PFS)
 	}
 	for _, ts := range p.TransformSets {
-		s, mode, err := suiteFromTransformSet(ts)
+		s, mode, err := SuiteFromTransformSet(ts)
 		if err != nil {
 			return nil, fmt.Errorf("ike: %s: %w", p.Name, err)
 		}

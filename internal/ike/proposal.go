@@ -193,8 +193,9 @@ type p2Offer struct {
 	lifeKB   uint64
 }
 
-// suiteFromTransformSet maps a transform set to an ESP suite and mode.
-func suiteFromTransformSet(ts config.TransformSet) (esp.Suite, Mode, error) {
+// SuiteFromTransformSet maps a transform set to an ESP suite and mode; the
+// daemon uses it too, so that what it shows is what IKE proposes.
+func SuiteFromTransformSet(ts config.TransformSet) (esp.Suite, Mode, error) {
 	var s esp.Suite
 	switch {
 	case ts.Cipher == config.ESPAESCBC && ts.KeyBits == 128:

@@ -107,11 +107,7 @@ func (u *RawUnderlay) BatchSize() int { return batchSize }
 // ReadBatch implements dataplane.Underlay. A raw IPv4 socket hands over the
 // whole IP datagram (reassembled); Payload is what follows its header.
 func (u *RawUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
-	n := min(len(pkts), len(u.rmsg))
-	for i := range n {
-		u.rmsg[i].Buffers[0] = pkts[i].Buf
-	}
-	got, err := u.pc.ReadBatch(u.rmsg[:n], 0)
+	got, err := recvBatch(u.pc, u.rmsg, pkts)
 	if err != nil {
 		return 0, err
 	}
@@ -143,6 +139,16 @@ func (u *RawUnderlay) WriteBatch(bufs [][]byte) (int, error) {
 	u.wmu.Lock()
 	defer u.wmu.Unlock()
 	return sendBatch(u.pc, u.wmsg, bufs)
+}
+
+// recvBatch reads up to len(pkts) datagrams with recvmmsg into the
+// packets' buffers; msgs[i].N is each one's length.
+func recvBatch(pc *ipv4.PacketConn, msgs []ipv4.Message, pkts []dataplane.Packet) (int, error) {
+	n := min(len(pkts), len(msgs))
+	for i := range n {
+		msgs[i].Buffers[0] = pkts[i].Buf
+	}
+	return pc.ReadBatch(msgs[:n], 0)
 }
 
 // sendBatch sends bufs with sendmmsg, len(msgs) at a time. A datagram the

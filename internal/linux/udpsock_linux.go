@@ -80,11 +80,7 @@ func (u *UDPUnderlay) BatchSize() int { return batchSize }
 
 // ReadBatch implements dataplane.Underlay; only ESP reaches the caller.
 func (u *UDPUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
-	n := min(len(pkts), len(u.rmsg))
-	for i := range n {
-		u.rmsg[i].Buffers[0] = pkts[i].Buf
-	}
-	got, err := u.pc.ReadBatch(u.rmsg[:n], 0)
+	got, err := recvBatch(u.pc, u.rmsg, pkts)
 	if err != nil {
 		return 0, err
 	}

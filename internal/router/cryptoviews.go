@@ -6,6 +6,7 @@ import (
 	"github.com/gresec/gresec/internal/api"
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/esp"
+	"github.com/gresec/gresec/internal/ike"
 )
 
 // ipsecSAs builds `show crypto ipsec sa [interface NAME]`.
@@ -105,8 +106,8 @@ func (r *Router) protectionSuite(it *iface) (suite esp.Suite, tunnelMode, udp bo
 	if ts == nil {
 		return suite, false, false, false
 	}
-	suite, err := suiteOf(ts)
-	return suite, ts.Mode == config.ModeTunnel, r.cfg.ForceUDPEncap, err == nil
+	suite, mode, err := ike.SuiteFromTransformSet(*ts)
+	return suite, mode == ike.ModeTunnel, r.cfg.ForceUDPEncap, err == nil
 }
 
 // overhead is the exact range of bytes a tunnel adds to an inner packet:

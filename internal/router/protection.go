@@ -59,6 +59,9 @@ type saPair struct {
 	retireAt time.Time
 	// outMu serialises sealing on out (see dataplane.Protection).
 	outMu sync.Mutex
+	// rekeyAsked is set once IKE was asked to replace this pair at its
+	// soft volume limit (or near the end of its sequence numbers).
+	rekeyAsked bool
 }
 
 // espKey identifies the socket an SA pair's ESP needs.
@@ -66,33 +69,6 @@ type espKey struct {
 	src, dst netip.Addr
 	encap    UDPEncap
 	udp      bool
-}
-
-// suiteOf maps a transform set to the ESP suite.
-func suiteOf(ts *config.TransformSet) (esp.Suite, error) {
-	var s esp.Suite
-	switch {
-	case ts.Cipher == config.ESPAESCBC && ts.KeyBits == 128:
-		s.Cipher = esp.AES128CBC
-	case ts.Cipher == config.ESPAESCBC && ts.KeyBits == 192:
-		s.Cipher = esp.AES192CBC
-	case ts.Cipher == config.ESPAESCBC && ts.KeyBits == 256:
-		s.Cipher = esp.AES256CBC
-	case ts.Cipher == config.ESPAESGCM && ts.KeyBits == 128:
-		s.Cipher = esp.AES128GCM
-	case ts.Cipher == config.ESPAESGCM && ts.KeyBits == 256:
-		s.Cipher = esp.AES256GCM
-	default:
-		return s, fmt.Errorf("transform set %s: no ESP cipher for it", ts.Name)
-	}
-	s.Integrity = map[config.ESPIntegrity]esp.Integrity{
-		config.IntegrityNone:   esp.IntegrityNone,
-		config.IntegritySHA1:   esp.HMACSHA1,
-		config.IntegritySHA256: esp.HMACSHA256,
-		config.IntegritySHA384: esp.HMACSHA384,
-		config.IntegritySHA512: esp.HMACSHA512,
-	}[ts.Integrity]
-	return s, s.Validate()
 }
 
 // InstallSA installs an SA pair on a protected tunnel. A pair already
@@ -247,7 +223,7 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 		}
 	}
 	kept := it.sas[:0]
-	changed := false
+	changed, rekey := false, false
 	for _, p := range it.sas {
 		if p.activeAt.After(now) {
 			soon(p.activeAt)
@@ -261,6 +237,12 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 		if !p.retireAt.IsZero() && (end.IsZero() || p.retireAt.Before(end)) {
 			end = p.retireAt
 		}
+		if p == it.outPair && !p.rekeyAsked && (p.out.SoftExpired() || p.in.SoftExpired()) && r.ike != nil {
+			// The volume (or sequence number) soft limit: IKE negotiates a
+			// replacement before the hard limit fails the tunnel closed.
+			p.rekeyAsked = true
+			rekey = true
+		}
 		if (!end.IsZero() && !now.Before(end)) || p.out.Expired() {
 			changed = true
 			it.retired.add(p)
@@ -272,6 +254,9 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 	it.sas = kept
 	if changed {
 		r.applyProtection(it)
+	}
+	if rekey {
+		r.handleIKE(r.ike.engine.Rekey(now, it.cfg.Name))
 	}
 	return next
 }
