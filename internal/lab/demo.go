@@ -69,6 +69,9 @@ func (l *Lab) Demo(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := l.waitProtection(ctx, 30*time.Second); err != nil {
+		return err
+	}
 	l.printf("\n== LAN to LAN across the tunnel: left-host 10.1.0.10 -> right-host 10.2.0.10\n")
 	out, err := l.Exec(ctx, "left-host", "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.10")
 	l.printf("%s", out)
@@ -76,6 +79,35 @@ func (l *Lab) Demo(ctx context.Context) error {
 		return fmt.Errorf("LAN-to-LAN ping failed: %w", err)
 	}
 	return l.PrintViews("left")
+}
+
+// waitProtection waits, when Tunnel0 is protected, until IKE has installed
+// an SA pair on both routers (the tunnel fails closed until then).
+func (l *Lab) waitProtection(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for _, r := range []string{"left", "right"} {
+		ti, err := l.Tunnel(r)
+		if err != nil || ti.Tunnel == nil || ti.Tunnel.Protection == "" {
+			continue
+		}
+		l.printf("\n== Waiting for IKE to protect Tunnel0 on %s\n", r)
+		for {
+			data, err := l.Show(r, "crypto", "ipsec", "sa")
+			var sas api.IPsecSAs
+			if err == nil && json.Unmarshal(data, &sas) == nil && len(sas.Tunnels) > 0 && sas.Tunnels[0].OutboundSPI != 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: no IPsec SA after %s", r, timeout)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 // PrintViews prints the IOS views of one router.
@@ -89,6 +121,10 @@ func (l *Lab) PrintViews(router string) error {
 		}},
 		{[]string{"ip", "interface", "brief"}, func(d json.RawMessage) error { return decode(d, func(v api.Interfaces) { show.Brief(l.opts.Out, v) }) }},
 		{[]string{"ip", "route"}, func(d json.RawMessage) error { return decode(d, func(v api.RouteTable) { show.Routes(l.opts.Out, v) }) }},
+		{[]string{"crypto", "isakmp", "sa"}, func(d json.RawMessage) error {
+			return decode(d, func(v api.ISAKMPSAs) { show.ISAKMPSAs(l.opts.Out, v) })
+		}},
+		{[]string{"crypto", "ipsec", "sa"}, func(d json.RawMessage) error { return decode(d, func(v api.IPsecSAs) { show.IPsecSAs(l.opts.Out, v) }) }},
 	}
 	for _, v := range views {
 		data, err := l.Show(router, v.args...)

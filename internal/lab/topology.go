@@ -66,11 +66,11 @@ func ArticleRouters() [2]Router {
 
 // Config is the router's gresec configuration: the reference configuration
 // of the specification, plus the lab's physical interfaces, a second
-// equal-cost path to the peer, and the LAN. protect adds
-// `tunnel protection`; without IPsec in the data plane it would fail
-// closed, so the lab leaves it out until then.
+// equal-cost path to the peer, and the LAN. protect keeps the reference
+// configuration's `tunnel protection`; without it the tunnel carries plain
+// GRE (scenarios and tests that look at GRE on the wire use that).
 func (r Router) Config(protect bool) string {
-	prot := " ! tunnel protection ipsec profile TUNNEL  (IPsec data plane not yet available)\n"
+	prot := " ! tunnel protection ipsec profile TUNNEL  (left out: plain GRE)\n"
 	if protect {
 		prot = " tunnel protection ipsec profile TUNNEL\n"
 	}
