@@ -13,7 +13,7 @@ import (
 // An Action is something the engine asks its caller to do. Every method of
 // Engine that takes an event returns the actions it caused, in the order
 // they must be carried out. The concrete types are Send, InstallSA,
-// DeleteSA, PeerDead, SessionUp, SessionDown, KeyLogIKE, KeyLogESP and Log.
+// PeerMoved, DeleteSA, PeerDead, SessionUp, SessionDown, KeyLogIKE, KeyLogESP and Log.
 type Action interface{ action() }
 
 // Send asks for one UDP datagram. Data is the UDP payload exactly as it
@@ -74,6 +74,17 @@ type InstallSA struct {
 	Encap         *UDPEncap // nil: plain ESP (IP protocol 50)
 	Lifetime      time.Duration
 	LifetimeKB    uint64 // volume limit; call Engine.Rekey at the soft limit
+}
+
+// PeerMoved reports that a peer behind a NAT now sends from another port
+// (the NAT made a new mapping): an authenticated IKE message came from it.
+// The tunnel's SA pairs with ESP in UDP now go to Remote; the data plane
+// must send its ESP there (Encap) from now on. Keys and SPIs are
+// unchanged.
+type PeerMoved struct {
+	Tunnel string
+	Remote netip.AddrPort
+	Encap  UDPEncap
 }
 
 // DeleteSA asks the data plane to remove an SA pair.
@@ -156,6 +167,7 @@ type Log struct {
 func (Send) action()        {}
 func (InstallSA) action()   {}
 func (DeleteSA) action()    {}
+func (PeerMoved) action()   {}
 func (PeerDead) action()    {}
 func (SessionUp) action()   {}
 func (SessionDown) action() {}

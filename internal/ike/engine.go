@@ -477,10 +477,30 @@ func (e *Engine) drivePeer(p *peer) {
 		return
 	}
 	for _, t := range slices.Clone(p.tunnels) {
-		if at, ok := tunnelDue(t); ok && !e.now.Before(at) {
+		if at, ok := quickModeDue(best, t); ok && !e.now.Before(at) {
 			e.startQuickMode(best, t)
 		}
 	}
+}
+
+// responderQMDelay is how long the responder of a Main Mode leaves the
+// first Quick Mode to the initiator before starting its own. Both would
+// otherwise cross on the wire; strongSwan, as Main Mode initiator, answers
+// a Quick Mode that arrives while its own is starting with
+// PAYLOAD-MALFORMED, and the pair it does install later gets torn down.
+const responderQMDelay = 3 * time.Second
+
+// quickModeDue is tunnelDue on the ISAKMP SA sa: for a tunnel's first SA
+// pair, a Main Mode responder waits responderQMDelay for the initiator's
+// Quick Mode (rekeys follow their own, jittered, schedule).
+func quickModeDue(sa *ikeSA, t *tunnel) (time.Time, bool) {
+	at, ok := tunnelDue(t)
+	if ok && !sa.initiator && len(t.children) == 0 {
+		if w := sa.established.Add(responderQMDelay); w.After(at) {
+			at = w
+		}
+	}
+	return at, ok
 }
 
 // mainModeDue returns when a Main Mode with p should start.
@@ -629,9 +649,9 @@ func (e *Engine) peerTimers(p *peer, w *earliest) {
 	if at, ok := e.mainModeDue(p); ok {
 		w.add(maxTime(at, e.now))
 	}
-	if p.bestSA() != nil {
+	if best := p.bestSA(); best != nil {
 		for _, t := range p.tunnels {
-			if at, ok := tunnelDue(t); ok {
+			if at, ok := quickModeDue(best, t); ok {
 				w.add(maxTime(at, e.now))
 			}
 		}

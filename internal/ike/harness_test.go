@@ -102,10 +102,20 @@ func (n *node) logged(substr string) bool {
 }
 
 // natBox translates one inside address to an outside one, rewriting ports
-// (500 -> 20500, 4500 -> 24500) when rewrite is set.
+// (500 -> 20500, 4500 -> 24500) when rewrite is set. Setting base to
+// another offset than 20000 is a new mapping (the NAT lost the old one):
+// datagrams to the old ports are then lost.
 type natBox struct {
 	inside, outside netip.Addr
 	rewrite         bool
+	base            uint16 // 0: 20000
+}
+
+func (b *natBox) shift() uint16 {
+	if b.base == 0 {
+		return 20000
+	}
+	return b.base
 }
 
 func (b *natBox) out(ap netip.AddrPort) netip.AddrPort {
@@ -114,7 +124,7 @@ func (b *natBox) out(ap netip.AddrPort) netip.AddrPort {
 	}
 	port := ap.Port()
 	if b.rewrite {
-		port += 20000
+		port += b.shift()
 	}
 	return netip.AddrPortFrom(b.outside, port)
 }
@@ -125,7 +135,10 @@ func (b *natBox) in(ap netip.AddrPort) netip.AddrPort {
 	}
 	port := ap.Port()
 	if b.rewrite && port >= 20000 {
-		port -= 20000 // a mapping; lower ports are forwarded as they are
+		if port < b.shift() || port-b.shift() >= 20000 {
+			return netip.AddrPort{} // an old mapping, gone
+		}
+		port -= b.shift() // a mapping; lower ports are forwarded as they are
 	}
 	return netip.AddrPortFrom(b.inside, port)
 }

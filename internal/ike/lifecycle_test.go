@@ -514,3 +514,80 @@ func TestNegotiatingView(t *testing.T) {
 		t.Errorf("session view: %+v", s.Sessions)
 	}
 }
+
+// TestNATRebinding: the NAT in front of A loses its mapping and makes a
+// new one with other ports. B learns A's new port from the first
+// authenticated message (A's periodic R-U-THERE), moves its ISAKMP SA and
+// its ESP-in-UDP SA pair there (PeerMoved), and both stay up without a new
+// negotiation. A datagram from the new port that does not authenticate
+// moves nothing.
+func TestNATRebinding(t *testing.T) {
+	inside, outside := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("198.51.100.1")
+	n := newNetwork(t)
+	n.nat = &natBox{inside: inside, outside: outside, rewrite: true}
+	a := n.add("A", inside, dpdConfig(true))
+	b := n.add("B", addrB, dpdConfig(true))
+	pa, pb := protect(inside, addrB), protect(addrB, outside)
+	pb.Passive = true
+	n.start(a, pa)
+	n.start(b, pb)
+	n.run(time.Minute)
+	_, ib := established(t, a, b)
+	if ib.Encap == nil || ib.Encap.RemotePort != 24500 {
+		t.Fatalf("B's encapsulation before the move: %+v", ib.Encap)
+	}
+	installsA, installsB := len(a.installs()), len(b.installs())
+
+	// A forged datagram from the new port: B's cookies, garbage body.
+	before := len(b.actions)
+	bogus := make([]byte, 4+28+48)
+	copy(bogus[4:], a.sends[len(a.sends)-1].s.Data[4:4+16]) // the cookies
+	bogus[4+16] = byte(isakmp.PayloadHash)
+	bogus[4+17] = 0x10
+	bogus[4+18] = byte(isakmp.ExchangeInformational)
+	bogus[4+19] = 1 // encrypted
+	bogus[4+23] = 7 // message ID
+	bogus[4+27] = byte(len(bogus) - 4)
+	n.record(b, b.e.Receive(n.now, Datagram{
+		Local: netip.AddrPortFrom(addrB, NATTPort), Remote: netip.AddrPortFrom(outside, 34500), Data: bogus,
+	}))
+	if m := actionsOf[PeerMoved](b.actions[before:]); len(m) != 0 {
+		t.Fatalf("an unauthenticated datagram moved the peer: %+v", m)
+	}
+
+	n.nat.base = 30000 // the NAT forgets the mapping: 4500 -> 34500 now
+	n.run(30 * time.Second)
+	moved := actionsOf[PeerMoved](b.actions[before:])
+	want := PeerMoved{Tunnel: pb.Name, Remote: netip.AddrPortFrom(outside, 34500), Encap: UDPEncap{LocalPort: 4500, RemotePort: 34500}}
+	if len(moved) != 1 || moved[0] != want {
+		t.Fatalf("PeerMoved actions %+v, want one %+v", moved, want)
+	}
+	if m := actionsOf[PeerMoved](a.actions); len(m) != 0 {
+		t.Errorf("A, whose peer did not move, reported %+v", m)
+	}
+	if len(a.installs()) != installsA || len(b.installs()) != installsB || len(b.deletes()) != 0 {
+		t.Errorf("the move renegotiated: installs %d/%d -> %d/%d, B deletes %d",
+			installsA, installsB, len(a.installs()), len(b.installs()), len(b.deletes()))
+	}
+	if !b.logged("NAT mapping changed") {
+		t.Errorf("B did not log the move")
+	}
+	// B's own messages now go to the new port, and DPD keeps both alive.
+	n.run(2 * time.Minute)
+	last := b.sends[len(b.sends)-1].s
+	if last.Remote.Port() != 34500 {
+		t.Errorf("B still sends to %v", last.Remote)
+	}
+	snap := b.e.Snapshot(n.now)
+	if len(snap.ISAKMP) != 1 || len(actionsOf[PeerDead](b.actions)) != 0 || len(actionsOf[PeerDead](a.actions)) != 0 {
+		t.Errorf("peers declared dead or ISAKMP SAs lost after the move: %+v", snap.ISAKMP)
+	}
+	for _, c := range snap.IPsec {
+		if c.Peer.Port() != 34500 {
+			t.Errorf("B's SA pair still shows peer %v", c.Peer)
+		}
+	}
+	if snap.ISAKMP[0].Remote.Port() != 34500 {
+		t.Errorf("B's ISAKMP SA still shows peer %v", snap.ISAKMP[0].Remote)
+	}
+}

@@ -2,6 +2,7 @@ package ike
 
 import (
 	"encoding/binary"
+	"log/slog"
 	"net/netip"
 	"time"
 
@@ -73,5 +74,67 @@ func (e *Engine) keepaliveTick(p *peer) {
 	case !e.now.Before(p.keepaliveAt):
 		e.emit(Send{Local: sa.local, Remote: sa.remote, Data: []byte{natKeepaliveByte}})
 		p.keepaliveAt = e.now.Add(interval)
+	}
+}
+
+// updateEndpoint follows the peer to the address and port an authenticated
+// message came from. A NAT in front of the peer may have made a new
+// mapping (the old one expired, or the NAT restarted), so that the same
+// peer address now shows another source port (RFC 3947 section 4 and RFC
+// 3948 section 2.2: "peer port changes followed"). Callers have checked
+// the message's HASH first: an unauthenticated datagram never moves a
+// peer. The move applies to every ISAKMP SA with the peer, to the
+// retransmissions under way, and to the SA pairs that carry ESP in UDP;
+// the data plane learns of it through a PeerMoved action per tunnel.
+//
+// Once an SA has floated to port 4500 it stays there: a message that
+// arrives on our port 500 afterwards (a stray retransmission) is accepted
+// but does not move the peer back.
+func (e *Engine) updateEndpoint(sa *ikeSA, in inbound) {
+	local, remote := in.d.Local, in.d.Remote
+	if sa.local.Port() == NATTPort && local.Port() != NATTPort {
+		return
+	}
+	old := sa.remote
+	sa.local, sa.remote = local, remote
+	if old == remote || !old.IsValid() || old.Addr() != remote.Addr() {
+		return
+	}
+	p := sa.peer
+	e.logf(slog.LevelInfo, p.key.remote, "peer %s: NAT mapping changed: peer moved from port %d to port %d",
+		p.key.remote, old.Port(), remote.Port())
+	for _, s := range p.sas {
+		if s == sa || s.remote != old || s.local != local {
+			continue
+		}
+		s.remote = remote
+	}
+	for _, s := range p.sas {
+		if s.xmit.remote == old {
+			s.xmit.remote = remote
+		}
+		for _, qm := range s.qms {
+			if qm.xmit.remote == old {
+				qm.xmit.remote = remote
+			}
+		}
+	}
+	for _, t := range p.tunnels {
+		moved := false
+		for _, c := range t.children {
+			if c.peerAddr == old {
+				c.peerAddr = remote
+			}
+			if c.encap != nil && c.encap.RemotePort == old.Port() && c.encap.LocalPort == local.Port() {
+				c.encap = &UDPEncap{LocalPort: c.encap.LocalPort, RemotePort: remote.Port()}
+				moved = true
+			}
+		}
+		if t.upPeer == old {
+			t.upPeer = remote
+		}
+		if moved {
+			e.emit(PeerMoved{Tunnel: t.p.Name, Remote: remote, Encap: UDPEncap{LocalPort: local.Port(), RemotePort: remote.Port()}})
+		}
 	}
 }

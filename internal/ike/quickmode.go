@@ -182,12 +182,6 @@ func (e *Engine) openPhase2(sa *ikeSA, in inbound, iv []byte, hashOnly bool, pre
 	return m, next, true
 }
 
-// updateEndpoint follows the peer to the address and port an
-// authenticated message came from (a NAT may have changed the port).
-func (e *Engine) updateEndpoint(sa *ikeSA, in inbound) {
-	sa.local, sa.remote = in.d.Local, in.d.Remote
-}
-
 // recvQM1 answers a Quick Mode as responder.
 func (e *Engine) recvQM1(sa *ikeSA, in inbound) {
 	mid := in.h.MessageID

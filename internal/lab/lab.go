@@ -32,6 +32,13 @@ type Options struct {
 	// Article builds the addressing of the article's recursive-routing
 	// story (ArticleRouters) instead of Routers.
 	Article bool
+	// NAT puts left behind a NAT namespace (NATRouters): its private
+	// tunnel source is translated to the public NATPublic.
+	NAT bool
+	// NATPorts, with NAT, makes the NAT rewrite UDP source ports to a
+	// random port in this range ("20000-20099"); "" keeps them where it
+	// can, as a plain masquerade does.
+	NATPorts string
 }
 
 // Lab is a running lab topology.
@@ -129,12 +136,19 @@ func (l *Lab) Routers() [2]Router {
 	if l.opts.Article {
 		return ArticleRouters()
 	}
+	if l.opts.NAT {
+		return NATRouters()
+	}
 	return Routers()
 }
 
 func (l *Lab) build(ctx context.Context) error {
 	routers := l.Routers()
-	for _, n := range []string{"core1", "core2", "left", "right", "left-host", "right-host"} {
+	nodes := []string{"core1", "core2", "left", "right", "left-host", "right-host"}
+	if l.opts.NAT {
+		nodes = append(nodes, natNode)
+	}
+	for _, n := range nodes {
 		if err := l.addNS(n); err != nil {
 			return err
 		}
@@ -153,7 +167,8 @@ func (l *Lab) build(ctx context.Context) error {
 			if err := l.ip(l.NS(c.CoreNS), "addr", "add", c.NextHop+"/30", "dev", c.CoreDev); err != nil {
 				return err
 			}
-			if err := l.ip(l.NS(c.CoreNS), "route", "add", r.Loopback+"/32", "via", c.Addr); err != nil {
+			// (append: with NAT, both of left's links end in the NAT.)
+			if err := l.ip(l.NS(c.CoreNS), "route", "append", r.Loopback+"/32", "via", c.Addr); err != nil {
 				return err
 			}
 		}
@@ -170,6 +185,11 @@ func (l *Lab) build(ctx context.Context) error {
 	}
 	if err := os.MkdirAll(l.opts.Dir, 0o700); err != nil {
 		return err
+	}
+	if l.opts.NAT {
+		if err := l.buildNAT(); err != nil {
+			return err
+		}
 	}
 	for _, r := range routers {
 		path := filepath.Join(l.opts.Dir, r.Name+".conf")

@@ -60,9 +60,16 @@ func Scenarios() []Scenario {
 			},
 		},
 		{
-			Name:        "nat",
-			Summary:     "NAT between the peers: IPsec moves to UDP 4500 (NAT-T)",
-			Unavailable: "not available yet: needs NAT-T from the IKE engine",
+			Name:    "nat",
+			Summary: "NAT between the peers: NAT detected, IPsec moves to UDP 4500 (NAT-T), and follows the NAT to a new port",
+			Options: func(o *Options) {
+				o.NAT, o.NATPorts = true, natScenarioPorts
+				o.Config = func(r Router) string { return r.Config(true) }
+			},
+			Run: func(ctx context.Context, l *Lab) error {
+				_, err := l.NATTraversal(ctx)
+				return err
+			},
 		},
 	}
 }

@@ -127,3 +127,29 @@ ip route %[15]s Tunnel0
 `, r.Name, r.Loopback, r.Core[0].Dev, r.Core[0].Addr, r.Core[0].CoreNS, r.Core[1].Dev, r.Core[1].Addr, r.Core[1].CoreNS,
 		r.LAN, r.Tunnel, r.Peer, prot, r.Core[0].NextHop, r.Core[1].NextHop, r.PeerLAN, mask, peerRoute)
 }
+
+// NAT addressing (Options.NAT): left sits behind a NAT, as a branch behind
+// a consumer router does. Its Loopback0 (the tunnel source) is private,
+// 10.99.0.1, and it reaches the NAT over two links (so the configuration
+// keeps its two equal-cost underlay routes); the NAT namespace holds the
+// core links left had, with the same addresses, and translates left's
+// source to the public 192.0.2.1 that right's configuration already names
+// as its tunnel destination. Right is unchanged and knows nothing of the
+// NAT: IKE's NAT-D payloads tell both sides.
+const (
+	NATInside = "10.99.0.1"    // left's private Loopback0
+	NATPublic = "192.0.2.1"    // the NAT's outside address for left
+	natNode   = "nat"          // the NAT's namespace suffix
+	natNet    = "10.99.0.0/16" // what the NAT translates
+)
+
+// NATRouters is the lab's addressing with Options.NAT (see NATInside).
+func NATRouters() [2]Router {
+	rs := Routers()
+	rs[0].Loopback = NATInside
+	rs[0].Core = [2]CoreLink{
+		{Dev: "l-n1", Addr: "10.99.1.1", NextHop: "10.99.1.2", CoreNS: natNode, CoreDev: "n-l1"},
+		{Dev: "l-n2", Addr: "10.99.1.5", NextHop: "10.99.1.6", CoreNS: natNode, CoreDev: "n-l2"},
+	}
+	return rs
+}

@@ -185,6 +185,24 @@ func (r *Router) ikeSocket(local netip.AddrPort) *net.UDPConn {
 }
 
 // readIKE hands what an IKE socket receives to the main loop.
+//
+// On port 4500 this socket shares the port (SO_REUSEPORT) with each
+// tunnel's ESP-in-UDP socket, which is connected to the peer's address and
+// port; the kernel prefers the connected socket, so this one gets only what
+// comes from elsewhere. When a NAT in front of the peer makes a new mapping
+// (RFC 3948 "peer port changes followed"), the peer's ESP arrives from a
+// new port and so lands here, where the engine ignores it as not IKE: it
+// is dropped until the first authenticated IKE message from the new port
+// moves the peer (ike.PeerMoved, movePeerLocked re-connects the ESP
+// socket). That is a deliberate choice: ESP from an unknown port is not
+// authenticated until decrypted, and following it would let anyone who can
+// forge a source address redirect our ESP; IKE moves the port only after a
+// message's HASH checked. The gap is short in practice: the side behind the
+// NAT hears nothing from us once its mapping changed, so its DPD (periodic,
+// or on-demand when idle) sends an R-U-THERE within one keepalive interval
+// (10 s in the reference configuration), and a Quick Mode or any other
+// informational message moves the peer as well. Without `crypto isakmp
+// keepalive` the peer moves at the next rekey at the latest.
 func (r *Router) readIKE(c *net.UDPConn, local netip.AddrPort) {
 	buf := make([]byte, 65536)
 	for {
@@ -239,6 +257,9 @@ func (r *Router) handleIKE(acts []ike.Action) {
 			if err := r.installSALocked(a.Tunnel, s); err != nil {
 				r.log.Error(fmt.Sprintf("%s: installing SA: %v", a.Tunnel, err))
 			}
+		case ike.PeerMoved:
+			r.log.Info(fmt.Sprintf("%s: peer moved to %s (NAT mapping changed); ESP in UDP follows", a.Tunnel, a.Remote), "interface", a.Tunnel)
+			r.movePeerLocked(a.Tunnel, UDPEncap{LocalPort: a.Encap.LocalPort, RemotePort: a.Encap.RemotePort})
 		case ike.DeleteSA:
 			r.deleteSALocked(a.Tunnel, a.InSPI)
 		case ike.PeerDead:

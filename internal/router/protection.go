@@ -149,6 +149,23 @@ func (r *Router) deleteSALocked(tunnel string, inSPI uint32) {
 	r.applyProtection(it)
 }
 
+// movePeerLocked follows a peer behind a NAT to its new port (ike.PeerMoved):
+// every SA pair with ESP in UDP from our local port now sends to the new
+// remote port, and applyProtection re-connects the tunnel's ESP socket
+// there. Keys, SPIs, counters and replay windows stay as they are.
+func (r *Router) movePeerLocked(tunnel string, e UDPEncap) {
+	it := r.ifs[tunnel]
+	if it == nil || it.dp == nil {
+		return
+	}
+	for _, p := range it.sas {
+		if p.spec.Encap != nil && p.spec.Encap.LocalPort == e.LocalPort {
+			p.spec.Encap = &UDPEncap{LocalPort: e.LocalPort, RemotePort: e.RemotePort}
+		}
+	}
+	r.applyProtection(it)
+}
+
 // applyProtection hands the tunnel's current SAs to its data plane and
 // makes sure the ESP socket matches the newest pair's encapsulation.
 func (r *Router) applyProtection(it *iface) {
