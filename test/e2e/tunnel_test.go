@@ -34,7 +34,7 @@ func TestPingAndIperf(t *testing.T) {
 	}
 	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
 	time.Sleep(300 * time.Millisecond)
-	js := run(t, l, "left-host", "iperf3", "-c", "10.2.0.10", "-t", "3", "-J")
+	js := run(t, l, "left-host", "timeout", "30", "iperf3", "-c", "10.2.0.10", "-t", "3", "-J")
 	var res struct {
 		End struct {
 			SumReceived struct {
@@ -160,7 +160,7 @@ func TestMSSClampedInCapturedSYN(t *testing.T) {
 	var synAck string
 	syn := capture(t, l, "right-host", "eth0", "tcp[tcpflags] & tcp-syn != 0", func() {
 		synAck = capture(t, l, "left-host", "eth0", "tcp[tcpflags] & tcp-syn != 0", func() {
-			run(t, l, "left-host", "iperf3", "-c", "10.2.0.10", "-t", "1")
+			run(t, l, "left-host", "timeout", "30", "iperf3", "-c", "10.2.0.10", "-t", "1")
 		})
 	})
 	check := func(pcap, filter, what string) {
