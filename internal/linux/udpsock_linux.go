@@ -114,3 +114,30 @@ func (u *UDPUnderlay) WriteBatch(bufs [][]byte) (int, error) {
 
 // Close implements dataplane.Underlay.
 func (u *UDPUnderlay) Close() error { return u.conn.Close() }
+
+// ListenIKE opens an IKE socket on local (port 500 or 4500), shared with
+// SO_REUSEPORT with the ESP-in-UDP sockets and with other IKE sockets on
+// the same address. A non-zero mark pins what it sends the way `tunnel
+// route-via` pins a tunnel's underlay, so that IKE follows the same path
+// as the ESP it negotiates.
+func ListenIKE(local netip.AddrPort, mark uint32) (*net.UDPConn, error) {
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			for _, o := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
+				if e := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o, 1); e != nil {
+					serr = e
+				}
+			}
+			if serr == nil && mark != 0 {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, int(mark))
+			}
+		})
+		return errors.Join(err, serr)
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp4", local.String())
+	if err != nil {
+		return nil, fmt.Errorf("IKE socket %s: %w", local, err)
+	}
+	return pc.(*net.UDPConn), nil
+}

@@ -7,13 +7,11 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/ike"
+	"github.com/gresec/gresec/internal/linux"
 )
 
 // IKE ports (RFC 2408, RFC 3948).
@@ -27,7 +25,7 @@ const (
 // tunnel needs them) and what it has been asked to protect.
 type ikeSide struct {
 	engine  *ike.Engine
-	socks   map[netip.AddrPort]*net.UDPConn
+	socks   map[ikeSockKey]*net.UDPConn
 	started map[string]ike.Protect
 	// decrypted remembers each tunnel's decrypted-packet count, to tell
 	// the engine about traffic from the peer (on-demand DPD).
@@ -100,7 +98,7 @@ func (r *Router) syncIKE(now time.Time) {
 			r.log.Error(fmt.Sprintf("IKE: %v", err))
 			return
 		}
-		r.ike = &ikeSide{engine: eng, socks: map[netip.AddrPort]*net.UDPConn{}, started: map[string]ike.Protect{}, decrypted: map[string]uint64{}}
+		r.ike = &ikeSide{engine: eng, socks: map[ikeSockKey]*net.UDPConn{}, started: map[string]ike.Protect{}, decrypted: map[string]uint64{}}
 	}
 	x := r.ike
 	for name, p := range x.started {
@@ -111,7 +109,7 @@ func (r *Router) syncIKE(now time.Time) {
 	}
 	for name, p := range want {
 		for _, port := range []uint16{ikePort, nattPort} {
-			r.ikeSocket(netip.AddrPortFrom(p.Local, port))
+			r.ikeSocket(netip.AddrPortFrom(p.Local, port), r.ikeMark(p.Remote))
 		}
 		if _, ok := x.started[name]; ok {
 			continue
@@ -156,30 +154,40 @@ func (r *Router) closeIKE() {
 	r.ike = nil
 }
 
-// ikeSocket opens the IKE socket for a local address and port, shared
-// (SO_REUSEPORT) with the ESP-in-UDP sockets on port 4500.
-func (r *Router) ikeSocket(local netip.AddrPort) *net.UDPConn {
-	if c := r.ike.socks[local]; c != nil {
+// ikeSockKey identifies an IKE socket: its address and port, and the
+// route-via mark of the tunnels whose peers it talks to (0: none).
+type ikeSockKey struct {
+	local netip.AddrPort
+	mark  uint32
+}
+
+// ikeMark is the route-via mark of the tunnel towards peer, if it has one:
+// IKE must take the pinned path too, or a recursive route would draw it
+// into the tunnel it negotiates for.
+func (r *Router) ikeMark(peer netip.Addr) uint32 {
+	for _, ic := range r.cfg.Interfaces {
+		if ic.Kind == config.Tunnel && ic.Tunnel.Destination == peer {
+			if it := r.ifs[ic.Name]; it != nil {
+				return r.underlayOptions(it).Mark
+			}
+		}
+	}
+	return 0
+}
+
+// ikeSocket opens (once) the IKE socket for a local address and port with
+// a route-via mark.
+func (r *Router) ikeSocket(local netip.AddrPort, mark uint32) *net.UDPConn {
+	key := ikeSockKey{local: local, mark: mark}
+	if c := r.ike.socks[key]; c != nil {
 		return c
 	}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			for _, o := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
-				if e := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o, 1); e != nil {
-					serr = e
-				}
-			}
-		})
-		return errors.Join(err, serr)
-	}}
-	pc, err := lc.ListenPacket(context.Background(), "udp4", local.String())
+	c, err := linux.ListenIKE(local, mark)
 	if err != nil {
-		r.log.Warn(fmt.Sprintf("IKE: cannot listen on %s: %v", local, err))
+		r.log.Warn(fmt.Sprintf("IKE: %v", err))
 		return nil
 	}
-	c := pc.(*net.UDPConn)
-	r.ike.socks[local] = c
+	r.ike.socks[key] = c
 	go r.readIKE(c, local)
 	return c
 }
@@ -239,7 +247,7 @@ func (r *Router) handleIKE(acts []ike.Action) {
 	for _, a := range acts {
 		switch a := a.(type) {
 		case ike.Send:
-			c := r.ikeSocket(a.Local)
+			c := r.ikeSocket(a.Local, r.ikeMark(a.Remote.Addr()))
 			if c == nil {
 				continue
 			}

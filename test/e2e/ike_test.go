@@ -181,3 +181,36 @@ func TestIKEDeadPeer(t *testing.T) {
 	waitSAs(t, l, "right", 30*time.Second)
 	run(t, l, "left-host", "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.10")
 }
+
+// TestIKEFollowsRouteVia: on a protected tunnel pinned with `tunnel
+// route-via ... mandatory`, IKE takes the pinned path like ESP does: with a
+// route that sends the peer's address into the tunnel itself, a new
+// negotiation (clear crypto session) still completes and traffic crosses.
+func TestIKEFollowsRouteVia(t *testing.T) {
+	l := startLab(t, func(r lab.Router) string {
+		cfg := r.Config(true)
+		if r.Name == "left" {
+			cfg = withTunnelLines(cfg, "tunnel route-via "+r.Core[0].Dev+" mandatory")
+		}
+		return cfg
+	})
+	waitUp(t, l)
+	waitSAs(t, l, "left", 20*time.Second)
+	run(t, l, "left", "ip", "route", "add", "192.0.2.2/32", "dev", "Tunnel0", "metric", "0")
+	before := ipsecSAs(t, l, "left").OutboundSPI
+	if code, _, stderr := gresec(t, "clear", "--socket", l.Socket("left"), "crypto", "session"); code != 0 {
+		t.Fatalf("clear crypto session: %s", stderr)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := ipsecSAs(t, l, "left")
+		if s.OutboundSPI != 0 && s.OutboundSPI != before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("IKE did not renegotiate with a route into the tunnel: %+v", s)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	run(t, l, "left-host", "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.10")
+}
