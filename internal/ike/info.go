@@ -192,10 +192,16 @@ func (e *Engine) handleDelete(sa *ikeSA, d *isakmp.Delete) {
 			if len(spi) != 4 {
 				continue
 			}
+			// The peer names its inbound SPI, which is our outbound one
+			// (RFC 2408 section 3.15). strongSwan, when it fails to
+			// install a pair, names its outbound SPI (our inbound) instead:
+			// a pair is deleted by either of its SPIs. SPIs are random 32
+			// bits drawn by each side, so the two spaces do not collide in
+			// practice, and the message is authenticated.
 			v := binary.BigEndian.Uint32(spi)
 			for _, t := range p.tunnels {
 				for _, c := range slices.Clone(t.children) {
-					if c.outSPI == v {
+					if c.outSPI == v || c.inSPI == v {
 						e.deleteChild(t, c, false, "deleted by peer")
 					}
 				}
