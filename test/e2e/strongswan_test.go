@@ -443,3 +443,77 @@ func waitForLog(t *testing.T, logs *logBuffer, text string, timeout time.Duratio
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestStrongSwanRekeyUnderTraffic: charon rekeys the tunnel-mode SA pair
+// every few seconds (short lifetimes on its side) while a ping flood
+// crosses gresec and charon's libipsec; no packet is lost and gresec ends
+// up on new SPIs.
+func TestStrongSwanRekeyUnderTraffic(t *testing.T) {
+	p := newPair(t)
+	swanctl := strings.Replace(swanctlTransport, "mode = transport", "mode = tunnel\n        rekey_time = 8s\n        life_time = 16s\n        rand_time = 0s", 1)
+	c := startCharon(t, p.b, "kernel-libipsec kernel-netlink", libipsecPlugins, swanctl)
+	startGresec(t, p.b, gresecPlainB)
+	g := startGresec(t, p.a, fmt.Sprintf(swanGREConfig, "tunnel"))
+	deadline := time.Now().Add(20 * time.Second)
+	for exec.Command("ip", "netns", "exec", p.a, "ping", "-c", "1", "-W", "1", "10.255.0.2").Run() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("no traffic across:\n%s", c.swanctl(t, "--list-sas"))
+		}
+	}
+	first := gresecESPKeys(t, g.keylog)
+	// 20 s at 20 packets a second: at least two rekeys.
+	out, err := exec.Command("ip", "netns", "exec", p.a, "ping", "-c", "400", "-i", "0.05", "-W", "1", "10.255.0.2").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), " 0% packet loss") {
+		i := strings.LastIndex(string(out), "---")
+		t.Errorf("packets lost across strongSwan's rekeys: %v\n%s", err, string(out)[max(i, 0):])
+	}
+	after := gresecESPKeys(t, g.keylog)
+	if len(after) < len(first)+4 {
+		t.Errorf("SA pairs in gresec's keylog: %d before, %d after 20 s with charon rekeying every 8 s", len(first)/2, len(after)/2)
+	}
+	if !strings.Contains(c.log(t), "rekeying") && !strings.Contains(c.log(t), "CHILD_SA gre{2}") {
+		t.Errorf("charon did not rekey")
+	}
+}
+
+// TestStrongSwanDPD: dead peer detection declares charon dead when a
+// middle namespace drops its packets, fails the tunnel closed, and
+// protection returns by itself once the path is back.
+func TestStrongSwanDPD(t *testing.T) {
+	requireTools(t, "nft")
+	p := newPair(t)
+	swanctl := strings.Replace(swanctlTransport, "mode = transport", "mode = tunnel", 1)
+	c := startCharon(t, p.b, "kernel-libipsec kernel-netlink", libipsecPlugins, swanctl)
+	startGresec(t, p.b, gresecPlainB)
+	g := startGresec(t, p.a, fmt.Sprintf(swanGREConfig, "tunnel"))
+	deadline := time.Now().Add(20 * time.Second)
+	for exec.Command("ip", "netns", "exec", p.a, "ping", "-c", "1", "-W", "1", "10.255.0.2").Run() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("no traffic across:\n%s", c.swanctl(t, "--list-sas"))
+		}
+	}
+	// The "middle": charon's packets are dropped on their way to gresec
+	// (an nftables rule on the path, in front of gresec's namespace).
+	nft := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", append([]string{"netns", "exec", p.a, "nft"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("nft %s: %v %s", strings.Join(args, " "), err, out)
+		}
+	}
+	nft("add", "table", "inet", "gtdrop")
+	nft("add", "chain", "inet", "gtdrop", "in", "{ type filter hook prerouting priority -300; }")
+	nft("add", "rule", "inet", "gtdrop", "in", "ip", "saddr", "198.51.100.2", "drop")
+	start := time.Now()
+	waitForLog(t, g.logs, "peer is dead", 45*time.Second)
+	t.Logf("charon declared dead %s after its packets were dropped", time.Since(start).Round(time.Second))
+	if exec.Command("ip", "netns", "exec", p.a, "ping", "-c", "2", "-W", "1", "10.255.0.2").Run() == nil {
+		t.Errorf("traffic crossed after the peer was declared dead")
+	}
+	nft("delete", "table", "inet", "gtdrop")
+	deadline = time.Now().Add(60 * time.Second)
+	for exec.Command("ip", "netns", "exec", p.a, "ping", "-c", "1", "-W", "1", "10.255.0.2").Run() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("protection did not come back:\n%s\n%s", c.swanctl(t, "--list-sas"), g.logs.String())
+		}
+	}
+}
