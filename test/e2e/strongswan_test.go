@@ -517,3 +517,82 @@ func TestStrongSwanDPD(t *testing.T) {
 		}
 	}
 }
+
+// TestStrongSwanNAT: gresec behind an nftables masquerade (with and
+// without port rewriting) protects its tunnel against charon (libipsec,
+// tunnel mode): NAT detected, ESP in UDP 4500, traffic both ways. charon's
+// remote traffic selector is gresec's inside address, as it would be for
+// any peer behind a NAT.
+func TestStrongSwanNAT(t *testing.T) {
+	requireTools(t, "nft")
+	for _, rewrite := range []bool{false, true} {
+		name := map[bool]string{false: "masquerade", true: "port rewriting"}[rewrite]
+		t.Run(name, func(t *testing.T) {
+			requireRoot(t)
+			prefix := fmt.Sprintf("gn%d-%d-", os.Getpid()%10000, labSeq.Add(1))
+			a, n, b := prefix+"A", prefix+"N", prefix+"B"
+			t.Cleanup(func() {
+				for _, ns := range []string{a, n, b} {
+					_ = exec.Command("ip", "netns", "del", ns).Run()
+				}
+			})
+			masq := "masquerade"
+			if rewrite {
+				masq = "meta l4proto udp masquerade to :20000-20099 random"
+			}
+			cmds := [][]string{
+				{"netns", "add", a}, {"netns", "add", n}, {"netns", "add", b},
+				{"link", "add", "a0", "netns", a, "type", "veth", "peer", "name", "n0", "netns", n},
+				{"link", "add", "b0", "netns", b, "type", "veth", "peer", "name", "n1", "netns", n},
+				{"-n", a, "addr", "add", "10.0.0.1/24", "dev", "a0"},
+				{"-n", n, "addr", "add", "10.0.0.254/24", "dev", "n0"},
+				{"-n", n, "addr", "add", "203.0.113.254/24", "dev", "n1"},
+				{"-n", b, "addr", "add", "203.0.113.2/24", "dev", "b0"},
+				{"-n", a, "link", "set", "a0", "up"}, {"-n", n, "link", "set", "n0", "up"},
+				{"-n", n, "link", "set", "n1", "up"}, {"-n", b, "link", "set", "b0", "up"},
+				{"-n", a, "link", "set", "lo", "up"}, {"-n", b, "link", "set", "lo", "up"},
+				{"-n", a, "route", "add", "default", "via", "10.0.0.254"},
+				{"netns", "exec", n, "sysctl", "-qw", "net.ipv4.ip_forward=1"},
+				{"netns", "exec", n, "nft", "add", "table", "ip", "nat"},
+				{"netns", "exec", n, "nft", "add", "chain", "ip", "nat", "post", "{ type nat hook postrouting priority 100; }"},
+				{"netns", "exec", n, "nft", "add", "rule", "ip", "nat", "post", "oif", "n1", masq},
+			}
+			for _, c := range cmds {
+				if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
+					t.Fatalf("ip %s: %v %s", strings.Join(c, " "), err, out)
+				}
+			}
+			swanctl := strings.NewReplacer(
+				"local_addrs = 198.51.100.2", "local_addrs = 203.0.113.2",
+				"remote_addrs = 198.51.100.1", "remote_addrs = %any",
+				"id = 198.51.100.2", "id = 203.0.113.2",
+				"id = 198.51.100.1", "id = 10.0.0.1",
+				"remote_ts = dynamic[gre]", "remote_ts = 10.0.0.1/32[gre]",
+				"mode = transport", "mode = tunnel",
+			).Replace(swanctlTransport)
+			c := startCharon(t, b, "kernel-libipsec kernel-netlink", libipsecPlugins, swanctl)
+			startGresec(t, b, strings.NewReplacer("198.51.100.2 255", "203.0.113.2 255", "destination 198.51.100.1", "destination 10.0.0.1").Replace(gresecPlainB))
+			g := startGresec(t, a, strings.NewReplacer("198.51.100.1 255", "10.0.0.1 255", "destination 198.51.100.2", "destination 203.0.113.2").Replace(fmt.Sprintf(swanGREConfig, "tunnel")))
+			deadline := time.Now().Add(20 * time.Second)
+			for exec.Command("ip", "netns", "exec", a, "ping", "-c", "1", "-W", "1", "10.255.0.2").Run() != nil {
+				if time.Now().After(deadline) {
+					t.Fatalf("no traffic through the NAT:\n%s\n%s", c.swanctl(t, "--list-sas"), g.logs.String())
+				}
+			}
+			if out, err := exec.Command("ip", "netns", "exec", b, "ping", "-c", "3", "-i", "0.2", "-W", "1", "10.255.0.1").CombinedOutput(); err != nil {
+				t.Errorf("ping from charon's side back through the NAT: %v\n%s", err, out)
+			}
+			sas := c.swanctl(t, "--list-sas")
+			if !strings.Contains(sas, "TUNNEL-in-UDP") || !strings.Contains(sas, "@ 203.0.113.254[") {
+				t.Errorf("charon does not see gresec behind the NAT:\n%s", sas)
+			}
+			if rewrite && strings.Contains(sas, "203.0.113.254[4500]") {
+				t.Errorf("the NAT did not rewrite the port:\n%s", sas)
+			}
+			_, isakmp, _ := gresec(t, "show", "--socket", g.socket, "crypto", "isakmp", "sa", "detail")
+			if !strings.Contains(isakmp, "local behind NAT true") {
+				t.Errorf("gresec did not detect that it is behind a NAT:\n%s", isakmp)
+			}
+		})
+	}
+}
