@@ -32,6 +32,7 @@ var showCommands = []showCommand{
 	{[]string{"crypto", "isakmp", "sa", "detail"}, nil, renderAs(show.ISAKMPSAsDetail)},
 	{[]string{"crypto", "session"}, nil, renderAs(show.Sessions)},
 	{[]string{"crypto", "map"}, nil, renderAs(show.CryptoMaps)},
+	{[]string{"crypto", "socket"}, nil, renderAs(show.Sockets)},
 }
 
 func renderAs[T any](f func(io.Writer, T)) func(io.Writer, json.RawMessage) error {
@@ -91,7 +92,7 @@ func matchShow(words []string) (*showCommand, []string, error) {
 		}
 	}
 	if found == nil {
-		return nil, nil, fmt.Errorf("unknown show command %q (try: interfaces, ip interface brief, ip route, running-config, crypto ipsec sa, crypto isakmp sa [detail], crypto session, crypto map)", strings.Join(words, " "))
+		return nil, nil, fmt.Errorf("unknown show command %q (try: interfaces, ip interface brief, ip route, running-config, crypto ipsec sa, crypto isakmp sa [detail], crypto session, crypto map, crypto socket)", strings.Join(words, " "))
 	}
 	return found, canon, nil
 }

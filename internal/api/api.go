@@ -232,3 +232,25 @@ type CryptoMap struct {
 	LifetimeKB      uint64   `json:"lifetime_kilobytes"`
 	Interface       string   `json:"interface"`
 }
+
+// CryptoSockets is `show crypto socket`: the crypto socket IOS opens for
+// each protected tunnel as soon as it is configured and up, without waiting
+// for traffic.
+type CryptoSockets struct {
+	Sockets []CryptoSocket `json:"sockets"`
+}
+
+// CryptoSocket is one tunnel's crypto socket.
+type CryptoSocket struct {
+	Interface   string `json:"interface"`
+	Local       string `json:"local"`
+	Remote      string `json:"remote"`
+	LocalIdent  string `json:"local_ident"`
+	RemoteIdent string `json:"remote_ident"`
+	Profile     string `json:"profile"`
+	MapTag      string `json:"crypto_map_tag"`
+	// State is "Open" with an SA pair installed, "Opening" while IKE
+	// negotiates, "Closed" when the tunnel cannot negotiate (shut down, no
+	// source).
+	State string `json:"state"`
+}

@@ -305,3 +305,12 @@ func (r *Router) ikeControl(local netip.AddrPort) func([]byte, netip.AddrPort) {
 		r.deliverIKE(ike.Datagram{Local: local, Remote: from, Data: data})
 	}
 }
+
+// startedFor reports whether IKE was asked to protect a tunnel (nil-safe).
+func (x *ikeSide) startedFor(name string) (ike.Protect, bool) {
+	if x == nil {
+		return ike.Protect{}, false
+	}
+	p, ok := x.started[name]
+	return p, ok
+}

@@ -95,3 +95,34 @@ func (r *Router) clear(args []string) api.Response {
 	r.Kick()
 	return api.Response{Data: what + " cleared"}
 }
+
+// cryptoSockets builds `show crypto socket`.
+func (r *Router) cryptoSockets() api.CryptoSockets {
+	var out api.CryptoSockets
+	for _, ic := range r.cfg.Interfaces {
+		if ic.Kind != config.Tunnel || ic.Tunnel.ProtectionProfile == "" {
+			continue
+		}
+		it := r.ifs[ic.Name]
+		if it == nil {
+			continue
+		}
+		s := api.CryptoSocket{
+			Interface: ic.Name, Local: it.src.String(), Remote: ic.Tunnel.Destination.String(),
+			LocalIdent:  fmt.Sprintf("(%s/255.255.255.255/0/47)", it.src),
+			RemoteIdent: fmt.Sprintf("(%s/255.255.255.255/0/47)", ic.Tunnel.Destination),
+			Profile:     ic.Tunnel.ProtectionProfile, MapTag: ic.Name + "-head-0",
+		}
+		_, negotiating := r.ike.startedFor(ic.Name)
+		switch {
+		case it.outPair != nil:
+			s.State = "Open"
+		case negotiating:
+			s.State = "Opening"
+		default:
+			s.State = "Closed"
+		}
+		out.Sockets = append(out.Sockets, s)
+	}
+	return out
+}

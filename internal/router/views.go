@@ -50,6 +50,8 @@ func (r *Router) show(args []string) api.Response {
 		return api.Response{Data: r.cryptoSessions()}
 	case "crypto map":
 		return api.Response{Data: r.cryptoMaps()}
+	case "crypto socket":
+		return api.Response{Data: r.cryptoSockets()}
 	}
 	if len(args) == 5 && args[0] == "crypto" && args[1] == "ipsec" && args[2] == "sa" && args[3] == "interface" {
 		sas := r.ipsecSAs(args[4])

@@ -109,3 +109,20 @@ func CryptoMaps(w io.Writer, ms api.CryptoMaps) {
 		fmt.Fprintf(w, "        Interfaces using crypto map %s:\n                %s\n\n", m.Tag, m.Interface)
 	}
 }
+
+// Sockets writes `show crypto socket`.
+func Sockets(w io.Writer, ss api.CryptoSockets) {
+	fmt.Fprintf(w, "\nNumber of Crypto Socket connections %d\n", len(ss.Sockets))
+	for _, s := range ss.Sockets {
+		fmt.Fprintf(w, "   %s Peers (local/remote): %s/%s\n", s.Interface, s.Local, s.Remote)
+		fmt.Fprintf(w, "       Local Ident  (addr/mask/port/prot): %s\n", s.LocalIdent)
+		fmt.Fprintf(w, "       Remote Ident (addr/mask/port/prot): %s\n", s.RemoteIdent)
+		fmt.Fprintf(w, "       IPSec Profile: %q\n", s.Profile)
+		fmt.Fprintf(w, "       Socket State: %s\n", s.State)
+		fmt.Fprintf(w, "       Client: \"TUNNEL SECURITY\" (Client State: Active)\n")
+	}
+	fmt.Fprintf(w, "Crypto Sockets in Listen state:\n")
+	for _, s := range ss.Sockets {
+		fmt.Fprintf(w, "Client: \"TUNNEL SECURITY\" Profile: %q Map-name: %q\n", s.Profile, s.MapTag)
+	}
+}

@@ -53,6 +53,12 @@ func TestIKEReferenceConfig(t *testing.T) {
 	if !strings.Contains(isakmp, "QM_IDLE") || !strings.Contains(isakmp, "ACTIVE") {
 		t.Errorf("show crypto isakmp sa:\n%s", isakmp)
 	}
+	_, sock, _ := gresec(t, "show", "--socket", l.Socket("left"), "crypto", "socket")
+	for _, want := range []string{"Number of Crypto Socket connections 1", "Tunnel0 Peers (local/remote): 192.0.2.1/192.0.2.2", "(192.0.2.1/255.255.255.255/0/47)", "Socket State: Open", `Map-name: "Tunnel0-head-0"`} {
+		if !strings.Contains(sock, want) {
+			t.Errorf("show crypto socket lacks %q:\n%s", want, sock)
+		}
+	}
 }
 
 // TestIKEWrongPSK: mismatched pre-shared keys install nothing, leave the

@@ -303,26 +303,7 @@ func TestStrongSwanTransportKeys(t *testing.T) {
 			if !gresecInitiates && !strings.Contains(log, "initiating Main Mode") {
 				t.Errorf("charon did not initiate")
 			}
-			ck := charonKeys(log)
-			matched := 0
-			for spi, k := range keys {
-				if !strings.Contains(strings.ToLower(log), "spi 0x"+spi) {
-					continue // an SA charon never got to (e.g. a simultaneous exchange)
-				}
-				ok := false
-				for _, dir := range []string{"initiator", "responder"} {
-					for i, enc := range ck["encryption "+dir] {
-						if enc == k[0] && i < len(ck["integrity "+dir]) && ck["integrity "+dir][i] == k[1] {
-							ok = true
-						}
-					}
-				}
-				if !ok {
-					t.Errorf("SPI 0x%s: gresec's keys are not the keys charon logged", spi)
-				} else {
-					matched++
-				}
-			}
+			matched := matchKeys(t, log, keys)
 			if matched < 2 {
 				t.Errorf("only %d SPIs matched between gresec's keylog and charon's log", matched)
 			}
@@ -405,6 +386,9 @@ func TestStrongSwanTunnelTraffic(t *testing.T) {
 			if err != nil || !strings.Contains(string(out), " 0% packet loss") {
 				t.Errorf("ping: %v\n%s", err, out)
 			}
+			if m := matchKeys(t, c.log(t), gresecESPKeys(t, ga.keylog)); m < 2 {
+				t.Errorf("only %d SPIs matched between gresec's keylog and charon's log", m)
+			}
 			sas := c.swanctl(t, "--list-sas")
 			if !strings.Contains(sas, "TUNNEL-in-UDP") || !strings.Contains(sas, "INSTALLED") {
 				t.Errorf("charon's SA is not an installed tunnel-mode SA in UDP:\n%s", sas)
@@ -430,6 +414,34 @@ func TestStrongSwanTunnelTraffic(t *testing.T) {
 			}
 		})
 	}
+}
+
+// matchKeys checks each ESP SA in gresec's keylog whose SPI charon logged
+// against the keys charon logged (level 4 of chd), and returns how many
+// matched.
+func matchKeys(t *testing.T, log string, keys map[string][2]string) int {
+	t.Helper()
+	ck := charonKeys(log)
+	matched := 0
+	for spi, k := range keys {
+		if !strings.Contains(strings.ToLower(log), "spi 0x"+spi) {
+			continue // an SA charon never got to (e.g. a simultaneous exchange)
+		}
+		ok := false
+		for _, dir := range []string{"initiator", "responder"} {
+			for i, enc := range ck["encryption "+dir] {
+				if enc == k[0] && i < len(ck["integrity "+dir]) && ck["integrity "+dir][i] == k[1] {
+					ok = true
+				}
+			}
+		}
+		if !ok {
+			t.Errorf("SPI 0x%s: gresec's keys are not the keys charon logged", spi)
+		} else {
+			matched++
+		}
+	}
+	return matched
 }
 
 // waitForLog waits until a log contains text.
