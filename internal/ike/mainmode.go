@@ -596,6 +596,18 @@ func (e *Engine) established(sa *ikeSA, peerID *isakmp.ID) {
 	e.logf(slog.LevelInfo, p.key.remote,
 		"peer %s: ISAKMP SA established as %s (conn-id %d, %s, lifetime %s, peer ID %s, NAT-T %s, DPD %v%s)",
 		p.key.remote, role, sa.connID, sa.policy, sa.policy.lifetime, describeID(peerID), nat, sa.peerDPD, vendorSuffix(sa.vendor))
+	if !sa.initiator {
+		// The peer reached us first: our own Main Mode, if the peer has
+		// not answered it yet, is dropped rather than completed.
+		// strongSwan (uniqueids) treats a second ISAKMP SA with the same
+		// identities as a replacement and destroys the first, with the
+		// SA pairs negotiated under it.
+		for _, o := range slices.Clone(p.sas) {
+			if o != sa && o.initiator && o.step == stepISentMM1 {
+				e.deleteIKESA(o, false, "the peer initiated first")
+			}
+		}
+	}
 	e.resolveIKE(p)
 	e.keepaliveTick(p)
 }

@@ -556,7 +556,7 @@ func (e *Engine) installChild(qm *quickMode) {
 	c := &childSA{
 		inSPI: qm.inSPI, outSPI: qm.outSPI, offer: o, encap: encap, peerAddr: sa.remote,
 		installed: e.now, rekeyAt: e.jitter(e.now, o.lifetime), expires: e.now.Add(o.lifetime),
-		initiator: qm.initiator, ni: qm.ni,
+		initiator: qm.initiator, ni: qm.ni, parent: sa,
 	}
 	kl := o.suite.KeyLen()
 	e.emit(InstallSA{

@@ -104,11 +104,37 @@ func (p *peer) bestSA() *ikeSA {
 		if sa.step != stepEstablished || !sa.doomed.IsZero() {
 			continue
 		}
-		if best == nil || betterIKE(sa, best) {
+		if best == nil || p.betterIKE(sa, best) {
 			best = sa
 		}
 	}
 	return best
+}
+
+// betterIKE is betterIKE with one more rule before the tie-breaks: between
+// ISAKMP SAs set up at about the same time, one that carries SA pairs
+// wins over one that does not (deleting it would take the peer's pairs
+// with it, on strongSwan).
+func (p *peer) betterIKE(a, b *ikeSA) bool {
+	d := a.established.Sub(b.established)
+	if d <= simultaneousWindow && d >= -simultaneousWindow {
+		if ca, cb := p.carries(a), p.carries(b); ca != cb {
+			return ca
+		}
+	}
+	return betterIKE(a, b)
+}
+
+// carries reports whether some SA pair with the peer was made under sa.
+func (p *peer) carries(sa *ikeSA) bool {
+	for _, t := range p.tunnels {
+		for _, c := range t.children {
+			if c.parent == sa {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // negotiating reports whether a Main Mode with the peer is under way that
@@ -373,4 +399,9 @@ type childSA struct {
 	deleteAt      time.Time // scheduled deletion once superseded
 	initiator     bool
 	ni            []byte
+	// parent is the ISAKMP SA whose Quick Mode made the pair. strongSwan
+	// binds IKEv1 child SAs to it and deletes them with it, so a
+	// duplicate ISAKMP SA that carries pairs must outlive one that does
+	// not.
+	parent *ikeSA
 }
