@@ -226,6 +226,18 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
+func TestRouteViaMandatorySilencesRecursionAdvice(t *testing.T) {
+	src := "ip route 192.0.2.0 255.255.255.0 198.51.100.254\ninterface eth0\ninterface Tunnel0\n tunnel source 198.51.100.1\n tunnel destination 192.0.2.2\n tunnel route-via eth0 mandatory\n"
+	c, diags := Parse("t.conf", []byte(src), Options{})
+	if c == nil || len(diags) != 0 {
+		t.Errorf("route-via mandatory pins the underlay, no advice expected; got:\n%s", diags)
+	}
+	preferred := strings.Replace(src, "mandatory", "preferred", 1)
+	if _, diags := Parse("t.conf", []byte(preferred), Options{}); !hasDiag(diags, Warning, "5:21", "less specific than /32") {
+		t.Errorf("route-via preferred can still fall back: advice expected; got:\n%s", diags)
+	}
+}
+
 func TestReferenceHasNoRecursionWarning(t *testing.T) {
 	// The /32 to the peer is exactly what the advice asks for.
 	if _, diags := Parse("r.conf", readFile(t, "testdata/reference.conf"), Options{}); len(diags) != 0 {

@@ -310,6 +310,9 @@ func (p *parser) checkRecursion() {
 			}
 			p.warnf(pos, "%s: destination %s is routed through %s (%s): recursive routing; the tunnel will be held down",
 				iface.Name, dst, through, hop.prefix)
+		case hop.route != nil && hop.prefix.Bits() < 32 && iface.Tunnel.RouteVia != nil && iface.Tunnel.RouteVia.Mandatory:
+			// `tunnel route-via ... mandatory` pins the underlay by policy
+			// routing: no route learned over the tunnel can draw it in.
 		case hop.route != nil && hop.prefix.Bits() < 32:
 			nh := "<next-hop>"
 			if r := hop.route; r.NextHop.IsValid() {
@@ -318,7 +321,7 @@ func (p *parser) checkRecursion() {
 					nh = r.Interface + " " + nh
 				}
 			}
-			p.warnf(pos, "%s: destination %s is reached only through %s (less specific than /32); a route learned over the tunnel could make it recursive: add \"ip route %s 255.255.255.255 %s\"",
+			p.warnf(pos, "%s: destination %s is reached only through %s (less specific than /32); a route learned over the tunnel could make it recursive: add \"ip route %s 255.255.255.255 %s\" (or \"tunnel route-via INTERFACE mandatory\")",
 				iface.Name, dst, hop.prefix, dst, nh)
 		}
 	}
