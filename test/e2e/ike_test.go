@@ -120,21 +120,7 @@ func TestIKEForceEncapAndClear(t *testing.T) {
 	if !strings.Contains(s.Inbound[0].Mode, "UDP-Encaps") || s.PeerPort != 4500 {
 		t.Errorf("SA mode %q peer port %d, want UDP-Encaps and 4500", s.Inbound[0].Mode, s.PeerPort)
 	}
-	before := s.OutboundSPI
-	if code, _, stderr := gresec(t, "clear", "--socket", l.Socket("left"), "crypto", "session"); code != 0 {
-		t.Fatalf("clear crypto session: %s", stderr)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s := ipsecSAs(t, l, "left")
-		if s.OutboundSPI != 0 && s.OutboundSPI != before {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no new SA after clear crypto session: %+v", s)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	clearAndRenegotiate(t, l, "left", s.OutboundSPI)
 	run(t, l, "left-host", "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.10")
 	_, sess, _ := gresec(t, "show", "--socket", l.Socket("left"), "crypto", "session")
 	_, cmap, _ := gresec(t, "show", "--socket", l.Socket("left"), "crypto", "map")
@@ -203,20 +189,26 @@ func TestIKEFollowsRouteVia(t *testing.T) {
 	waitUp(t, l)
 	waitSAs(t, l, "left", 20*time.Second)
 	run(t, l, "left", "ip", "route", "add", "192.0.2.2/32", "dev", "Tunnel0", "metric", "0")
-	before := ipsecSAs(t, l, "left").OutboundSPI
-	if code, _, stderr := gresec(t, "clear", "--socket", l.Socket("left"), "crypto", "session"); code != 0 {
+	clearAndRenegotiate(t, l, "left", ipsecSAs(t, l, "left").OutboundSPI)
+	run(t, l, "left-host", "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.10")
+}
+
+// clearAndRenegotiate runs `clear crypto session` on a router and waits
+// for IKE to install a new outbound SA (SPI other than before).
+func clearAndRenegotiate(t *testing.T, l *lab.Lab, r string, before uint32) {
+	t.Helper()
+	if code, _, stderr := gresec(t, "clear", "--socket", l.Socket(r), "crypto", "session"); code != 0 {
 		t.Fatalf("clear crypto session: %s", stderr)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s := ipsecSAs(t, l, "left")
+		s := ipsecSAs(t, l, r)
 		if s.OutboundSPI != 0 && s.OutboundSPI != before {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("IKE did not renegotiate with a route into the tunnel: %+v", s)
+			t.Fatalf("%s: no new SA after clear crypto session: %+v", r, s)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	run(t, l, "left-host", "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.10")
 }
