@@ -67,15 +67,21 @@ func DialRaw(proto int, src, dst netip.Addr, opts UnderlayOptions) (*RawUnderlay
 		pc:   ipv4.NewPacketConn(ipc),
 		peer: dst,
 		dst:  &net.IPAddr{IP: dst.AsSlice()},
-		rmsg: make([]ipv4.Message, batchSize),
-		wmsg: make([]ipv4.Message, batchSize),
+		rmsg: batchMessages(nil),
 	}
-	for i := range u.rmsg {
-		u.rmsg[i].Buffers = make([][]byte, 1)
-		u.wmsg[i].Buffers = make([][]byte, 1)
-		u.wmsg[i].Addr = u.dst
-	}
+	u.wmsg = batchMessages(u.dst)
 	return u, nil
+}
+
+// batchMessages makes a batch of one-buffer messages for recvmmsg or
+// sendmmsg, addressed to dst when it is not nil (unconnected sockets).
+func batchMessages(dst net.Addr) []ipv4.Message {
+	msgs := make([]ipv4.Message, batchSize)
+	for i := range msgs {
+		msgs[i].Buffers = make([][]byte, 1)
+		msgs[i].Addr = dst
+	}
+	return msgs
 }
 
 func setUnderlaySockopts(fd int, opts UnderlayOptions) error {

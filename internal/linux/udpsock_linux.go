@@ -65,12 +65,8 @@ func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, er
 		conn: uc,
 		pc:   ipv4.NewPacketConn(uc),
 		peer: peer,
-		rmsg: make([]ipv4.Message, batchSize),
-		wmsg: make([]ipv4.Message, batchSize),
-	}
-	for i := range u.rmsg {
-		u.rmsg[i].Buffers = make([][]byte, 1)
-		u.wmsg[i].Buffers = make([][]byte, 1)
+		rmsg: batchMessages(nil),
+		wmsg: batchMessages(nil),
 	}
 	return u, nil
 }
