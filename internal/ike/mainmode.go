@@ -445,33 +445,8 @@ func (e *Engine) recvMM4(sa *ikeSA, in inbound) {
 // recvMM5: the initiator authenticates. On success the responder answers
 // and the ISAKMP SA is established.
 func (e *Engine) recvMM5(sa *ikeSA, in inbound) {
-	if in.h.Flags&isakmp.FlagEncryption == 0 {
-		e.unexpected(in, "MM5 not encrypted")
-		return
-	}
-	plain, next, err := decryptBody(sa.keys.enc, sa.iv, in.body)
-	if err != nil {
-		e.malformed(in.d, err)
-		return
-	}
-	m, err := parseBody(in.h.NextPayload, plain, true)
-	if err != nil {
-		e.authFailed(sa, in, "MM5 decrypts to garbage")
-		return
-	}
-	id, idB, err := one[*isakmp.ID](m, isakmp.PayloadID)
-	if err != nil {
-		e.authFailed(sa, in, "MM5 decrypts to garbage")
-		return
-	}
-	hp, _, err := one[*isakmp.Hash](m, isakmp.PayloadHash)
-	if err != nil {
-		e.authFailed(sa, in, "MM5 decrypts to garbage")
-		return
-	}
-	want := sa.hash.prf(sa.keys.skeyid, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idB)
-	if !macEqual(hp.Data, want) {
-		e.authFailed(sa, in, "HASH_I mismatch")
+	m, id, next, ok := e.openAuth(sa, in, "MM5", true)
+	if !ok {
 		return
 	}
 	idir := isakmp.IDFromAddr(sa.peer.key.local, 0, 0)
@@ -479,7 +454,7 @@ func (e *Engine) recvMM5(sa *ikeSA, in inbound) {
 	if err != nil {
 		return
 	}
-	hashR := sa.hash.prf(sa.keys.skeyid, sa.gxr, sa.gxi, sa.ckyR[:], sa.ckyI[:], sa.saiB, idirB)
+	hashR := authHash(sa, false, idirB)
 	plain6, err := isakmp.MarshalPayloads([]isakmp.Payload{idir, &isakmp.Hash{Data: hashR}})
 	if err != nil {
 		return
@@ -501,33 +476,8 @@ func (e *Engine) recvMM5(sa *ikeSA, in inbound) {
 
 // recvMM6: the responder authenticates; the ISAKMP SA is established.
 func (e *Engine) recvMM6(sa *ikeSA, in inbound) {
-	if in.h.Flags&isakmp.FlagEncryption == 0 {
-		e.unexpected(in, "MM6 not encrypted")
-		return
-	}
-	plain, next, err := decryptBody(sa.keys.enc, sa.iv, in.body)
-	if err != nil {
-		e.malformed(in.d, err)
-		return
-	}
-	m, err := parseBody(in.h.NextPayload, plain, true)
-	if err != nil {
-		e.authFailed(sa, in, "MM6 decrypts to garbage")
-		return
-	}
-	id, idB, err := one[*isakmp.ID](m, isakmp.PayloadID)
-	if err != nil {
-		e.authFailed(sa, in, "MM6 decrypts to garbage")
-		return
-	}
-	hp, _, err := one[*isakmp.Hash](m, isakmp.PayloadHash)
-	if err != nil {
-		e.authFailed(sa, in, "MM6 decrypts to garbage")
-		return
-	}
-	want := sa.hash.prf(sa.keys.skeyid, sa.gxr, sa.gxi, sa.ckyR[:], sa.ckyI[:], sa.saiB, idB)
-	if !macEqual(hp.Data, want) {
-		e.authFailed(sa, in, "HASH_R mismatch")
+	m, id, next, ok := e.openAuth(sa, in, "MM6", false)
+	if !ok {
 		return
 	}
 	sa.local, sa.remote = in.d.Local, in.d.Remote
@@ -537,6 +487,53 @@ func (e *Engine) recvMM6(sa *ikeSA, in inbound) {
 	if hasInitialContact(m) {
 		e.initialContact(sa)
 	}
+}
+
+// openAuth decrypts Main Mode message 5 or 6 (what names it, for the
+// logs) and checks the peer's identity and HASH_I (fromInitiator) or
+// HASH_R. It returns the payloads, the peer's ID and the next CBC IV; a
+// failure is logged and answered, and changes nothing.
+func (e *Engine) openAuth(sa *ikeSA, in inbound, what string, fromInitiator bool) (*parsed, *isakmp.ID, []byte, bool) {
+	if in.h.Flags&isakmp.FlagEncryption == 0 {
+		e.unexpected(in, what+" not encrypted")
+		return nil, nil, nil, false
+	}
+	plain, next, err := decryptBody(sa.keys.enc, sa.iv, in.body)
+	if err != nil {
+		e.malformed(in.d, err)
+		return nil, nil, nil, false
+	}
+	garbage := what + " decrypts to garbage"
+	m, err := parseBody(in.h.NextPayload, plain, true)
+	if err != nil {
+		e.authFailed(sa, in, garbage)
+		return nil, nil, nil, false
+	}
+	id, idB, err := one[*isakmp.ID](m, isakmp.PayloadID)
+	if err != nil {
+		e.authFailed(sa, in, garbage)
+		return nil, nil, nil, false
+	}
+	hp, _, err := one[*isakmp.Hash](m, isakmp.PayloadHash)
+	if err != nil {
+		e.authFailed(sa, in, garbage)
+		return nil, nil, nil, false
+	}
+	if !macEqual(hp.Data, authHash(sa, fromInitiator, idB)) {
+		e.authFailed(sa, in, map[bool]string{true: "HASH_I mismatch", false: "HASH_R mismatch"}[fromInitiator])
+		return nil, nil, nil, false
+	}
+	return m, id, next, true
+}
+
+// authHash is HASH_I (of the initiator) or HASH_R (RFC 2409 section 5):
+// prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b), with the
+// key exchange values and cookies swapped for HASH_R.
+func authHash(sa *ikeSA, initiator bool, idB []byte) []byte {
+	if initiator {
+		return sa.hash.prf(sa.keys.skeyid, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idB)
+	}
+	return sa.hash.prf(sa.keys.skeyid, sa.gxr, sa.gxi, sa.ckyR[:], sa.ckyI[:], sa.saiB, idB)
 }
 
 func cookies(sa *ikeSA) []byte {
