@@ -229,10 +229,16 @@ func (e *Engine) recvMM1(p *peer, in inbound) {
 
 // describeP1 summarises a phase 1 offer for a log line.
 func describeP1(sa *isakmp.SA) string {
+	return strings.Join(describeTransforms(sa, func(t isakmp.Transform) (fmt.Stringer, error) { return parseP1Transform(t) }), ", ")
+}
+
+// describeTransforms lists an SA payload's transforms as parse reads them
+// (at most eight, for a log line).
+func describeTransforms(sa *isakmp.SA, parse func(isakmp.Transform) (fmt.Stringer, error)) []string {
 	var s []string
 	for _, prop := range sa.Proposals {
 		for _, t := range prop.Transforms {
-			p, err := parseP1Transform(t)
+			p, err := parse(t)
 			if err != nil {
 				s = append(s, "unsupported")
 				continue
@@ -243,7 +249,7 @@ func describeP1(sa *isakmp.SA) string {
 	if len(s) > 8 {
 		s = append(s[:8], "...")
 	}
-	return strings.Join(s, ", ")
+	return s
 }
 
 // recvMM2: the responder's choice. The initiator sends its key exchange.

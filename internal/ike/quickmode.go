@@ -370,21 +370,7 @@ func describeIDs(ids []*isakmp.ID) string {
 }
 
 func describeP2(sa *isakmp.SA) string {
-	var s []string
-	for _, p := range sa.Proposals {
-		for _, t := range p.Transforms {
-			o, err := parseP2Transform(t)
-			if err != nil {
-				s = append(s, "unsupported")
-				continue
-			}
-			s = append(s, o.String())
-		}
-	}
-	if len(s) > 8 {
-		s = append(s[:8], "...")
-	}
-	return fmt.Sprint(s)
+	return fmt.Sprint(describeTransforms(sa, func(t isakmp.Transform) (fmt.Stringer, error) { return parseP2Transform(t) }))
 }
 
 func describeOffers(os []p2Offer) string {
