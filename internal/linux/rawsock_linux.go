@@ -15,9 +15,6 @@ import (
 	"github.com/gresec/gresec/internal/dataplane"
 )
 
-// batchSize is how many datagrams one recvmmsg/sendmmsg moves.
-const batchSize = 64
-
 // UnderlayOptions pin an underlay socket the way `tunnel route-via` asks.
 type UnderlayOptions struct {
 	// Mark is set as SO_MARK when non-zero (policy routing of the underlay).
@@ -35,13 +32,12 @@ type UnderlayOptions struct {
 // receives by the peer's address itself.
 type RawUnderlay struct {
 	conn *net.IPConn
-	pc   *ipv4.PacketConn
 	peer netip.Addr
-	dst  *net.IPAddr
-	rmsg []ipv4.Message
+	rb   *batchIO // the reading goroutine's batch
+	rbuf [][]byte
 
-	wmu  sync.Mutex // writers: the encapsulating goroutine, reflections, keepalives
-	wmsg []ipv4.Message
+	wmu sync.Mutex // writers: the encapsulating goroutine, reflections, keepalives
+	wb  *batchIO
 }
 
 var _ dataplane.Underlay = (*RawUnderlay)(nil)
@@ -62,26 +58,18 @@ func DialRaw(proto int, src, dst netip.Addr, opts UnderlayOptions) (*RawUnderlay
 		return nil, fmt.Errorf("raw socket proto %d on %s: %w", proto, src, err)
 	}
 	ipc := c.(*net.IPConn)
-	u := &RawUnderlay{
+	rc, err := rawConn(ipc)
+	if err != nil {
+		_ = ipc.Close()
+		return nil, err
+	}
+	return &RawUnderlay{
 		conn: ipc,
-		pc:   ipv4.NewPacketConn(ipc),
 		peer: dst,
-		dst:  &net.IPAddr{IP: dst.AsSlice()},
-		rmsg: batchMessages(nil),
-	}
-	u.wmsg = batchMessages(u.dst)
-	return u, nil
-}
-
-// batchMessages makes a batch of one-buffer messages for recvmmsg or
-// sendmmsg, addressed to dst when it is not nil (unconnected sockets).
-func batchMessages(dst net.Addr) []ipv4.Message {
-	msgs := make([]ipv4.Message, batchSize)
-	for i := range msgs {
-		msgs[i].Buffers = make([][]byte, 1)
-		msgs[i].Addr = dst
-	}
-	return msgs
+		rb:   newBatchIO(rc, batchSize, 0, netip.Addr{}),
+		rbuf: make([][]byte, batchSize),
+		wb:   newBatchIO(rc, batchSize, batchSize, dst),
+	}, nil
 }
 
 func setUnderlaySockopts(fd int, opts UnderlayOptions) error {
@@ -113,13 +101,21 @@ func (u *RawUnderlay) BatchSize() int { return batchSize }
 // ReadBatch implements dataplane.Underlay. A raw IPv4 socket hands over the
 // whole IP datagram (reassembled); Payload is what follows its header.
 func (u *RawUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
-	got, err := recvBatch(u.pc, u.rmsg, pkts)
+	n := min(len(pkts), len(u.rbuf))
+	for i := range n {
+		u.rbuf[i] = pkts[i].Buf
+	}
+	got, err := u.rb.recv(u.rbuf[:n])
 	if err != nil {
 		return 0, err
 	}
 	out := 0
 	for i := range got {
-		b := pkts[i].Buf[:u.rmsg[i].N]
+		l := u.rb.length(i)
+		if l < 0 {
+			continue // truncated
+		}
+		b := pkts[i].Buf[:l]
 		if len(b) < ipv4.HeaderLen || b[0]>>4 != 4 {
 			continue
 		}
@@ -144,43 +140,26 @@ func (u *RawUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
 func (u *RawUnderlay) WriteBatch(bufs [][]byte) (int, error) {
 	u.wmu.Lock()
 	defer u.wmu.Unlock()
-	return sendBatch(u.pc, u.wmsg, bufs)
+	return sendEach(u.wb, bufs)
 }
 
-// recvBatch reads up to len(pkts) datagrams with recvmmsg into the
-// packets' buffers; msgs[i].N is each one's length.
-func recvBatch(pc *ipv4.PacketConn, msgs []ipv4.Message, pkts []dataplane.Packet) (int, error) {
-	n := min(len(pkts), len(msgs))
-	for i := range n {
-		msgs[i].Buffers[0] = pkts[i].Buf
-	}
-	return pc.ReadBatch(msgs[:n], 0)
-}
-
-// sendBatch sends bufs with sendmmsg, len(msgs) at a time. A datagram the
-// kernel refuses is skipped so that one bad packet does not hold back the
-// rest of the batch; the first error is returned with the count of
-// datagrams sent.
-func sendBatch(pc *ipv4.PacketConn, msgs []ipv4.Message, bufs [][]byte) (int, error) {
-	sent, next := 0, 0
+// sendEach sends each buffer as one datagram, a batch at a time.
+func sendEach(b *batchIO, bufs [][]byte) (int, error) {
+	sent := 0
 	var first error
-	for next < len(bufs) {
-		n := min(len(bufs)-next, len(msgs))
-		for i := range n {
-			msgs[i].Buffers[0] = bufs[next+i]
+	for len(bufs) > 0 {
+		b.reset()
+		n := 0
+		for n < len(bufs) && b.room(1) {
+			b.add(bufs[n:n+1], 0)
+			n++
 		}
-		w, err := pc.WriteBatch(msgs[:n], 0)
-		w = max(w, 0) // sendmmsg's -1 comes through on error
-		sent += w
-		next += w
-		if err != nil {
-			if first == nil {
-				first = err
-			}
-			next++ // the datagram at next failed
-		} else if w == 0 {
-			break
+		s, err := b.sendAll(nil)
+		sent += s
+		if first == nil {
+			first = err
 		}
+		bufs = bufs[n:]
 	}
 	return sent, first
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"syscall"
 
-	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
 	"github.com/gresec/gresec/internal/dataplane"
@@ -22,23 +21,55 @@ import (
 // while an IKE socket bound to the same port gets everyone else's.
 // Datagrams that are not ESP (NAT keepalives, IKE behind the non-ESP marker)
 // go to OnControl, if set, and never to the data plane.
+//
+// It uses the kernel's UDP segmentation offloads where it can: a run of
+// same-sized datagrams leaves in one sendmmsg message carrying UDP_SEGMENT
+// (UDP GSO), and with UDP_GRO the kernel hands over runs of datagrams from
+// the peer as one buffer, which ReadBatch splits again. The datagrams on
+// the wire are the same either way.
 type UDPUnderlay struct {
 	conn *net.UDPConn
-	pc   *ipv4.PacketConn
 	peer netip.AddrPort
-	rmsg []ipv4.Message
 
 	// OnControl receives IKE messages that arrive on this socket (copied).
 	OnControl func(data []byte, from netip.AddrPort)
 
-	wmu  sync.Mutex
-	wmsg []ipv4.Message
+	// The reading goroutine's state: datagrams received into gbuf, of
+	// which message gi, from offset goff, is still to be handed over.
+	rb         *batchIO
+	gbuf       [][]byte
+	gro        bool
+	gn, gi     int
+	goff, gseg int
+
+	wmu sync.Mutex
+	wb  *batchIO
+	// gsoMax is the largest UDP GSO segment still tried; 0 turns GSO off
+	// (the kernel or the route refused it).
+	gsoMax int
+	runs   [][][]byte // the buffers of each message of wb
+	fb     *batchIO   // datagram by datagram, when GSO is refused
 }
 
 var _ dataplane.Underlay = (*UDPUnderlay)(nil)
 
+const (
+	// groMessages is how many (possibly coalesced) datagrams one
+	// recvmmsg reads; each buffer holds a whole GRO batch.
+	groMessages = 16
+	groBufSize  = 65536
+	// udpBatchSize is how many datagrams ReadBatch hands over at most.
+	udpBatchSize = 128
+	// gsoMaxSegments and gsoMaxBytes bound one UDP GSO message (the
+	// kernel's UDP_MAX_SEGMENTS is 64 on older kernels; an IPv4 datagram
+	// carries at most 65507 bytes of UDP payload).
+	gsoMaxSegments = 64
+	gsoMaxBytes    = 65507
+)
+
 // DialUDP opens the ESP-in-UDP socket from local to peer.
 func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, error) {
+	gro := false
 	d := net.Dialer{
 		LocalAddr: net.UDPAddrFromAddrPort(local),
 		Control: func(_, _ string, c syscall.RawConn) error {
@@ -52,6 +83,8 @@ func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, er
 				if serr == nil {
 					serr = setUnderlaySockopts(int(fd), opts)
 				}
+				// Best effort: without GRO each datagram comes alone.
+				gro = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_GRO, 1) == nil
 			})
 			return errors.Join(err, serr)
 		},
@@ -61,28 +94,58 @@ func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, er
 		return nil, fmt.Errorf("ESP-in-UDP socket %s -> %s: %w", local, peer, err)
 	}
 	uc := c.(*net.UDPConn)
+	rc, err := rawConn(uc)
+	if err != nil {
+		_ = uc.Close()
+		return nil, err
+	}
 	u := &UDPUnderlay{
-		conn: uc,
-		pc:   ipv4.NewPacketConn(uc),
-		peer: peer,
-		rmsg: batchMessages(nil),
-		wmsg: batchMessages(nil),
+		conn:   uc,
+		peer:   peer,
+		rb:     newBatchIO(rc, groMessages, 0, netip.Addr{}),
+		gbuf:   make([][]byte, groMessages),
+		gro:    gro,
+		wb:     newBatchIO(rc, batchSize, 4*batchSize, netip.Addr{}),
+		gsoMax: gsoMaxBytes,
+		runs:   make([][][]byte, batchSize),
+		fb:     newBatchIO(rc, batchSize, batchSize, netip.Addr{}),
+	}
+	for i := range u.gbuf {
+		u.gbuf[i] = make([]byte, groBufSize)
 	}
 	return u, nil
 }
 
 // BatchSize implements dataplane.Underlay.
-func (u *UDPUnderlay) BatchSize() int { return batchSize }
+func (u *UDPUnderlay) BatchSize() int { return udpBatchSize }
 
-// ReadBatch implements dataplane.Underlay; only ESP reaches the caller.
+// ReadBatch implements dataplane.Underlay; only ESP reaches the caller,
+// one datagram per packet, copied into the packets' buffers.
 func (u *UDPUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
-	got, err := recvBatch(u.pc, u.rmsg, pkts)
-	if err != nil {
-		return 0, err
-	}
 	out := 0
-	for i := range got {
-		b := pkts[i].Buf[:u.rmsg[i].N]
+	for out < len(pkts) {
+		if u.gi >= u.gn {
+			if out > 0 {
+				break // hand over what there is rather than wait
+			}
+			n, err := u.rb.recv(u.gbuf)
+			if err != nil {
+				return 0, err
+			}
+			u.gn, u.gi, u.goff = n, 0, 0
+			u.startMessage()
+			continue
+		}
+		l := u.rb.length(u.gi)
+		if l < 0 || u.goff >= l {
+			u.gi++
+			u.goff = 0
+			u.startMessage()
+			continue
+		}
+		end := min(u.goff+u.gseg, l)
+		b := u.gbuf[u.gi][u.goff:end]
+		u.goff = end
 		switch esp.ClassifyUDP(b) {
 		case esp.UDPESP:
 		case esp.UDPIKE:
@@ -93,19 +156,97 @@ func (u *UDPUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
 		default: // NAT keepalives and runts
 			continue
 		}
-		pkts[out].Buf, pkts[i].Buf = pkts[i].Buf, pkts[out].Buf
-		pkts[out].Payload = pkts[out].Buf[:len(b)]
+		if len(b) > len(pkts[out].Buf) {
+			continue
+		}
+		pkts[out].Payload = pkts[out].Buf[:copy(pkts[out].Buf, b)]
 		pkts[out].Src = u.peer
 		out++
 	}
 	return out, nil
 }
 
+// startMessage sets the segment size of message gi: what UDP_GRO says, or
+// the whole datagram.
+func (u *UDPUnderlay) startMessage() {
+	if u.gi >= u.gn {
+		return
+	}
+	u.gseg = u.rb.length(u.gi)
+	if s := udpGROSize(u.rb.oob(u.gi)); s > 0 {
+		u.gseg = s
+	}
+}
+
 // WriteBatch implements dataplane.Underlay; it is safe for concurrent use.
+// Runs of equal-sized datagrams go out as one UDP GSO message each.
 func (u *UDPUnderlay) WriteBatch(bufs [][]byte) (int, error) {
 	u.wmu.Lock()
 	defer u.wmu.Unlock()
-	return sendBatch(u.pc, u.wmsg, bufs)
+	sent := 0
+	var first error
+	for len(bufs) > 0 {
+		u.wb.reset()
+		for len(bufs) > 0 {
+			n, seg := u.gsoRun(bufs)
+			if !u.wb.room(n) {
+				break
+			}
+			u.runs[u.wb.wmsgs] = bufs[:n]
+			u.wb.add(bufs[:n], seg)
+			bufs = bufs[n:]
+		}
+		s, err := u.wb.sendAll(u.refused)
+		sent += s
+		if first == nil {
+			first = err
+		}
+	}
+	return sent, first
+}
+
+// gsoRun returns how many of bufs go out in one message and its UDP GSO
+// segment size (0: one datagram, no GSO): a run of buffers of the first
+// one's size, the last of which may be shorter.
+func (u *UDPUnderlay) gsoRun(bufs [][]byte) (int, int) {
+	seg := len(bufs[0])
+	if seg >= u.gsoMax || seg == 0 {
+		return 1, 0
+	}
+	n, total := 1, seg
+	for n < len(bufs) && n < gsoMaxSegments {
+		l := len(bufs[n])
+		if l > seg || l == 0 || total+l > gsoMaxBytes {
+			break
+		}
+		n++
+		total += l
+		if l < seg {
+			break // a shorter datagram ends the run
+		}
+	}
+	if n == 1 {
+		return 1, 0
+	}
+	return n, seg
+}
+
+// refused handles a message the kernel refused. A UDP GSO message it
+// could not segment (EIO: the route's device cannot checksum; EINVAL or
+// EMSGSIZE: a segment larger than the route's MTU) goes again datagram by datagram,
+// and GSO is narrowed so that the next batches do not hit the same wall.
+func (u *UDPUnderlay) refused(msg int, err error) int {
+	run := u.runs[msg]
+	if len(run) == 1 || !isErrno(err, unix.EIO, unix.EINVAL, unix.EMSGSIZE) {
+		return 0
+	}
+	if isErrno(err, unix.EIO) {
+		u.gsoMax = 0
+	} else {
+		u.gsoMax = min(u.gsoMax, len(run[0]))
+	}
+	sent, _ := sendEach(u.fb, run)
+	return sent
 }
 
 // Close implements dataplane.Underlay.

@@ -1,0 +1,238 @@
+package linux
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/gresec/gresec/internal/dataplane"
+)
+
+var (
+	addrA = netip.MustParseAddrPort("127.0.0.1:4500")
+	addrB = netip.MustParseAddrPort("127.0.0.2:4500")
+)
+
+// udpPair opens two ESP-in-UDP underlays facing each other in a namespace
+// of their own, whose loopback has the given MTU (0: as it is).
+func udpPair(t *testing.T, mtu int) (a, b *UDPUnderlay) {
+	t.Helper()
+	inNewNetns(t, func() error {
+		if mtu > 0 {
+			lo, err := netlink.LinkByName("lo")
+			if err != nil {
+				return err
+			}
+			if err := netlink.LinkSetMTU(lo, mtu); err != nil {
+				return err
+			}
+		}
+		var err error
+		if a, err = DialUDP(addrA, addrB, UnderlayOptions{}); err != nil {
+			return err
+		}
+		b, err = DialUDP(addrB, addrA, UnderlayOptions{})
+		return err
+	})
+	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
+	return a, b
+}
+
+// espFrames returns n ESP-looking datagrams (non-zero SPI, sequence
+// number i) of size bytes, the last one last bytes long.
+func espFrames(n, size, last int) [][]byte {
+	frames := make([][]byte, n)
+	for i := range frames {
+		l := size
+		if i == n-1 {
+			l = last
+		}
+		f := make([]byte, l)
+		binary.BigEndian.PutUint32(f, 0x1000)
+		binary.BigEndian.PutUint32(f[4:], uint32(i))
+		for j := 8; j < l; j++ {
+			f[j] = byte(i + j)
+		}
+		frames[i] = f
+	}
+	return frames
+}
+
+func packets(n int) []dataplane.Packet {
+	pkts := make([]dataplane.Packet, n)
+	for i := range pkts {
+		pkts[i].Buf = make([]byte, 65536)
+	}
+	return pkts
+}
+
+// readAll reads until want datagrams have come.
+func readAll(t *testing.T, u dataplane.Underlay, pkts []dataplane.Packet, want int) [][]byte {
+	t.Helper()
+	var got [][]byte
+	for len(got) < want {
+		n, err := u.ReadBatch(pkts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkts[:n] {
+			got = append(got, bytes.Clone(p.Payload))
+		}
+	}
+	return got
+}
+
+func TestUDPUnderlaySegmentsAndCoalesces(t *testing.T) {
+	a, b := udpPair(t, 0)
+	frames := espFrames(100, 1436, 700)
+	sent, err := a.WriteBatch(frames)
+	if err != nil || sent != len(frames) {
+		t.Fatalf("WriteBatch: sent %d of %d: %v", sent, len(frames), err)
+	}
+	// 100 equal frames but the last: two GSO messages of 44 (the 64 KiB
+	// bound) and one of 12.
+	if a.wb.wmsgs != 3 {
+		t.Errorf("sent in %d messages, want 3 (UDP GSO runs)", a.wb.wmsgs)
+	}
+	got := readAll(t, b, packets(udpBatchSize), len(frames))
+	for i := range frames {
+		if !bytes.Equal(got[i], frames[i]) {
+			t.Fatalf("datagram %d differs: %d bytes, want %d", i, len(got[i]), len(frames[i]))
+		}
+	}
+	if !b.gro || b.gseg != 1436 {
+		t.Errorf("receiver GRO %v, last segment size %d: want coalesced runs of 1436", b.gro, b.gseg)
+	}
+}
+
+func TestUDPUnderlaySeparatesControl(t *testing.T) {
+	a, b := udpPair(t, 0)
+	var control [][]byte
+	b.OnControl = func(data []byte, from netip.AddrPort) {
+		if from != addrA {
+			t.Errorf("control from %v, want %v", from, addrA)
+		}
+		control = append(control, data)
+	}
+	ike := append([]byte{0, 0, 0, 0}, bytes.Repeat([]byte{7}, 40)...)
+	esp := espFrames(3, 200, 200)
+	batch := [][]byte{esp[0], {0xff}, ike, esp[1], esp[2]}
+	if n, err := a.WriteBatch(batch); err != nil || n != len(batch) {
+		t.Fatalf("WriteBatch: %d, %v", n, err)
+	}
+	got := readAll(t, b, packets(8), 3)
+	for i := range got {
+		if !bytes.Equal(got[i], esp[i]) {
+			t.Errorf("ESP datagram %d differs", i)
+		}
+	}
+	if len(control) != 1 || !bytes.Equal(control[0], ike) {
+		t.Errorf("control messages %d, want the IKE one", len(control))
+	}
+}
+
+// A UDP GSO message whose segments exceed the route's MTU is refused
+// (EINVAL); the datagrams go again one by one (fragmented) and GSO is
+// narrowed for the next batches.
+func TestUDPUnderlayFallsBackWithoutGSO(t *testing.T) {
+	a, b := udpPair(t, 1300)
+	frames := espFrames(10, 1436, 1436)
+	for round := range 2 {
+		sent, err := a.WriteBatch(frames)
+		if err != nil || sent != len(frames) {
+			t.Fatalf("round %d: sent %d of %d: %v", round, sent, len(frames), err)
+		}
+		got := readAll(t, b, packets(16), len(frames))
+		for i := range frames {
+			if !bytes.Equal(got[i], frames[i]) {
+				t.Fatalf("round %d: datagram %d differs", round, i)
+			}
+		}
+	}
+	if a.gsoMax != 1436 {
+		t.Errorf("gsoMax = %d, want 1436 (runs of that size no longer coalesced)", a.gsoMax)
+	}
+}
+
+func TestUnderlaysDoNotAllocate(t *testing.T) {
+	a, b := udpPair(t, 0)
+	frames := espFrames(40, 1436, 1436)
+	pkts := packets(udpBatchSize)
+	allocs := testing.AllocsPerRun(50, func() {
+		if _, err := a.WriteBatch(frames); err != nil {
+			t.Fatal(err)
+		}
+		for got := 0; got < len(frames); {
+			n, err := b.ReadBatch(pkts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += n
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("UDP: %v allocations per batch, want 0", allocs)
+	}
+
+	var ra, rb *RawUnderlay
+	inNewNetns(t, func() error {
+		var err error
+		if ra, err = DialRaw(47, addrA.Addr(), addrB.Addr(), UnderlayOptions{}); err != nil {
+			return err
+		}
+		rb, err = DialRaw(47, addrB.Addr(), addrA.Addr(), UnderlayOptions{})
+		return err
+	})
+	defer ra.Close()
+	defer rb.Close()
+	allocs = testing.AllocsPerRun(50, func() {
+		if _, err := ra.WriteBatch(frames); err != nil {
+			t.Fatal(err)
+		}
+		for got := 0; got < len(frames); {
+			n, err := rb.ReadBatch(pkts[:batchSize])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += n
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("raw: %v allocations per batch, want 0", allocs)
+	}
+}
+
+func TestRawUnderlayFiltersPeer(t *testing.T) {
+	other := netip.MustParseAddr("127.0.0.3")
+	var ra, rb, rc *RawUnderlay
+	inNewNetns(t, func() error {
+		var err error
+		if ra, err = DialRaw(47, addrA.Addr(), addrB.Addr(), UnderlayOptions{}); err != nil {
+			return err
+		}
+		if rc, err = DialRaw(47, other, addrB.Addr(), UnderlayOptions{}); err != nil {
+			return err
+		}
+		rb, err = DialRaw(47, addrB.Addr(), addrA.Addr(), UnderlayOptions{})
+		return err
+	})
+	defer ra.Close()
+	defer rb.Close()
+	defer rc.Close()
+	frames := espFrames(3, 100, 50)
+	if _, err := rc.WriteBatch(frames[:1]); err != nil { // not rb's peer
+		t.Fatal(err)
+	}
+	if _, err := ra.WriteBatch(frames); err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, rb, packets(8), 3)
+	for i := range got {
+		if !bytes.Equal(got[i], frames[i]) {
+			t.Errorf("datagram %d differs: %x", i, got[i])
+		}
+	}
+}
