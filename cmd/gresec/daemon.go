@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -26,8 +27,21 @@ func cmdRun(args []string, stderr io.Writer) int {
 	socket := fs.String("socket", api.DefaultSocket, "control socket `path`")
 	debug := fs.Bool("debug", false, "log debug messages")
 	keylog := fs.String("keylog", "", "append every SA's keys to `file` in Wireshark's esp_sa format (debugging aid)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until gresec stops (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "gresec: cpu profile: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
 	}
 	level := slog.LevelInfo
 	if *debug {

@@ -149,7 +149,12 @@ func startBenchGresec(cl *cleanups, dir, ns, config string) (string, error) {
 	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		return "", err
 	}
-	_, logs, err := startProc(cl, nil, "ip", "netns", "exec", ns, binary, "run", "-c", conf, "--socket", socket)
+	args := []string{"ip", "netns", "exec", ns, binary, "run", "-c", conf, "--socket", socket}
+	if d := os.Getenv("BENCH_PROFILE"); d != "" {
+		// A CPU profile per daemon, named after the namespace.
+		args = append(args, "--cpuprofile", filepath.Join(d, ns+".pprof"))
+	}
+	_, logs, err := startProc(cl, nil, args...)
 	if err != nil {
 		return "", err
 	}

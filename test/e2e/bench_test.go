@@ -112,7 +112,8 @@ func envInt(name string, def int) int {
 //	go test -run '^$' -bench TunnelThroughput -benchtime 1x ./test/e2e/
 //
 // BENCH_RUNS and BENCH_SECONDS change the runs per setup (3) and their
-// length (5 s); BENCH_ONLY=key,key runs only those setups.
+// length (5 s); BENCH_ONLY=key,key runs only those setups; BENCH_PROFILE=dir
+// writes a CPU profile of each gresec daemon there (named after its namespace).
 func BenchmarkTunnelThroughput(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("needs root (network namespaces, TUN devices)")
