@@ -78,9 +78,12 @@ func setUnderlaySockopts(fd int, opts UnderlayOptions) error {
 	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT); err != nil {
 		return fmt.Errorf("IP_MTU_DISCOVER: %w", err)
 	}
-	for _, o := range []int{unix.SO_RCVBUF, unix.SO_SNDBUF} {
-		// Best effort: a larger buffer only absorbs bursts.
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, o, 4<<20)
+	for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
+		// Best effort: a larger buffer only absorbs bursts. The FORCE
+		// options (CAP_NET_ADMIN) pass net.core.rmem_max/wmem_max.
+		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[0], 4<<20) != nil {
+			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[1], 4<<20)
+		}
 	}
 	if opts.Mark != 0 {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(opts.Mark)); err != nil {

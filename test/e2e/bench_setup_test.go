@@ -143,13 +143,13 @@ crypto ipsec profile TUNNEL
 
 // startBenchGresec runs gresec (the tests' binary, which has the static SA
 // command) in a namespace and returns its control socket.
-func startBenchGresec(cl *cleanups, dir, ns, config string) (string, error) {
+func startBenchGresec(cl *cleanups, dir, ns, config, keylog string) (string, error) {
 	socket := filepath.Join(dir, ns+".sock")
 	conf := filepath.Join(dir, ns+".conf")
 	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		return "", err
 	}
-	args := []string{"ip", "netns", "exec", ns, binary, "run", "-c", conf, "--socket", socket}
+	args := []string{"ip", "netns", "exec", ns, binary, "run", "-c", conf, "--socket", socket, "--keylog", keylog}
 	if d := os.Getenv("BENCH_PROFILE"); d != "" {
 		// A CPU profile per daemon, named after the namespace.
 		args = append(args, "--cpuprofile", filepath.Join(d, ns+".pprof"))
@@ -167,14 +167,22 @@ func startBenchGresec(cl *cleanups, dir, ns, config string) (string, error) {
 	return "", fmt.Errorf("gresec did not start in %s:\n%s", ns, logs.String())
 }
 
+// benchKeyLog is where the A side of a gresec pair logs its SAs' keys (both
+// directions: enough to decrypt a capture).
+func benchKeyLog(p pair) string {
+	return filepath.Join(os.TempDir(), "gresec-bench-"+p.a+".keys")
+}
+
 // setupGresec: gresec on both sides, plain GRE or ESP with static SAs.
 func setupGresec(tb testing.TB, cl *cleanups, p pair, protect bool, suite esp.Suite, udp bool) error {
 	dir := tb.TempDir()
-	sa, err := startBenchGresec(cl, dir, p.a, benchGresecConfig(true, protect))
+	keylog := benchKeyLog(p)
+	cl.add(func() { os.Remove(keylog) })
+	sa, err := startBenchGresec(cl, dir, p.a, benchGresecConfig(true, protect), keylog)
 	if err != nil {
 		return err
 	}
-	sb, err := startBenchGresec(cl, dir, p.b, benchGresecConfig(false, protect))
+	sb, err := startBenchGresec(cl, dir, p.b, benchGresecConfig(false, protect), filepath.Join(dir, p.b+".keys"))
 	if err != nil {
 		return err
 	}
@@ -401,12 +409,23 @@ secrets {
 // delivered (the receiver's count).
 type iperfResult struct {
 	gbps, pps float64
+	// TCP: segments retransmitted by the sender.
+	retransmits int
+	// UDP: datagrams sent, lost and received out of order.
+	packets, lost, outOfOrder int
+}
+
+// iperfLoad is one iperf3 run's traffic: one TCP stream, or UDP datagrams
+// of udpLen bytes at rate ("0": as fast as the sender can).
+type iperfLoad struct {
+	seconds int
+	udpLen  int
+	rate    string
 }
 
 // iperfPair runs one iperf3 transfer from ns client to the server at addr
-// in ns server: one TCP stream, or with udpLen a UDP flood (-b 0) of
-// datagrams of that size.
-func iperfPair(ctx context.Context, client, server, addr, bind string, seconds, udpLen int) (iperfResult, error) {
+// in ns server (from bind, if set) and returns what the receiver counted.
+func iperfPair(ctx context.Context, client, server, addr, bind string, load iperfLoad) (iperfResult, error) {
 	srv := exec.CommandContext(ctx, "ip", "netns", "exec", server, "iperf3", "-s", "-1", "-B", addr)
 	var srvOut bytes.Buffer
 	srv.Stdout, srv.Stderr = &srvOut, &srvOut
@@ -414,12 +433,12 @@ func iperfPair(ctx context.Context, client, server, addr, bind string, seconds, 
 		return iperfResult{}, err
 	}
 	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	args := []string{"iperf3", "-c", addr, "-t", fmt.Sprint(seconds), "-J"}
+	args := []string{"iperf3", "-c", addr, "-t", fmt.Sprint(load.seconds), "-J"}
 	if bind != "" {
 		args = append(args, "-B", bind)
 	}
-	if udpLen > 0 {
-		args = append(args, "-u", "-b", "0", "-l", fmt.Sprint(udpLen))
+	if load.udpLen > 0 {
+		args = append(args, "-u", "-b", load.rate, "-l", fmt.Sprint(load.udpLen))
 	}
 	var out []byte
 	var err error
@@ -435,6 +454,18 @@ func iperfPair(ctx context.Context, client, server, addr, bind string, seconds, 
 	}
 	var res struct {
 		End struct {
+			Streams []struct {
+				UDP struct {
+					OutOfOrder int `json:"out_of_order"`
+				} `json:"udp"`
+			} `json:"streams"`
+			Sum struct {
+				LostPackets int `json:"lost_packets"`
+				Packets     int `json:"packets"`
+			} `json:"sum"`
+			SumSent struct {
+				Retransmits int `json:"retransmits"`
+			} `json:"sum_sent"`
 			SumReceived struct {
 				Seconds       float64 `json:"seconds"`
 				Bytes         float64 `json:"bytes"`
@@ -450,8 +481,15 @@ func iperfPair(ctx context.Context, client, server, addr, bind string, seconds, 
 		return iperfResult{}, errors.New("iperf3: " + res.Error)
 	}
 	r := res.End.SumReceived
-	if udpLen > 0 && r.Seconds > 0 {
-		return iperfResult{gbps: r.BitsPerSecond / 1e9, pps: r.Bytes / float64(udpLen) / r.Seconds}, nil
+	if load.udpLen == 0 {
+		return iperfResult{gbps: r.BitsPerSecond / 1e9, retransmits: res.End.SumSent.Retransmits}, nil
 	}
-	return iperfResult{gbps: r.BitsPerSecond / 1e9}, nil
+	ir := iperfResult{gbps: r.BitsPerSecond / 1e9, packets: res.End.Sum.Packets, lost: res.End.Sum.LostPackets}
+	if r.Seconds > 0 {
+		ir.pps = r.Bytes / float64(load.udpLen) / r.Seconds
+	}
+	for _, st := range res.End.Streams {
+		ir.outOfOrder += st.UDP.OutOfOrder
+	}
+	return ir, nil
 }

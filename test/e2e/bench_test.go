@@ -49,6 +49,8 @@ func iperf(_ testing.TB, l *lab.Lab, seconds int) (float64, error) {
 type benchSetup struct {
 	key, name  string
 	flood      bool // also a UDP flood (the second table)
+	check      bool // gresec: correctness at speed (the third table)
+	protected  bool // gresec with ESP: its capture is decrypted
 	addr, bind string
 	start      func(tb testing.TB, cl *cleanups, p pair) error
 }
@@ -71,11 +73,11 @@ func benchSetups() []benchSetup {
 			start: func(testing.TB, *cleanups, pair) error { return nil }},
 		{key: "wg", name: "wireguard-go, default", flood: true, addr: tun, start: wg(false)},
 		{key: "wg1", name: "wireguard-go, GOMAXPROCS=1", flood: true, addr: tun, start: wg(true)},
-		{key: "gre", name: "gresec GRE, unprotected (raw IP 47)", flood: true, addr: tun, start: gresec(false, esp.Suite{}, false)},
-		{key: "gcm-raw", name: "gresec ESP esp-gcm 256 (raw IP 50)", addr: tun, start: gresec(true, gcm, false)},
-		{key: "gcm-udp", name: "gresec ESP esp-gcm 256 (UDP 4500)", flood: true, addr: tun, start: gresec(true, gcm, true)},
-		{key: "ref", name: "gresec ESP esp-aes 256 esp-sha384-hmac (raw IP 50)", addr: tun, start: gresec(true, ref, false)},
-		{key: "ref-udp", name: "gresec ESP esp-aes 256 esp-sha384-hmac (UDP 4500)", addr: tun, start: gresec(true, ref, true)},
+		{key: "gre", name: "gresec GRE, unprotected (raw IP 47)", flood: true, check: true, addr: tun, start: gresec(false, esp.Suite{}, false)},
+		{key: "gcm-raw", name: "gresec ESP esp-gcm 256 (raw IP 50)", check: true, protected: true, addr: tun, start: gresec(true, gcm, false)},
+		{key: "gcm-udp", name: "gresec ESP esp-gcm 256 (UDP 4500)", flood: true, check: true, protected: true, addr: tun, start: gresec(true, gcm, true)},
+		{key: "ref", name: "gresec ESP esp-aes 256 esp-sha384-hmac (raw IP 50)", check: true, protected: true, addr: tun, start: gresec(true, ref, false)},
+		{key: "ref-udp", name: "gresec ESP esp-aes 256 esp-sha384-hmac (UDP 4500)", check: true, protected: true, addr: tun, start: gresec(true, ref, true)},
 		{key: "swan-gcm", name: "strongSwan kernel-libipsec aes256gcm16 (UDP 4500)", addr: "10.9.0.2", bind: "10.9.0.1", start: swan("aes256gcm16")},
 		{key: "swan-ref", name: "strongSwan kernel-libipsec aes256-sha384 (UDP 4500)", addr: "10.9.0.2", bind: "10.9.0.1", start: swan("aes256-sha384")},
 	}
@@ -140,6 +142,7 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 	setups := benchSetups()
 	tcp := map[string]spread{}
 	pps := map[string]spread{}
+	checks := map[string]*speedCheck{}
 	failed := map[string]string{}
 	for _, s := range setups {
 		if only != nil && !slices.Contains(only, s.key) {
@@ -159,29 +162,44 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 				return
 			}
 			var g, f []float64
+			c := &speedCheck{}
 			for range runs {
 				ctx, cancel := context.WithTimeout(b.Context(), time.Duration(seconds+30)*time.Second)
-				r, err := iperfPair(ctx, p.a, p.b, s.addr, s.bind, seconds, 0)
+				r, err := iperfPair(ctx, p.a, p.b, s.addr, s.bind, iperfLoad{seconds: seconds})
 				cancel()
 				if err != nil {
 					fail(err)
 					return
 				}
 				g = append(g, r.gbps)
+				c.retransmits += r.retransmits
+				c.segments += tcpSegments(r.gbps, seconds)
 			}
 			tcp[s.key] = spreadOf(g)
+			if s.check {
+				ctx, cancel := context.WithTimeout(b.Context(), 90*time.Second)
+				err := checkAtSpeed(b, ctx, p, s, c)
+				cancel()
+				if err != nil {
+					fail(err)
+					return
+				}
+				checks[s.key] = c
+			}
 			if !s.flood {
 				return
 			}
 			for range runs {
 				ctx, cancel := context.WithTimeout(b.Context(), time.Duration(seconds+30)*time.Second)
-				r, err := iperfPair(ctx, p.a, p.b, s.addr, s.bind, seconds, floodLen)
+				r, err := iperfPair(ctx, p.a, p.b, s.addr, s.bind, iperfLoad{seconds: seconds, udpLen: floodLen, rate: "0"})
 				cancel()
 				if err != nil {
 					fail(err)
 					return
 				}
 				f = append(f, r.pps)
+				c.flooded = true
+				c.floodOOO += r.outOfOrder
 			}
 			pps[s.key] = spreadOf(f)
 		}()
@@ -227,6 +245,21 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 	for _, s := range setups {
 		if r, ok := pps[s.key]; ok {
 			fmt.Printf("%-52s %9.0f %9.0f %9.0f %9.2f\n", s.name, r.min, r.med, r.max, r.med/ppsBest)
+		}
+	}
+
+	fmt.Printf("\nCorrectness at speed: TCP retransmissions over the timed runs (limit %.1f %%); a\n"+
+		"paced UDP run at %s, 3 s: datagrams sent, lost (limit %.1f %%), out of order (none);\n"+
+		"datagrams out of order in the UDP floods (none); ESP packets captured at full TCP\n"+
+		"speed that tshark decrypted with a good ICV from the keylog, of all captured:\n\n", maxRetransmitPct, pacedRate, maxPacedLossPct)
+	fmt.Printf("%-52s %10s %8s %8s %6s %5s %9s %13s\n", "setup", "TCP retr", "UDP rate", "sent", "lost", "ooo", "flood ooo", "ESP good/all")
+	for _, s := range setups {
+		if c, ok := checks[s.key]; ok {
+			fmt.Printf("%-52s %s\n", s.name, c)
+			for _, pr := range c.problems() {
+				fmt.Printf("    FAIL: %s\n", pr)
+				b.Errorf("%s: %s", s.name, pr)
+			}
 		}
 	}
 

@@ -81,7 +81,7 @@ func ipsecSAs(t *testing.T, l *lab.Lab, r string) api.IPsecTunnel {
 
 // espDecryptArgs are tshark's options to decrypt with a keylog file: its
 // esp_sa lines (quoted CSV) and its IKEv1 lines (bare hex).
-func espDecryptArgs(t *testing.T, keylog string) []string {
+func espDecryptArgs(t testing.TB, keylog string) []string {
 	t.Helper()
 	data, err := os.ReadFile(keylog)
 	if err != nil {

@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 }
 
 // require fails (in CI) or skips (elsewhere) when a prerequisite is missing.
-func require(t *testing.T, ok bool, what string) {
+func require(t testing.TB, ok bool, what string) {
 	t.Helper()
 	if ok {
 		return
@@ -64,7 +64,7 @@ func requireRoot(t *testing.T) {
 	require(t, os.Geteuid() == 0, "root (network namespaces and TUN devices)")
 }
 
-func requireTools(t *testing.T, tools ...string) {
+func requireTools(t testing.TB, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		_, err := exec.LookPath(tool)

@@ -105,7 +105,7 @@ func capture(t *testing.T, l *lab.Lab, node, iface, filter string, f func()) str
 	return path
 }
 
-func tshark(t *testing.T, args ...string) string {
+func tshark(t testing.TB, args ...string) string {
 	t.Helper()
 	requireTools(t, "tshark")
 	cmd := exec.Command("tshark", args...)
