@@ -44,7 +44,7 @@ fuzz:
 # one-core crypto bound; the issue's targets PASS/FAIL. Root; ~6 minutes.
 bench: deps
 	./scripts/install-bench-deps
-	$(GO) test -run '^$$' -bench . -benchtime 300ms -benchmem ./internal/esp/ ./internal/gre/ ./internal/packet/
+	$(GO) test -run '^$$' -bench . -benchtime 300ms -benchmem ./internal/esp/ ./internal/gre/ ./internal/packet/ ./internal/dataplane/
 	$(GO) test -run '^$$' -bench TunnelThroughput -benchtime 1x -timeout 30m ./test/e2e/
 
 clean:

@@ -11,7 +11,7 @@ import (
 
 // saPair returns mirrored protections for two ends: a's outbound is b's
 // inbound and the other way round.
-func saPair(t *testing.T, suite esp.Suite, tunnelMode bool) (a, b *Protection) {
+func saPair(t testing.TB, suite esp.Suite, tunnelMode bool) (a, b *Protection) {
 	t.Helper()
 	key := func(n int) []byte {
 		k := make([]byte, n)
@@ -37,7 +37,7 @@ func saPair(t *testing.T, suite esp.Suite, tunnelMode bool) (a, b *Protection) {
 }
 
 // protectedPair builds two protected tunnels facing each other.
-func protectedPair(t *testing.T, suite esp.Suite, tunnelMode bool) (a, b *Tunnel, aUL, bUL *fakeUnderlay, bOV *fakeOverlay, bRef *underlayRef) {
+func protectedPair(t testing.TB, suite esp.Suite, tunnelMode bool) (a, b *Tunnel, aUL, bUL *fakeUnderlay, bOV *fakeOverlay, bRef *underlayRef) {
 	pa := baseParams()
 	pa.Protected = true
 	pb := pa

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -133,6 +134,10 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 	bounds, err := cryptoBounds()
 	if err != nil {
 		b.Errorf("crypto bound: %v", err)
+	}
+	path, err := dataPlanePath()
+	if err != nil {
+		b.Errorf("data plane path: %v", err)
 	}
 
 	var only []string
@@ -302,14 +307,84 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 	check("5. UDP flood pps, gresec GRE raw IP 47 / wireguard-go best", med(pps, "gre")/ppsBest, 1)
 	fmt.Printf("(2. over raw IP 50, the IOS default without NAT: %.2f x strongSwan, %.2f of the bound.)\n",
 		med(tcp, "ref")/med(tcp, "swan-ref"), med(tcp, "ref")/refBound)
-	fmt.Printf("(6. allocations and goroutines per packet: not measured here; see the -benchmem\n" +
-		"figures of internal/esp, internal/gre and internal/packet.)\n\n")
+	verdict := "PASS"
+	if !path.ok() {
+		verdict = "FAIL"
+	}
+	fmt.Printf("%-66s %6s %s\n", "6. allocations per packet, one goroutine per direction", "", verdict)
+	fmt.Print(path)
+	fmt.Println()
 
 	for _, s := range setups {
 		if msg, bad := failed[s.key]; bad {
 			b.Errorf("%s: %s", s.name, msg)
 		}
 	}
+}
+
+// pathFigures are the data plane's own figures, without the kernel: per
+// suite, the user-space ns and allocations per packet of
+// internal/dataplane's BenchmarkTunnelPath, and the tests that show no
+// allocation in the underlay sockets and one goroutine per direction.
+type pathFigures struct {
+	nsPerPacket map[string]float64
+	allocs      map[string]float64
+	tests       map[string]bool // test name -> passed
+}
+
+var pathTests = []string{"TestOneGoroutinePerDirection", "TestProtectedNoAllocations", "TestUnderlaysDoNotAllocate"}
+
+func (f pathFigures) ok() bool {
+	if len(f.allocs) == 0 {
+		return false
+	}
+	for _, a := range f.allocs {
+		if a != 0 {
+			return false
+		}
+	}
+	for _, t := range pathTests {
+		if !f.tests[t] {
+			return false
+		}
+	}
+	return true
+}
+
+func (f pathFigures) String() string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(f.allocs)) {
+		fmt.Fprintf(&b, "   BenchmarkTunnelPath/%-22s %8.0f ns/packet in user space, %v allocs per batch of 44\n", k, f.nsPerPacket[k], f.allocs[k])
+	}
+	for _, t := range pathTests {
+		v := "FAIL"
+		if f.tests[t] {
+			v = "PASS"
+		}
+		fmt.Fprintf(&b, "   %-43s %s\n", t, v)
+	}
+	return b.String()
+}
+
+// dataPlanePath runs internal/dataplane's path benchmark and the tests of
+// target 6 in internal/dataplane and internal/linux.
+func dataPlanePath() (pathFigures, error) {
+	f := pathFigures{nsPerPacket: map[string]float64{}, allocs: map[string]float64{}, tests: map[string]bool{}}
+	out, err := exec.Command("go", "test", "-count=1", "-v", "-run", "^("+strings.Join(pathTests, "|")+")$",
+		"-bench", "^BenchmarkTunnelPath$", "-benchtime", "300x", "-benchmem",
+		"github.com/gresec/gresec/internal/dataplane", "github.com/gresec/gresec/internal/linux").CombinedOutput()
+	for _, m := range regexp.MustCompile(`(?m)^--- (PASS|FAIL): (\w+)`).FindAllStringSubmatch(string(out), -1) {
+		f.tests[m[2]] = m[1] == "PASS"
+	}
+	line := regexp.MustCompile(`(?m)^BenchmarkTunnelPath/(\S+?)(?:-\d+)?\s+\d+\s+.*?([\d.]+) ns/packet\s+\d+ B/op\s+(\d+) allocs/op`)
+	for _, m := range line.FindAllStringSubmatch(string(out), -1) {
+		f.nsPerPacket[m[1]], _ = strconv.ParseFloat(m[2], 64)
+		f.allocs[m[1]], _ = strconv.ParseFloat(m[3], 64)
+	}
+	if err != nil {
+		return f, fmt.Errorf("%v\n%s", err, out)
+	}
+	return f, nil
 }
 
 // cryptoBounds runs internal/esp's raw cipher benchmarks for a 1400-byte
