@@ -3,6 +3,7 @@ package linux
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
 	"net/netip"
 	"testing"
 
@@ -234,5 +235,61 @@ func TestRawUnderlayFiltersPeer(t *testing.T) {
 		if !bytes.Equal(got[i], frames[i]) {
 			t.Errorf("datagram %d differs: %x", i, got[i])
 		}
+	}
+}
+
+// Through a device without UDP segmentation offload (a TUN device without
+// offloads) the kernel segments the GSO runs itself: the device, like the
+// wire, sees ordinary datagrams, one per frame, in order.
+func TestUDPUnderlayThroughDeviceWithoutOffloads(t *testing.T) {
+	local := netip.MustParseAddrPort("192.0.2.1:4500")
+	peer := netip.MustParseAddrPort("192.0.2.2:4500")
+	var u *UDPUnderlay
+	var dev *os.File
+	inNewNetns(t, func() error {
+		var err error
+		if dev, err = CreateLoopbackDevice("gsotest0"); err != nil {
+			return err
+		}
+		link, err := netlink.LinkByName("gsotest0")
+		if err != nil {
+			return err
+		}
+		addr, _ := netlink.ParseAddr("192.0.2.1/24")
+		if err := netlink.AddrAdd(link, addr); err != nil {
+			return err
+		}
+		if err := netlink.LinkSetUp(link); err != nil {
+			return err
+		}
+		u, err = DialUDP(local, peer, UnderlayOptions{})
+		return err
+	})
+	defer dev.Close()
+	defer u.Close()
+	frames := espFrames(10, 1000, 1000)
+	for round := range 2 {
+		sent, err := u.WriteBatch(frames)
+		if err != nil || sent != len(frames) {
+			t.Fatalf("round %d: sent %d of %d: %v", round, sent, len(frames), err)
+		}
+	}
+	if u.wb.wmsgs != 1 {
+		t.Errorf("sent in %d messages, want 1 (one UDP GSO run)", u.wb.wmsgs)
+	}
+	buf := make([]byte, 2048)
+	for i := 0; i < 2*len(frames); {
+		n, err := dev.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < 28 || buf[0] != 0x45 || buf[9] != 17 {
+			continue // IPv6 neighbour discovery and the like
+		}
+		// IPv4 (20) + UDP (8) + the frame.
+		if n != 28+1000 || !bytes.Equal(buf[28:n], frames[i%len(frames)]) {
+			t.Fatalf("datagram %d on the device: %d bytes, want frame %d", i, n, i%len(frames))
+		}
+		i++
 	}
 }
