@@ -3,8 +3,8 @@ package linux
 import (
 	"bytes"
 	"encoding/binary"
-	"os"
 	"net/netip"
+	"os"
 	"testing"
 
 	"github.com/vishvananda/netlink"
