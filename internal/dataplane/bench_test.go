@@ -20,7 +20,7 @@ type loopUnderlay struct {
 func (l *loopUnderlay) ReadBatch([]Packet) (int, error) { select {} }
 func (l *loopUnderlay) BatchSize() int                  { return 64 }
 func (l *loopUnderlay) Close() error                    { return nil }
-func (l *loopUnderlay) WriteBatch(bufs [][]byte) (int, error) {
+func (l *loopUnderlay) WriteBatch(bufs [][]byte, _ []byte) (int, error) {
 	l.pkts = l.pkts[:len(bufs)]
 	for i, b := range bufs {
 		l.pkts[i].Payload = l.pkts[i].Buf[l.off : l.off+copy(l.pkts[i].Buf[l.off:], b)]

@@ -31,8 +31,9 @@ type Packet struct {
 type Underlay interface {
 	// ReadBatch fills up to len(pkts) packets and returns how many.
 	ReadBatch(pkts []Packet) (int, error)
-	// WriteBatch sends each buffer as one datagram to the peer.
-	WriteBatch(bufs [][]byte) (int, error)
+	// WriteBatch sends each buffer as one datagram to the peer, with the
+	// outer ToS byte tos[i] (tos may be nil: all 0).
+	WriteBatch(bufs [][]byte, tos []byte) (int, error)
 	// BatchSize is the largest batch worth passing.
 	BatchSize() int
 	Close() error

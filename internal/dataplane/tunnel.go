@@ -163,7 +163,7 @@ func (t *Tunnel) sendFrames(p *Params, frames [][]byte, buf []byte, start int) e
 		if ref == nil {
 			return errors.New("no underlay")
 		}
-		_, err := ref.u.WriteBatch(frames)
+		_, err := ref.u.WriteBatch(frames, nil)
 		return err
 	}
 	prot, ref := t.prot.Load(), t.espUnderlay.Load()
@@ -178,7 +178,7 @@ func (t *Tunnel) sendFrames(p *Params, frames [][]byte, buf []byte, start int) e
 		t.countSealError(err)
 		return err
 	}
-	_, err = ref.u.WriteBatch([][]byte{sealed})
+	_, err = ref.u.WriteBatch([][]byte{sealed}, nil)
 	return err
 }
 
@@ -208,12 +208,13 @@ func (t *Tunnel) encapLoop() {
 // encapState is the encapsulating goroutine's scratch space.
 type encapState struct {
 	out      [][]byte
+	tos      []byte // the outer ToS of each of out
 	icmp     [][]byte
 	icmpBufs [][]byte
 }
 
 func newEncapState(bs int) *encapState {
-	e := &encapState{out: make([][]byte, 0, bs), icmp: make([][]byte, 0, icmpBatch)}
+	e := &encapState{out: make([][]byte, 0, bs), tos: make([]byte, 0, bs), icmp: make([][]byte, 0, icmpBatch)}
 	for range icmpBatch {
 		e.icmpBufs = append(e.icmpBufs, make([]byte, overlayWriteOffset+icmpMax))
 	}
@@ -248,6 +249,7 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 	}
 	h := gre.Header{HasKey: p.HasKey, Key: p.Key, HasSeq: p.Sequence, HasChecksum: p.Checksum}
 	e.out = e.out[:0]
+	e.tos = e.tos[:0]
 	e.icmp = e.icmp[:0]
 	var bytes uint64
 	for i, b := range bufs {
@@ -275,6 +277,10 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 			h.Seq = t.txSeq
 			t.txSeq++
 		}
+		// The outer header carries the inner DSCP, as IOS copies the ToS
+		// into the GRE delivery header (and ESP keeps it); its ECN field
+		// is Not-ECT (RFC 6040 compatibility mode).
+		tos := packet.DSCP(pkt) << 2
 		end := Headroom + len(pkt)
 		start, err := h.Encapsulate(b[:end], Headroom)
 		if err != nil {
@@ -289,10 +295,11 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 			}
 		}
 		e.out = append(e.out, frame)
+		e.tos = append(e.tos, tos)
 		bytes += uint64(len(pkt))
 	}
 	if len(e.out) > 0 {
-		sent, err := ref.u.WriteBatch(e.out)
+		sent, err := ref.u.WriteBatch(e.out, e.tos)
 		t.C.OutPackets.Add(uint64(sent))
 		t.C.OutBytes.Add(bytes) // approximate when some failed
 		if prot != nil {
@@ -508,6 +515,6 @@ func (t *Tunnel) reflect(p *Params, ref *underlayRef, d *decapState) {
 	if ref.esp {
 		prot.OutMu.Unlock()
 	}
-	sent, _ := ref.u.WriteBatch(d.frames)
+	sent, _ := ref.u.WriteBatch(d.frames, nil)
 	t.C.KeepalivesReflected.Add(uint64(sent))
 }

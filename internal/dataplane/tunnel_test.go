@@ -27,14 +27,22 @@ func (f *fakeOverlay) Write(bufs [][]byte, offset int) (int, error) {
 	return len(bufs), nil
 }
 
-type fakeUnderlay struct{ sent [][]byte }
+type fakeUnderlay struct {
+	sent [][]byte
+	tos  []byte
+}
 
 func (f *fakeUnderlay) ReadBatch([]Packet) (int, error) { select {} }
 func (f *fakeUnderlay) BatchSize() int                  { return 16 }
 func (f *fakeUnderlay) Close() error                    { return nil }
-func (f *fakeUnderlay) WriteBatch(bufs [][]byte) (int, error) {
-	for _, b := range bufs {
+func (f *fakeUnderlay) WriteBatch(bufs [][]byte, tos []byte) (int, error) {
+	for i, b := range bufs {
 		f.sent = append(f.sent, append([]byte(nil), b...))
+		t := byte(0)
+		if tos != nil {
+			t = tos[i]
+		}
+		f.tos = append(f.tos, t)
 	}
 	return len(bufs), nil
 }
@@ -321,7 +329,7 @@ type countingUnderlay struct{ n int }
 func (c *countingUnderlay) ReadBatch([]Packet) (int, error) { select {} }
 func (c *countingUnderlay) BatchSize() int                  { return 16 }
 func (c *countingUnderlay) Close() error                    { return nil }
-func (c *countingUnderlay) WriteBatch(bufs [][]byte) (int, error) {
+func (c *countingUnderlay) WriteBatch(bufs [][]byte, _ []byte) (int, error) {
 	c.n += len(bufs)
 	return len(bufs), nil
 }
@@ -336,3 +344,23 @@ func (c *countingOverlay) Write(bufs [][]byte, _ int) (int, error) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// The outer header carries the inner packet's DSCP (as IOS copies the ToS
+// into the delivery header), with ECN cleared; keepalives go with 0.
+func TestOuterDSCPFromInner(t *testing.T) {
+	tun, _, ul, _ := newTestTunnel(baseParams())
+	ef := unhex(t, icmpEcho)
+	ef[1] = 0xbb // EF with ECN CE
+	be := unhex(t, icmpEcho)
+	bufs, sizes := overlayBatch(ef, be)
+	tun.encapBatch(newEncapState(16), bufs, sizes)
+	if len(ul.tos) != 2 || ul.tos[0] != 0xb8 || ul.tos[1] != 0 {
+		t.Errorf("outer ToS %x, want [b8 00]", ul.tos)
+	}
+	if err := tun.SendKeepalive(); err != nil {
+		t.Fatal(err)
+	}
+	if ul.tos[2] != 0 {
+		t.Errorf("keepalive ToS %x, want 0", ul.tos[2])
+	}
+}

@@ -140,8 +140,9 @@ func (b *batchIO) room(frames int) bool {
 
 // add appends one message made of frames (concatenated); with seg > 0 it
 // carries UDP_SEGMENT, so that the kernel sends it as datagrams of seg
-// bytes (the last may be shorter). The caller checks room first.
-func (b *batchIO) add(frames [][]byte, seg int) {
+// bytes (the last may be shorter), and with tos > 0 it carries IP_TOS for
+// the outer header. The caller checks room first.
+func (b *batchIO) add(frames [][]byte, seg int, tos byte) {
 	iov := b.wiov[b.wiovs : b.wiovs+len(frames)]
 	for i, f := range frames {
 		if len(f) == 0 {
@@ -158,20 +159,39 @@ func (b *batchIO) add(frames [][]byte, seg int) {
 		h.Name = (*byte)(unsafe.Pointer(b.wname))
 		h.Namelen = unix.SizeofSockaddrInet4
 	}
+	oob := b.woob[b.wmsgs*oobSpace : (b.wmsgs+1)*oobSpace]
+	n := 0
 	if seg > 0 {
-		oob := b.woob[b.wmsgs*oobSpace : b.wmsgs*oobSpace+unix.CmsgSpace(2)]
-		clear(oob)
-		cm := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		cm.Level = unix.SOL_UDP
-		cm.Type = unix.UDP_SEGMENT
-		cm.SetLen(unix.CmsgLen(2))
-		*(*uint16)(unsafe.Pointer(&oob[unix.CmsgLen(0)])) = uint16(seg)
+		n += putCmsg(oob[n:], unix.SOL_UDP, unix.UDP_SEGMENT, 2, uint32(seg))
+	}
+	if tos != 0 {
+		n += putCmsg(oob[n:], unix.IPPROTO_IP, unix.IP_TOS, 4, uint32(tos))
+	}
+	if n > 0 {
 		h.Control = &oob[0]
-		h.SetControllen(len(oob))
+		h.SetControllen(n)
 	}
 	b.wcount[b.wmsgs] = len(frames)
 	b.wmsgs++
 	b.wiovs += len(frames)
+}
+
+// putCmsg writes a control message of level and type whose data is v in
+// size (2 or 4) bytes, host order, at the start of oob; it returns the
+// space it took.
+func putCmsg(oob []byte, level, typ int32, size int, v uint32) int {
+	space := unix.CmsgSpace(size)
+	clear(oob[:space])
+	cm := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+	cm.Level, cm.Type = level, typ
+	cm.SetLen(unix.CmsgLen(size))
+	data := unsafe.Pointer(&oob[unix.CmsgLen(0)])
+	if size == 2 {
+		*(*uint16)(data) = uint16(v)
+	} else {
+		*(*uint32)(data) = v
+	}
+	return space
 }
 
 // send sends the batch's messages from message from on, until one fails;

@@ -78,6 +78,10 @@ func setUnderlaySockopts(fd int, opts UnderlayOptions) error {
 	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT); err != nil {
 		return fmt.Errorf("IP_MTU_DISCOVER: %w", err)
 	}
+	// IOS sends GRE (and the ESP that carries it) with TTL 255.
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TTL, 255); err != nil {
+		return fmt.Errorf("IP_TTL: %w", err)
+	}
 	for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
 		// Best effort: a larger buffer only absorbs bursts. The FORCE
 		// options (CAP_NET_ADMIN) pass net.core.rmem_max/wmem_max.
@@ -140,21 +144,22 @@ func (u *RawUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
 }
 
 // WriteBatch implements dataplane.Underlay; it is safe for concurrent use.
-func (u *RawUnderlay) WriteBatch(bufs [][]byte) (int, error) {
+func (u *RawUnderlay) WriteBatch(bufs [][]byte, tos []byte) (int, error) {
 	u.wmu.Lock()
 	defer u.wmu.Unlock()
-	return sendEach(u.wb, bufs)
+	return sendEach(u.wb, bufs, tos)
 }
 
-// sendEach sends each buffer as one datagram, a batch at a time.
-func sendEach(b *batchIO, bufs [][]byte) (int, error) {
+// sendEach sends each buffer as one datagram (with the ToS tos[i], when
+// tos is not nil), a batch at a time.
+func sendEach(b *batchIO, bufs [][]byte, tos []byte) (int, error) {
 	sent := 0
 	var first error
 	for len(bufs) > 0 {
 		b.reset()
 		n := 0
 		for n < len(bufs) && b.room(1) {
-			b.add(bufs[n:n+1], 0)
+			b.add(bufs[n:n+1], 0, tosAt(tos, n))
 			n++
 		}
 		s, err := b.sendAll(nil)
@@ -163,8 +168,19 @@ func sendEach(b *batchIO, bufs [][]byte) (int, error) {
 			first = err
 		}
 		bufs = bufs[n:]
+		if tos != nil {
+			tos = tos[n:]
+		}
 	}
 	return sent, first
+}
+
+// tosAt is tos[i], or 0 when tos is nil.
+func tosAt(tos []byte, i int) byte {
+	if tos == nil {
+		return 0
+	}
+	return tos[i]
 }
 
 // Close implements dataplane.Underlay.

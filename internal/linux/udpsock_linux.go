@@ -48,6 +48,8 @@ type UDPUnderlay struct {
 	// (the kernel or the route refused it).
 	gsoMax int
 	runs   [][][]byte // the buffers of each message of wb
+	rtos   []byte     // and their ToS
+	ftos   []byte     // scratch: ToS of a refused run
 	fb     *batchIO   // datagram by datagram, when GSO is refused
 }
 
@@ -108,6 +110,8 @@ func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, er
 		wb:     newBatchIO(rc, batchSize, 4*batchSize, netip.Addr{}),
 		gsoMax: gsoMaxBytes,
 		runs:   make([][][]byte, batchSize),
+		rtos:   make([]byte, batchSize),
+		ftos:   make([]byte, 0, gsoMaxSegments),
 		fb:     newBatchIO(rc, batchSize, batchSize, netip.Addr{}),
 	}
 	for i := range u.gbuf {
@@ -180,7 +184,7 @@ func (u *UDPUnderlay) startMessage() {
 
 // WriteBatch implements dataplane.Underlay; it is safe for concurrent use.
 // Runs of equal-sized datagrams go out as one UDP GSO message each.
-func (u *UDPUnderlay) WriteBatch(bufs [][]byte) (int, error) {
+func (u *UDPUnderlay) WriteBatch(bufs [][]byte, tos []byte) (int, error) {
 	u.wmu.Lock()
 	defer u.wmu.Unlock()
 	sent := 0
@@ -188,13 +192,17 @@ func (u *UDPUnderlay) WriteBatch(bufs [][]byte) (int, error) {
 	for len(bufs) > 0 {
 		u.wb.reset()
 		for len(bufs) > 0 {
-			n, seg := u.gsoRun(bufs)
+			n, seg := u.gsoRun(bufs, tos)
 			if !u.wb.room(n) {
 				break
 			}
 			u.runs[u.wb.wmsgs] = bufs[:n]
-			u.wb.add(bufs[:n], seg)
+			u.rtos[u.wb.wmsgs] = tosAt(tos, 0)
+			u.wb.add(bufs[:n], seg, tosAt(tos, 0))
 			bufs = bufs[n:]
+			if tos != nil {
+				tos = tos[n:]
+			}
 		}
 		s, err := u.wb.sendAll(u.refused)
 		sent += s
@@ -207,8 +215,8 @@ func (u *UDPUnderlay) WriteBatch(bufs [][]byte) (int, error) {
 
 // gsoRun returns how many of bufs go out in one message and its UDP GSO
 // segment size (0: one datagram, no GSO): a run of buffers of the first
-// one's size, the last of which may be shorter.
-func (u *UDPUnderlay) gsoRun(bufs [][]byte) (int, int) {
+// one's size and ToS, the last of which may be shorter.
+func (u *UDPUnderlay) gsoRun(bufs [][]byte, tos []byte) (int, int) {
 	seg := len(bufs[0])
 	if seg >= u.gsoMax || seg == 0 {
 		return 1, 0
@@ -216,7 +224,7 @@ func (u *UDPUnderlay) gsoRun(bufs [][]byte) (int, int) {
 	n, total := 1, seg
 	for n < len(bufs) && n < gsoMaxSegments {
 		l := len(bufs[n])
-		if l > seg || l == 0 || total+l > gsoMaxBytes {
+		if l > seg || l == 0 || total+l > gsoMaxBytes || tosAt(tos, n) != tosAt(tos, 0) {
 			break
 		}
 		n++
@@ -245,8 +253,21 @@ func (u *UDPUnderlay) refused(msg int, err error) int {
 	} else {
 		u.gsoMax = min(u.gsoMax, len(run[0]))
 	}
-	sent, _ := sendEach(u.fb, run)
+	sent, _ := sendEach(u.fb, run, u.single(msg, len(run)))
 	return sent
+}
+
+// single returns the ToS of message msg's n datagrams when they go one by
+// one (nil when it is 0).
+func (u *UDPUnderlay) single(msg, n int) []byte {
+	if u.rtos[msg] == 0 {
+		return nil
+	}
+	u.ftos = u.ftos[:0]
+	for range n {
+		u.ftos = append(u.ftos, u.rtos[msg])
+	}
+	return u.ftos
 }
 
 // Close implements dataplane.Underlay.

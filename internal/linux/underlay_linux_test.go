@@ -89,7 +89,7 @@ func readAll(t *testing.T, u dataplane.Underlay, pkts []dataplane.Packet, want i
 func TestUDPUnderlaySegmentsAndCoalesces(t *testing.T) {
 	a, b := udpPair(t, 0)
 	frames := espFrames(100, 1436, 700)
-	sent, err := a.WriteBatch(frames)
+	sent, err := a.WriteBatch(frames, nil)
 	if err != nil || sent != len(frames) {
 		t.Fatalf("WriteBatch: sent %d of %d: %v", sent, len(frames), err)
 	}
@@ -121,7 +121,7 @@ func TestUDPUnderlaySeparatesControl(t *testing.T) {
 	ike := append([]byte{0, 0, 0, 0}, bytes.Repeat([]byte{7}, 40)...)
 	esp := espFrames(3, 200, 200)
 	batch := [][]byte{esp[0], {0xff}, ike, esp[1], esp[2]}
-	if n, err := a.WriteBatch(batch); err != nil || n != len(batch) {
+	if n, err := a.WriteBatch(batch, nil); err != nil || n != len(batch) {
 		t.Fatalf("WriteBatch: %d, %v", n, err)
 	}
 	got := readAll(t, b, packets(8), 3)
@@ -142,7 +142,7 @@ func TestUDPUnderlayFallsBackWithoutGSO(t *testing.T) {
 	a, b := udpPair(t, 1300)
 	frames := espFrames(10, 1436, 1436)
 	for round := range 2 {
-		sent, err := a.WriteBatch(frames)
+		sent, err := a.WriteBatch(frames, nil)
 		if err != nil || sent != len(frames) {
 			t.Fatalf("round %d: sent %d of %d: %v", round, sent, len(frames), err)
 		}
@@ -163,7 +163,7 @@ func TestUnderlaysDoNotAllocate(t *testing.T) {
 	frames := espFrames(40, 1436, 1436)
 	pkts := packets(udpBatchSize)
 	allocs := testing.AllocsPerRun(50, func() {
-		if _, err := a.WriteBatch(frames); err != nil {
+		if _, err := a.WriteBatch(frames, nil); err != nil {
 			t.Fatal(err)
 		}
 		for got := 0; got < len(frames); {
@@ -190,7 +190,7 @@ func TestUnderlaysDoNotAllocate(t *testing.T) {
 	defer ra.Close()
 	defer rb.Close()
 	allocs = testing.AllocsPerRun(50, func() {
-		if _, err := ra.WriteBatch(frames); err != nil {
+		if _, err := ra.WriteBatch(frames, nil); err != nil {
 			t.Fatal(err)
 		}
 		for got := 0; got < len(frames); {
@@ -224,16 +224,27 @@ func TestRawUnderlayFiltersPeer(t *testing.T) {
 	defer rb.Close()
 	defer rc.Close()
 	frames := espFrames(3, 100, 50)
-	if _, err := rc.WriteBatch(frames[:1]); err != nil { // not rb's peer
+	if _, err := rc.WriteBatch(frames[:1], nil); err != nil { // not rb's peer
 		t.Fatal(err)
 	}
-	if _, err := ra.WriteBatch(frames); err != nil {
+	tos := []byte{0x20, 0, 0xb8}
+	if _, err := ra.WriteBatch(frames, tos); err != nil {
 		t.Fatal(err)
 	}
-	got := readAll(t, rb, packets(8), 3)
-	for i := range got {
-		if !bytes.Equal(got[i], frames[i]) {
-			t.Errorf("datagram %d differs: %x", i, got[i])
+	pkts := packets(8)
+	for i := 0; i < 3; {
+		n, err := rb.ReadBatch(pkts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkts[:n] {
+			if !bytes.Equal(p.Payload, frames[i]) {
+				t.Errorf("datagram %d differs: %x", i, p.Payload)
+			}
+			if hdr := p.Buf[:20]; hdr[1] != tos[i] || hdr[8] != 255 {
+				t.Errorf("datagram %d: ToS %#x TTL %d, want %#x and 255", i, hdr[1], hdr[8], tos[i])
+			}
+			i++
 		}
 	}
 }
@@ -268,14 +279,16 @@ func TestUDPUnderlayThroughDeviceWithoutOffloads(t *testing.T) {
 	defer dev.Close()
 	defer u.Close()
 	frames := espFrames(10, 1000, 1000)
+	// The outer ToS follows each frame's: a change ends a GSO run.
+	tos := []byte{0, 0, 0, 0xb8, 0xb8, 0xb8, 0xb8, 0, 0, 0}
 	for round := range 2 {
-		sent, err := u.WriteBatch(frames)
+		sent, err := u.WriteBatch(frames, tos)
 		if err != nil || sent != len(frames) {
 			t.Fatalf("round %d: sent %d of %d: %v", round, sent, len(frames), err)
 		}
 	}
-	if u.wb.wmsgs != 1 {
-		t.Errorf("sent in %d messages, want 1 (one UDP GSO run)", u.wb.wmsgs)
+	if u.wb.wmsgs != 3 {
+		t.Errorf("sent in %d messages, want 3 (UDP GSO runs of one ToS)", u.wb.wmsgs)
 	}
 	buf := make([]byte, 2048)
 	for i := 0; i < 2*len(frames); {
@@ -290,6 +303,9 @@ func TestUDPUnderlayThroughDeviceWithoutOffloads(t *testing.T) {
 		if n != 28+1000 || !bytes.Equal(buf[28:n], frames[i%len(frames)]) {
 			t.Fatalf("datagram %d on the device: %d bytes, want frame %d", i, n, i%len(frames))
 		}
+		if buf[1] != tos[i%len(frames)] || buf[8] != 255 {
+			t.Errorf("datagram %d: ToS %#x TTL %d, want %#x and 255", i, buf[1], buf[8], tos[i%len(frames)])
+		}
 		i++
 	}
 }
@@ -299,7 +315,7 @@ func TestUDPUnderlayThroughDeviceWithoutOffloads(t *testing.T) {
 func TestUDPUnderlayHandsOverRunsAcrossCalls(t *testing.T) {
 	a, b := udpPair(t, 0)
 	frames := espFrames(60, 1200, 300)
-	if n, err := a.WriteBatch(frames); err != nil || n != len(frames) {
+	if n, err := a.WriteBatch(frames, nil); err != nil || n != len(frames) {
 		t.Fatalf("WriteBatch: %d, %v", n, err)
 	}
 	pkts := packets(7)

@@ -24,3 +24,16 @@ func Version(b []byte) int {
 	}
 	return int(b[0] >> 4)
 }
+
+// DSCP returns the DiffServ code point of an IPv4 or IPv6 packet (the top
+// six bits of the ToS or traffic class byte), 0 for anything else.
+func DSCP(b []byte) byte {
+	switch {
+	case len(b) >= 2 && b[0]>>4 == 4:
+		return b[1] >> 2
+	case len(b) >= 2 && b[0]>>4 == 6:
+		// The traffic class straddles the first two bytes.
+		return (b[0]<<4 | b[1]>>4) >> 2
+	}
+	return 0
+}

@@ -325,3 +325,48 @@ func TestShutdownTunnel(t *testing.T) {
 	waitUp(t, l)
 	run(t, l, "left-host", "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.2.0.10")
 }
+
+// TestOuterHeaderCopiesDSCP: as on IOS, the delivery header of a GRE packet
+// carries the inner packet's DSCP (so QoS in the core still sees it) and
+// TTL 255; with IPsec the ESP packets carry the same, and nothing of the
+// inner ECN bits.
+func TestOuterHeaderCopiesDSCP(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		config  func(lab.Router) string
+		filter  string
+		protect bool
+	}{
+		{"gre", nil, "ip proto 47", false},
+		{"ipsec", func(r lab.Router) string { return r.Config(true) }, "ip proto 50", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := startLab(t, c.config)
+			waitUp(t, l)
+			if c.protect {
+				waitSAs(t, l, "left", 20*time.Second)
+				waitSAs(t, l, "right", 20*time.Second)
+			}
+			pcap := capture(t, l, "left", "any", c.filter, func() {
+				// EF with ECT(0): the outer header gets 0xb8.
+				run(t, l, "left-host", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-Q", "0xba", "10.2.0.10")
+			})
+			// occurrence=f: the outer IP header, not the inner one.
+			out := strings.TrimSpace(tshark(t, "-r", pcap, "-T", "fields", "-E", "occurrence=f", "-e", "ip.src", "-e", "ip.dsfield", "-e", "ip.ttl"))
+			sent := 0
+			for _, ln := range strings.Split(out, "\n") {
+				f := strings.Split(ln, "\t")
+				if len(f) < 3 || f[0] != "192.0.2.1" {
+					continue // the peer's, one hop away
+				}
+				sent++
+				if f[1] != "0xb8" || f[2] != "255" {
+					t.Errorf("outer header from left: ToS %s TTL %s, want 0xb8 and 255", f[1], f[2])
+				}
+			}
+			if sent < 3 {
+				t.Fatalf("%d packets from left captured, want 3:\n%s", sent, out)
+			}
+		})
+	}
+}
