@@ -241,8 +241,9 @@ func (u *UDPUnderlay) gsoRun(bufs [][]byte, tos []byte) (int, int) {
 
 // refused handles a message the kernel refused. A UDP GSO message it
 // could not segment (EIO: the route's device cannot checksum; EINVAL or
-// EMSGSIZE: a segment larger than the route's MTU) goes again datagram by datagram,
-// and GSO is narrowed so that the next batches do not hit the same wall.
+// EMSGSIZE: a segment larger than the route's MTU) goes again datagram by
+// datagram, and GSO is narrowed so that the next batches do not hit the
+// same wall (for the life of the socket).
 func (u *UDPUnderlay) refused(msg int, err error) int {
 	run := u.runs[msg]
 	if len(run) == 1 || !isErrno(err, unix.EIO, unix.EINVAL, unix.EMSGSIZE) {
@@ -253,13 +254,13 @@ func (u *UDPUnderlay) refused(msg int, err error) int {
 	} else {
 		u.gsoMax = min(u.gsoMax, len(run[0]))
 	}
-	sent, _ := sendEach(u.fb, run, u.single(msg, len(run)))
+	sent, _ := sendEach(u.fb, run, u.runToS(msg, len(run)))
 	return sent
 }
 
-// single returns the ToS of message msg's n datagrams when they go one by
-// one (nil when it is 0).
-func (u *UDPUnderlay) single(msg, n int) []byte {
+// runToS returns the ToS of each of message msg's n datagrams, for sending
+// them one by one (nil when it is 0).
+func (u *UDPUnderlay) runToS(msg, n int) []byte {
 	if u.rtos[msg] == 0 {
 		return nil
 	}
