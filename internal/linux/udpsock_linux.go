@@ -33,6 +33,10 @@ type UDPUnderlay struct {
 
 	// OnControl receives IKE messages that arrive on this socket (copied).
 	OnControl func(data []byte, from netip.AddrPort)
+	// OnGSORefused, if set, hears when the route refused UDP GSO and the
+	// socket sends runs of datagrams of segment bytes or more one by one
+	// from now on (segment 0: all of them).
+	OnGSORefused func(segment int, err error)
 
 	// The reading goroutine's state: datagrams received into gbuf, of
 	// which message gi, from offset goff, is still to be handed over.
@@ -253,6 +257,9 @@ func (u *UDPUnderlay) refused(msg int, err error) int {
 		u.gsoMax = 0
 	} else {
 		u.gsoMax = min(u.gsoMax, len(run[0]))
+	}
+	if u.OnGSORefused != nil {
+		u.OnGSORefused(u.gsoMax, err)
 	}
 	sent, _ := sendEach(u.fb, run, u.runToS(msg, len(run)))
 	return sent

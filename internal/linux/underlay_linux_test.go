@@ -140,6 +140,8 @@ func TestUDPUnderlaySeparatesControl(t *testing.T) {
 // narrowed for the next batches.
 func TestUDPUnderlayFallsBackWithoutGSO(t *testing.T) {
 	a, b := udpPair(t, 1300)
+	var refused []int
+	a.OnGSORefused = func(segment int, err error) { refused = append(refused, segment) }
 	frames := espFrames(10, 1436, 1436)
 	for round := range 2 {
 		sent, err := a.WriteBatch(frames, nil)
@@ -155,6 +157,9 @@ func TestUDPUnderlayFallsBackWithoutGSO(t *testing.T) {
 	}
 	if a.gsoMax != 1436 {
 		t.Errorf("gsoMax = %d, want 1436 (runs of that size no longer coalesced)", a.gsoMax)
+	}
+	if len(refused) != 1 || refused[0] != 1436 {
+		t.Errorf("OnGSORefused heard %v, want once, for 1436", refused)
 	}
 }
 

@@ -217,6 +217,11 @@ func (r *Router) setESPUnderlay(it *iface, key espKey) {
 		uu, err = linux.DialUDP(local, netip.AddrPortFrom(key.dst, key.encap.RemotePort), r.underlayOptions(it))
 		if err == nil {
 			uu.OnControl = r.ikeControl(local)
+			name := it.cfg.Name
+			uu.OnGSORefused = func(segment int, err error) {
+				r.log.Info(fmt.Sprintf("%s: the route to %s refused UDP segmentation offload (%v); ESP datagrams of %d bytes or more now leave one by one",
+					name, key.dst, err, segment), "interface", name)
+			}
 			u = uu
 		}
 	} else {
