@@ -194,12 +194,10 @@ func cmdClear(args []string, stdout, stderr io.Writer) int {
 // cores those threads take the cycles the kernel side needs. Measured by
 // `make bench` on 2 cores: raw ESP and GRE 10-25 % faster with one P.
 func dataPlaneProcs() (int, bool) {
-	if os.Getenv("GOMAXPROCS") != "" {
-		return runtime.GOMAXPROCS(0), false
-	}
-	n := max(1, runtime.GOMAXPROCS(0)/2)
-	if n == runtime.GOMAXPROCS(0) {
-		return n, false
+	cur := runtime.GOMAXPROCS(0)
+	n := max(1, cur/2)
+	if os.Getenv("GOMAXPROCS") != "" || n == cur {
+		return cur, false
 	}
 	runtime.GOMAXPROCS(n)
 	return n, true

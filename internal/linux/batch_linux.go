@@ -14,136 +14,154 @@ import (
 // batchSize is how many datagrams one recvmmsg/sendmmsg moves.
 const batchSize = 64
 
-// oobSpace is each message's control buffer: room for a UDP_GRO or
-// UDP_SEGMENT cmsg with some to spare.
+// oobSpace is each message's control buffer: room for two cmsgs of up to
+// 8 bytes (UDP_SEGMENT or UDP_GRO, and IP_TOS).
 var oobSpace = unix.CmsgSpace(8) * 2
 
-// batchIO moves batches of datagrams on one socket with recvmmsg and
-// sendmmsg. Its message headers, iovecs and control buffers are made once,
-// so a batch moves without allocating: x/net's ipv4.PacketConn allocates a
-// source address per datagram received, which the data plane cannot
-// afford. A batchIO is used by one reader and one writer at a time (the
-// callers hold a lock for writers).
-type batchIO struct {
-	rc syscall.RawConn
+// Batches of datagrams move with recvmmsg and sendmmsg on message headers,
+// iovecs and control buffers made once, so that they move without
+// allocating: x/net's ipv4.PacketConn allocates a source address per
+// datagram received, which the data plane cannot afford.
 
-	// receive side
-	rhs   []unix.Mmsghdr
-	riov  []unix.Iovec
-	roob  []byte
-	rn    int
-	rwant int
-	rerr  error
-	recvF func(fd uintptr) bool
-
-	// send side: messages are added with add and sent with send
-	whs    []unix.Mmsghdr
-	wiov   []unix.Iovec
-	woob   []byte
-	wcount []int // frames per message
-	wmsgs  int
-	wiovs  int
-	wname  *unix.RawSockaddrInet4 // unconnected sockets: the destination
-	wfrom  int
-	wn     int
-	werr   error
-	sendF  func(fd uintptr) bool
+// mmsg runs recvmmsg or sendmmsg (trap) on fd for the n headers at hs,
+// again after EINTR. ready is false when the socket would block (EAGAIN):
+// the poller then waits and calls again.
+func mmsg(trap, fd uintptr, hs *unix.Mmsghdr, n int) (done int, ready bool, err error) {
+	for {
+		r, _, e := unix.Syscall6(trap, fd, uintptr(unsafe.Pointer(hs)), uintptr(n), 0, 0, 0)
+		switch e {
+		case 0:
+			return int(r), true, nil
+		case unix.EINTR:
+		case unix.EAGAIN:
+			return 0, false, nil
+		default:
+			return 0, true, e
+		}
+	}
 }
 
-// newBatchIO prepares batches of up to msgs messages and iovs buffers on
-// the socket behind rc; dst, when valid, addresses what is sent (for
-// sockets that are not connected).
-func newBatchIO(rc syscall.RawConn, msgs, iovs int, dst netip.Addr) *batchIO {
-	b := &batchIO{
-		rc:     rc,
-		rhs:    make([]unix.Mmsghdr, msgs),
-		riov:   make([]unix.Iovec, msgs),
-		roob:   make([]byte, msgs*oobSpace),
-		whs:    make([]unix.Mmsghdr, msgs),
-		wiov:   make([]unix.Iovec, iovs),
-		woob:   make([]byte, msgs*oobSpace),
-		wcount: make([]int, msgs),
+// recvBatch receives batches of datagrams on one socket, for one reader.
+type recvBatch struct {
+	rc   syscall.RawConn
+	hs   []unix.Mmsghdr
+	iov  []unix.Iovec
+	ctl  []byte
+	want int
+	n    int
+	err  error
+	f    func(fd uintptr) bool // b.recvmmsg, bound once
+}
+
+// newRecvBatch prepares batches of up to msgs datagrams on the socket
+// behind rc.
+func newRecvBatch(rc syscall.RawConn, msgs int) *recvBatch {
+	b := &recvBatch{
+		rc:  rc,
+		hs:  make([]unix.Mmsghdr, msgs),
+		iov: make([]unix.Iovec, msgs),
+		ctl: make([]byte, msgs*oobSpace),
 	}
-	if dst.Is4() {
-		b.wname = &unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.As4()}
-	}
-	b.recvF = b.recvmmsg
-	b.sendF = b.sendmmsg
+	b.f = b.recvmmsg
 	return b
 }
 
 // recv reads up to len(bufs) datagrams, one into each buffer. For each of
 // the n read, length(i) is its size and oob(i) its control messages; a
 // datagram larger than its buffer is reported with length -1.
-func (b *batchIO) recv(bufs [][]byte) (int, error) {
-	n := min(len(bufs), len(b.rhs))
+func (b *recvBatch) recv(bufs [][]byte) (int, error) {
+	n := min(len(bufs), len(b.hs))
 	if n == 0 {
 		return 0, nil
 	}
 	for i := range n {
-		b.riov[i].Base = &bufs[i][0]
-		b.riov[i].SetLen(len(bufs[i]))
-		h := &b.rhs[i].Hdr
-		*h = unix.Msghdr{Iov: &b.riov[i], Control: &b.roob[i*oobSpace]}
+		b.iov[i].Base = &bufs[i][0]
+		b.iov[i].SetLen(len(bufs[i]))
+		h := &b.hs[i].Hdr
+		*h = unix.Msghdr{Iov: &b.iov[i], Control: &b.ctl[i*oobSpace]}
 		h.SetIovlen(1)
 		h.SetControllen(oobSpace)
-		b.rhs[i].Len = 0
+		b.hs[i].Len = 0
 	}
-	b.rwant = n
-	if err := b.rc.Read(b.recvF); err != nil {
+	b.want = n
+	if err := b.rc.Read(b.f); err != nil {
 		return 0, err
 	}
-	if b.rerr != nil {
-		return 0, os.NewSyscallError("recvmmsg", b.rerr)
+	if b.err != nil {
+		return 0, os.NewSyscallError("recvmmsg", b.err)
 	}
-	return b.rn, nil
+	return b.n, nil
 }
 
-func (b *batchIO) recvmmsg(fd uintptr) bool {
-	for {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.rhs[0])), uintptr(b.rwant), 0, 0, 0)
-		switch e {
-		case 0:
-			b.rn, b.rerr = int(r), nil
-			return true
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		default:
-			b.rn, b.rerr = 0, e
-			return true
-		}
-	}
+func (b *recvBatch) recvmmsg(fd uintptr) bool {
+	var ready bool
+	b.n, ready, b.err = mmsg(unix.SYS_RECVMMSG, fd, &b.hs[0], b.want)
+	return ready
 }
 
 // length is the size of received datagram i, or -1 when it was truncated.
-func (b *batchIO) length(i int) int {
-	if b.rhs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+func (b *recvBatch) length(i int) int {
+	if b.hs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
 		return -1
 	}
-	return int(b.rhs[i].Len)
+	return int(b.hs[i].Len)
 }
 
 // oob is the control data received with datagram i.
-func (b *batchIO) oob(i int) []byte {
-	return b.roob[i*oobSpace : i*oobSpace+int(b.rhs[i].Hdr.Controllen)]
+func (b *recvBatch) oob(i int) []byte {
+	return b.ctl[i*oobSpace : i*oobSpace+int(b.hs[i].Hdr.Controllen)]
 }
 
-// reset empties the send batch.
-func (b *batchIO) reset() { b.wmsgs, b.wiovs = 0, 0 }
+// sendBatch sends batches of messages on one socket, for one writer at a
+// time (the callers hold a lock): messages are added with add and sent
+// with sendAll.
+type sendBatch struct {
+	rc    syscall.RawConn
+	hs    []unix.Mmsghdr
+	iov   []unix.Iovec
+	ctl   []byte
+	count []int // frames per message
+	msgs  int
+	iovs  int
+	name  *unix.RawSockaddrInet4 // unconnected sockets: the destination
+	from  int
+	n     int
+	err   error
+	f     func(fd uintptr) bool // b.sendmmsg, bound once
+}
+
+// newSendBatch prepares batches of up to msgs messages and iovs buffers on
+// the socket behind rc; dst, when valid, addresses what is sent (for
+// sockets that are not connected).
+func newSendBatch(rc syscall.RawConn, msgs, iovs int, dst netip.Addr) *sendBatch {
+	b := &sendBatch{
+		rc:    rc,
+		hs:    make([]unix.Mmsghdr, msgs),
+		iov:   make([]unix.Iovec, iovs),
+		ctl:   make([]byte, msgs*oobSpace),
+		count: make([]int, msgs),
+	}
+	if dst.Is4() {
+		b.name = &unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.As4()}
+	}
+	b.f = b.sendmmsg
+	return b
+}
+
+// reset empties the batch.
+func (b *sendBatch) reset() { b.msgs, b.iovs = 0, 0 }
 
 // room reports whether a message of frames buffers still fits the batch.
-func (b *batchIO) room(frames int) bool {
-	return b.wmsgs < len(b.whs) && b.wiovs+frames <= len(b.wiov)
+func (b *sendBatch) room(frames int) bool {
+	return b.msgs < len(b.hs) && b.iovs+frames <= len(b.iov)
 }
 
 // add appends one message made of frames (concatenated); with seg > 0 it
 // carries UDP_SEGMENT, so that the kernel sends it as datagrams of seg
 // bytes (the last may be shorter), and with tos > 0 it carries IP_TOS for
 // the outer header. The caller checks room first.
-func (b *batchIO) add(frames [][]byte, seg int, tos byte) {
-	iov := b.wiov[b.wiovs : b.wiovs+len(frames)]
+func (b *sendBatch) add(frames [][]byte, seg int, tos byte) {
+	iov := b.iov[b.iovs : b.iovs+len(frames)]
 	for i, f := range frames {
 		if len(f) == 0 {
 			iov[i] = unix.Iovec{}
@@ -152,14 +170,14 @@ func (b *batchIO) add(frames [][]byte, seg int, tos byte) {
 		iov[i].Base = &f[0]
 		iov[i].SetLen(len(f))
 	}
-	h := &b.whs[b.wmsgs].Hdr
+	h := &b.hs[b.msgs].Hdr
 	*h = unix.Msghdr{Iov: &iov[0]}
 	h.SetIovlen(len(frames))
-	if b.wname != nil {
-		h.Name = (*byte)(unsafe.Pointer(b.wname))
+	if b.name != nil {
+		h.Name = (*byte)(unsafe.Pointer(b.name))
 		h.Namelen = unix.SizeofSockaddrInet4
 	}
-	oob := b.woob[b.wmsgs*oobSpace : (b.wmsgs+1)*oobSpace]
+	oob := b.ctl[b.msgs*oobSpace : (b.msgs+1)*oobSpace]
 	n := 0
 	if seg > 0 {
 		n += putCmsg(oob[n:], unix.SOL_UDP, unix.UDP_SEGMENT, 2, uint32(seg))
@@ -171,9 +189,9 @@ func (b *batchIO) add(frames [][]byte, seg int, tos byte) {
 		h.Control = &oob[0]
 		h.SetControllen(n)
 	}
-	b.wcount[b.wmsgs] = len(frames)
-	b.wmsgs++
-	b.wiovs += len(frames)
+	b.count[b.msgs] = len(frames)
+	b.msgs++
+	b.iovs += len(frames)
 }
 
 // putCmsg writes a control message of level and type whose data is v in
@@ -196,36 +214,24 @@ func putCmsg(oob []byte, level, typ int32, size int, v uint32) int {
 
 // send sends the batch's messages from message from on, until one fails;
 // it returns how many were sent and the failing message's error.
-func (b *batchIO) send(from int) (int, error) {
-	if from >= b.wmsgs {
+func (b *sendBatch) send(from int) (int, error) {
+	if from >= b.msgs {
 		return 0, nil
 	}
-	b.wfrom = from
-	if err := b.rc.Write(b.sendF); err != nil {
+	b.from = from
+	if err := b.rc.Write(b.f); err != nil {
 		return 0, err
 	}
-	if b.werr != nil {
-		return b.wn, os.NewSyscallError("sendmmsg", b.werr)
+	if b.err != nil {
+		return b.n, os.NewSyscallError("sendmmsg", b.err)
 	}
-	return b.wn, nil
+	return b.n, nil
 }
 
-func (b *batchIO) sendmmsg(fd uintptr) bool {
-	for {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.whs[b.wfrom])), uintptr(b.wmsgs-b.wfrom), 0, 0, 0)
-		switch e {
-		case 0:
-			b.wn, b.werr = int(r), nil
-			return true
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		default:
-			b.wn, b.werr = 0, e
-			return true
-		}
-	}
+func (b *sendBatch) sendmmsg(fd uintptr) bool {
+	var ready bool
+	b.n, ready, b.err = mmsg(unix.SYS_SENDMMSG, fd, &b.hs[b.from], b.msgs-b.from)
+	return ready
 }
 
 // sendAll sends every message of the batch. A message the kernel refuses
@@ -233,13 +239,13 @@ func (b *batchIO) sendmmsg(fd uintptr) bool {
 // refusal goes to refused (message index and error), whose return value
 // is how many frames the caller managed to send another way. sendAll
 // returns the frames sent and the first error not recovered.
-func (b *batchIO) sendAll(refused func(msg int, err error) int) (int, error) {
+func (b *sendBatch) sendAll(refused func(msg int, err error) int) (int, error) {
 	sent := 0
 	var first error
-	for next := 0; next < b.wmsgs; {
+	for next := 0; next < b.msgs; {
 		w, err := b.send(next)
 		for i := next; i < next+w; i++ {
-			sent += b.wcount[i]
+			sent += b.count[i]
 		}
 		next += w
 		if err == nil {
@@ -248,7 +254,7 @@ func (b *batchIO) sendAll(refused func(msg int, err error) int) (int, error) {
 			}
 			continue
 		}
-		if next >= b.wmsgs {
+		if next >= b.msgs {
 			break
 		}
 		recovered := 0
@@ -256,7 +262,7 @@ func (b *batchIO) sendAll(refused func(msg int, err error) int) (int, error) {
 			recovered = refused(next, err)
 		}
 		sent += recovered
-		if recovered < b.wcount[next] && first == nil {
+		if recovered < b.count[next] && first == nil {
 			first = err
 		}
 		next++
@@ -285,13 +291,29 @@ func udpGROSize(oob []byte) int {
 	return 0
 }
 
-// rawConn returns the syscall.RawConn of a socket from package net.
-func rawConn(c syscall.Conn) (syscall.RawConn, error) {
+// rawConn returns the syscall.RawConn of a socket from package net; it
+// closes the socket when there is none.
+func rawConn(c interface {
+	syscall.Conn
+	Close() error
+}) (syscall.RawConn, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
+		_ = c.Close()
 		return nil, fmt.Errorf("raw connection: %w", err)
 	}
 	return rc, nil
+}
+
+// setReusePort lets sockets share an address and port (SO_REUSEADDR and
+// SO_REUSEPORT): IKE's and the ESP-in-UDP sockets on 4500.
+func setReusePort(fd int) error {
+	for _, o := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, o, 1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // isErrno reports whether err wraps one of the given errnos.

@@ -33,11 +33,11 @@ type UnderlayOptions struct {
 type RawUnderlay struct {
 	conn *net.IPConn
 	peer netip.Addr
-	rb   *batchIO // the reading goroutine's batch
+	rb   *recvBatch // the reading goroutine's batch
 	rbuf [][]byte
 
 	wmu sync.Mutex // writers: the encapsulating goroutine, reflections, keepalives
-	wb  *batchIO
+	wb  *sendBatch
 }
 
 var _ dataplane.Underlay = (*RawUnderlay)(nil)
@@ -60,15 +60,14 @@ func DialRaw(proto int, src, dst netip.Addr, opts UnderlayOptions) (*RawUnderlay
 	ipc := c.(*net.IPConn)
 	rc, err := rawConn(ipc)
 	if err != nil {
-		_ = ipc.Close()
 		return nil, err
 	}
 	return &RawUnderlay{
 		conn: ipc,
 		peer: dst,
-		rb:   newBatchIO(rc, batchSize, 0, netip.Addr{}),
+		rb:   newRecvBatch(rc, batchSize),
 		rbuf: make([][]byte, batchSize),
-		wb:   newBatchIO(rc, batchSize, batchSize, dst),
+		wb:   newSendBatch(rc, batchSize, batchSize, dst),
 	}, nil
 }
 
@@ -152,7 +151,7 @@ func (u *RawUnderlay) WriteBatch(bufs [][]byte, tos []byte) (int, error) {
 
 // sendEach sends each buffer as one datagram (with the ToS tos[i], when
 // tos is not nil), a batch at a time.
-func sendEach(b *batchIO, bufs [][]byte, tos []byte) (int, error) {
+func sendEach(b *sendBatch, bufs [][]byte, tos []byte) (int, error) {
 	sent := 0
 	var first error
 	for len(bufs) > 0 {

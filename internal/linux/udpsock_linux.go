@@ -40,21 +40,20 @@ type UDPUnderlay struct {
 
 	// The reading goroutine's state: datagrams received into gbuf, of
 	// which message gi, from offset goff, is still to be handed over.
-	rb         *batchIO
+	rb         *recvBatch
 	gbuf       [][]byte
 	gro        bool
 	gn, gi     int
 	goff, gseg int
 
 	wmu sync.Mutex
-	wb  *batchIO
+	wb  *sendBatch
 	// gsoMax is the largest UDP GSO segment still tried; 0 turns GSO off
 	// (the kernel or the route refused it).
 	gsoMax int
 	runs   [][][]byte // the buffers of each message of wb
-	rtos   []byte     // and their ToS
-	ftos   []byte     // scratch: ToS of a refused run
-	fb     *batchIO   // datagram by datagram, when GSO is refused
+	runTos [][]byte   // and their ToS (nil: 0)
+	fb     *sendBatch // datagram by datagram, when GSO is refused
 }
 
 var _ dataplane.Underlay = (*UDPUnderlay)(nil)
@@ -81,11 +80,7 @@ func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, er
 		Control: func(_, _ string, c syscall.RawConn) error {
 			var serr error
 			err := c.Control(func(fd uintptr) {
-				for _, o := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
-					if e := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o, 1); e != nil {
-						serr = e
-					}
-				}
+				serr = setReusePort(int(fd))
 				if serr == nil {
 					serr = setUnderlaySockopts(int(fd), opts)
 				}
@@ -102,21 +97,19 @@ func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, er
 	uc := c.(*net.UDPConn)
 	rc, err := rawConn(uc)
 	if err != nil {
-		_ = uc.Close()
 		return nil, err
 	}
 	u := &UDPUnderlay{
 		conn:   uc,
 		peer:   peer,
-		rb:     newBatchIO(rc, groMessages, 0, netip.Addr{}),
+		rb:     newRecvBatch(rc, groMessages),
 		gbuf:   make([][]byte, groMessages),
 		gro:    gro,
-		wb:     newBatchIO(rc, batchSize, 4*batchSize, netip.Addr{}),
+		wb:     newSendBatch(rc, batchSize, 4*batchSize, netip.Addr{}),
 		gsoMax: gsoMaxBytes,
 		runs:   make([][][]byte, batchSize),
-		rtos:   make([]byte, batchSize),
-		ftos:   make([]byte, 0, gsoMaxSegments),
-		fb:     newBatchIO(rc, batchSize, batchSize, netip.Addr{}),
+		runTos: make([][]byte, batchSize),
+		fb:     newSendBatch(rc, batchSize, batchSize, netip.Addr{}),
 	}
 	for i := range u.gbuf {
 		u.gbuf[i] = make([]byte, groBufSize)
@@ -200,8 +193,10 @@ func (u *UDPUnderlay) WriteBatch(bufs [][]byte, tos []byte) (int, error) {
 			if !u.wb.room(n) {
 				break
 			}
-			u.runs[u.wb.wmsgs] = bufs[:n]
-			u.rtos[u.wb.wmsgs] = tosAt(tos, 0)
+			u.runs[u.wb.msgs], u.runTos[u.wb.msgs] = bufs[:n], nil
+			if tos != nil {
+				u.runTos[u.wb.msgs] = tos[:n]
+			}
 			u.wb.add(bufs[:n], seg, tosAt(tos, 0))
 			bufs = bufs[n:]
 			if tos != nil {
@@ -261,21 +256,8 @@ func (u *UDPUnderlay) refused(msg int, err error) int {
 	if u.OnGSORefused != nil {
 		u.OnGSORefused(u.gsoMax, err)
 	}
-	sent, _ := sendEach(u.fb, run, u.runToS(msg, len(run)))
+	sent, _ := sendEach(u.fb, run, u.runTos[msg])
 	return sent
-}
-
-// runToS returns the ToS of each of message msg's n datagrams, for sending
-// them one by one (nil when it is 0).
-func (u *UDPUnderlay) runToS(msg, n int) []byte {
-	if u.rtos[msg] == 0 {
-		return nil
-	}
-	u.ftos = u.ftos[:0]
-	for range n {
-		u.ftos = append(u.ftos, u.rtos[msg])
-	}
-	return u.ftos
 }
 
 // Close implements dataplane.Underlay.
@@ -290,11 +272,7 @@ func ListenIKE(local netip.AddrPort, mark uint32) (*net.UDPConn, error) {
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
-			for _, o := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
-				if e := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o, 1); e != nil {
-					serr = e
-				}
-			}
+			serr = setReusePort(int(fd))
 			if serr == nil && mark != 0 {
 				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, int(mark))
 			}

@@ -95,8 +95,8 @@ func TestUDPUnderlaySegmentsAndCoalesces(t *testing.T) {
 	}
 	// 100 equal frames but the last: two GSO messages of 44 (the 64 KiB
 	// bound) and one of 12.
-	if a.wb.wmsgs != 3 {
-		t.Errorf("sent in %d messages, want 3 (UDP GSO runs)", a.wb.wmsgs)
+	if a.wb.msgs != 3 {
+		t.Errorf("sent in %d messages, want 3 (UDP GSO runs)", a.wb.msgs)
 	}
 	got := readAll(t, b, packets(udpBatchSize), len(frames))
 	for i := range frames {
@@ -292,8 +292,8 @@ func TestUDPUnderlayThroughDeviceWithoutOffloads(t *testing.T) {
 			t.Fatalf("round %d: sent %d of %d: %v", round, sent, len(frames), err)
 		}
 	}
-	if u.wb.wmsgs != 3 {
-		t.Errorf("sent in %d messages, want 3 (UDP GSO runs of one ToS)", u.wb.wmsgs)
+	if u.wb.msgs != 3 {
+		t.Errorf("sent in %d messages, want 3 (UDP GSO runs of one ToS)", u.wb.msgs)
 	}
 	buf := make([]byte, 2048)
 	for i := 0; i < 2*len(frames); {

@@ -101,7 +101,7 @@ const pacedRate = "100M"
 
 // checkAtSpeed runs a setup's paced UDP run and, for a protected gresec
 // setup, captures and decrypts its ESP at full TCP speed.
-func checkAtSpeed(tb testing.TB, ctx context.Context, p pair, s benchSetup, c *speedCheck) error {
+func checkAtSpeed(ctx context.Context, tb testing.TB, p pair, s benchSetup, c *speedCheck) error {
 	c.udpRate = pacedRate
 	r, err := iperfPair(ctx, p.a, p.b, s.addr, s.bind, iperfLoad{seconds: 3, udpLen: 1372, rate: c.udpRate})
 	if err != nil {
@@ -112,7 +112,7 @@ func checkAtSpeed(tb testing.TB, ctx context.Context, p pair, s benchSetup, c *s
 		return nil
 	}
 	c.espChecked = true
-	c.esp, c.good, err = captureESP(tb, ctx, p, s)
+	c.esp, c.good, err = captureESP(ctx, tb, p, s)
 	return err
 }
 
@@ -121,7 +121,7 @@ func checkAtSpeed(tb testing.TB, ctx context.Context, p pair, s benchSetup, c *s
 // 64 KiB super-packets, not the datagrams on the wire, so the veth's GSO is
 // limited to one segment while it captures: the kernel segments before the
 // capture point, as a NIC without UDP segmentation offload would.
-func captureESP(tb testing.TB, ctx context.Context, p pair, s benchSetup) (total, good int, err error) {
+func captureESP(ctx context.Context, tb testing.TB, p pair, s benchSetup) (total, good int, err error) {
 	requireTools(tb, "tcpdump", "tshark")
 	if out, err := ipNetns(p.a, "ip", "link", "set", "a0", "gso_max_segs", "1"); err != nil {
 		return 0, 0, fmt.Errorf("%v %s", err, out)
