@@ -119,14 +119,18 @@ func checkAtSpeed(ctx context.Context, tb testing.TB, p pair, s benchSetup, c *s
 // captureESP captures the ESP on A's veth while iperf3 runs at full speed
 // and decrypts it with tshark from A's keylog. UDP GSO would show tcpdump
 // 64 KiB super-packets, not the datagrams on the wire, so the veth's GSO is
-// limited to one segment while it captures: the kernel segments before the
+// limited to one segment at both ends while it captures: the kernel segments before the
 // capture point, as a NIC without UDP segmentation offload would.
 func captureESP(ctx context.Context, tb testing.TB, p pair, s benchSetup) (total, good int, err error) {
 	requireTools(tb, "tcpdump", "tshark")
-	if out, err := ipNetns(p.a, "ip", "link", "set", "a0", "gso_max_segs", "1"); err != nil {
-		return 0, 0, fmt.Errorf("%v %s", err, out)
+	// Both ends: the reverse direction's ESP (the ACKs) arrives on a0 as
+	// b0 sent it.
+	for _, end := range [][2]string{{p.a, "a0"}, {p.b, "b0"}} {
+		if out, err := ipNetns(end[0], "ip", "link", "set", end[1], "gso_max_segs", "1"); err != nil {
+			return 0, 0, fmt.Errorf("%v %s", err, out)
+		}
+		defer func() { _, _ = ipNetns(end[0], "ip", "link", "set", end[1], "gso_max_segs", "65535") }()
 	}
-	defer func() { _, _ = ipNetns(p.a, "ip", "link", "set", "a0", "gso_max_segs", "65535") }()
 	pcap := filepath.Join(tb.TempDir(), "esp.pcap")
 	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", p.a, "tcpdump", "-Z", "root", "--immediate-mode",
 		"-U", "-n", "-i", "a0", "-c", "3000", "-w", pcap, "ip proto 50 or udp port 4500")
