@@ -13,13 +13,12 @@ import (
 // laid out as an underlay delivers it: a copy into the reader's buffers,
 // after off bytes (a raw socket's outer IPv4 header; 0 for UDP).
 type loopUnderlay struct {
+	untilClosed
 	pkts []Packet
 	off  int
 }
 
-func (l *loopUnderlay) ReadBatch([]Packet) (int, error) { select {} }
-func (l *loopUnderlay) BatchSize() int                  { return 64 }
-func (l *loopUnderlay) Close() error                    { return nil }
+func (l *loopUnderlay) BatchSize() int { return 64 }
 func (l *loopUnderlay) WriteBatch(bufs [][]byte, _ []byte) (int, error) {
 	l.pkts = l.pkts[:len(bufs)]
 	for i, b := range bufs {
@@ -77,11 +76,10 @@ func BenchmarkTunnelPath(b *testing.B) {
 			for i := range loop.pkts {
 				loop.pkts[i].Buf = make([]byte, underlayBufSize)
 			}
-			ref := &underlayRef{u: loop, esp: c.suite != nil}
 			if c.suite == nil {
-				a.underlay.Store(ref)
+				a.underlay.Store(idleRef(loop, false))
 			} else {
-				a.espUnderlay.Store(ref)
+				testPort(a, loop)
 			}
 			ov := &countingOverlay{}
 			z.ov = ov
@@ -117,7 +115,10 @@ func TestOneGoroutinePerDirection(t *testing.T) {
 	a, _, _, _, _, _ := protectedPair(t, esp.Suite{Cipher: esp.AES256GCM}, false)
 	a.Start()
 	a.SetUnderlay(&fakeUnderlay{})
-	a.SetESPUnderlay(&fakeUnderlay{})
+	port := NewESPPort(&fakeUnderlay{}, nil, a.log)
+	port.Attach(a)
+	defer port.Close()
+	defer a.Close()
 	bufs, sizes := tcpSegments(44)
 	for range 10 {
 		a.encapBatch(newEncapState(44), bufs, sizes)

@@ -47,22 +47,6 @@ func (t *Tunnel) SetProtection(p *Protection) { t.prot.Store(p) }
 // Protection returns the installed SAs (nil if none).
 func (t *Tunnel) Protection() *Protection { return t.prot.Load() }
 
-// SetESPUnderlay replaces the underlay that carries ESP (raw IP protocol
-// 50, or UDP 4500); nil closes it.
-func (t *Tunnel) SetESPUnderlay(u Underlay) {
-	var ref *underlayRef
-	if u != nil {
-		ref = &underlayRef{u: u, esp: true}
-	}
-	old := t.espUnderlay.Swap(ref)
-	if old != nil {
-		_ = old.u.Close()
-	}
-	if ref != nil {
-		go t.decapLoop(ref)
-	}
-}
-
 // outerHeaderLen is the IPv4 header tunnel mode puts inside ESP.
 const outerHeaderLen = packet.IPv4HeaderLen
 

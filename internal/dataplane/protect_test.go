@@ -45,9 +45,8 @@ func protectedPair(t testing.TB, suite esp.Suite, tunnelMode bool) (a, b *Tunnel
 	a, _, _, _ = newTestTunnel(pa)
 	b, bOV, _, _ = newTestTunnel(pb)
 	aUL, bUL = &fakeUnderlay{}, &fakeUnderlay{}
-	a.espUnderlay.Store(&underlayRef{u: aUL, esp: true})
-	bRef = &underlayRef{u: bUL, esp: true}
-	b.espUnderlay.Store(bRef)
+	testPort(a, aUL)
+	bRef = testPort(b, bUL)
 	protA, protB := saPair(t, suite, tunnelMode)
 	a.SetProtection(protA)
 	b.SetProtection(protB)
@@ -127,7 +126,7 @@ func TestProtectedKeepaliveReflectedThroughSA(t *testing.T) {
 	if !bytes.Equal(bUL.sent[0][:4], []byte{0, 0, 0x20, 0x02}) {
 		t.Fatalf("reflection did not go through b's SA: %x", bUL.sent[0])
 	}
-	aRef := a.espUnderlay.Load()
+	aRef := a.espPort.Load().ref
 	a.decapBatch(&decapState{}, aRef, []Packet{underlayPacket(bUL.sent[0])})
 	if a.C.KeepaliveReplies.Load() != 1 {
 		t.Fatalf("a saw no keepalive reply: %+v", a.C.Snapshot())
@@ -136,7 +135,7 @@ func TestProtectedKeepaliveReflectedThroughSA(t *testing.T) {
 
 func TestProtectedNoAllocations(t *testing.T) {
 	a, b, _, _, _, bRef := protectedPair(t, esp.Suite{Cipher: esp.AES256GCM}, false)
-	a.espUnderlay.Store(&underlayRef{u: &countingUnderlay{}, esp: true})
+	testPort(a, &countingUnderlay{})
 	bufs, sizes := overlayBatch(unhex(t, icmpEcho), fixIPv4Checksums(unhex(t, tcpSYN)))
 	e := newEncapState(16)
 	if n := testing.AllocsPerRun(100, func() { a.encapBatch(e, bufs, sizes) }); n != 0 {
@@ -144,7 +143,7 @@ func TestProtectedNoAllocations(t *testing.T) {
 	}
 	// Open allocates nothing either: feed b fresh packets from a.
 	ul := &fakeUnderlay{}
-	a.espUnderlay.Store(&underlayRef{u: ul, esp: true})
+	testPort(a, ul)
 	for range 101 {
 		bufs, sizes := overlayBatch(unhex(t, icmpEcho))
 		a.encapBatch(e, bufs, sizes)

@@ -3,10 +3,12 @@ package dataplane
 import (
 	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gresec/gresec/internal/gre"
 	"github.com/gresec/gresec/internal/packet"
@@ -61,14 +63,14 @@ type Hooks struct {
 // the overlay in batches and a decapsulating goroutine reading the current
 // underlay in batches; no per-packet hand-off between goroutines.
 type Tunnel struct {
-	ov          Overlay
-	log         *slog.Logger
-	hooks       Hooks
-	params      atomic.Pointer[Params]
-	underlay    atomic.Pointer[underlayRef] // GRE in clear (raw IP protocol 47)
-	espUnderlay atomic.Pointer[underlayRef] // ESP (raw IP protocol 50 or UDP)
-	prot        atomic.Pointer[Protection]
-	up          atomic.Bool
+	ov       Overlay
+	log      *slog.Logger
+	hooks    Hooks
+	params   atomic.Pointer[Params]
+	underlay atomic.Pointer[underlayRef] // GRE in clear (raw IP protocol 47)
+	espPort  atomic.Pointer[ESPPort]     // ESP (raw IP protocol 50 or UDP)
+	prot     atomic.Pointer[Protection]
+	up       atomic.Bool
 
 	// C are the tunnel's counters.
 	C Counters
@@ -81,9 +83,92 @@ type Tunnel struct {
 	rxSeq gre.SeqTracker // decapsulating goroutine only
 }
 
+// underlayRef is one underlay in its slot, with its read loop.
 type underlayRef struct {
 	u   Underlay
 	esp bool // carries ESP rather than GRE
+	// stop is closed when the underlay leaves its slot; done when its
+	// read loop has returned.
+	stop, done chan struct{}
+}
+
+func newUnderlayRef(u Underlay, esp bool) *underlayRef {
+	return &underlayRef{u: u, esp: esp, stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// retire closes the underlay and waits for its read loop to end, so that
+// a successor's loop never runs beside it (two loops must not open the
+// same inbound SA or advance the same sequence tracker at once).
+func (r *underlayRef) retire() {
+	close(r.stop)
+	_ = r.u.Close()
+	<-r.done
+}
+
+// Backoff of a read loop after a failed read: a closed port at the peer
+// (ICMP port unreachable: ECONNREFUSED), no route, a full buffer. The
+// loop keeps going: only Close ends it.
+const (
+	readBackoffMin = time.Millisecond
+	readBackoffMax = 250 * time.Millisecond
+)
+
+// isClosed reports the error of a read on a closed socket or device.
+func isClosed(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed)
+}
+
+// readLoop reads ref's underlay in batches of pkts and hands each batch to
+// handle, until the underlay is closed. Other errors are counted in errs
+// and retried with back-off.
+func readLoop(ref *underlayRef, pkts []Packet, errs *atomic.Uint64, log *slog.Logger, handle func([]Packet)) {
+	defer close(ref.done)
+	failures := 0
+	var timer *time.Timer
+	for {
+		n, err := ref.u.ReadBatch(pkts)
+		if n > 0 {
+			handle(pkts[:n])
+		}
+		if err == nil {
+			failures = 0
+			continue
+		}
+		if isClosed(err) {
+			return
+		}
+		select {
+		case <-ref.stop:
+			return
+		default:
+		}
+		errs.Add(1)
+		wait := min(readBackoffMin<<min(failures, 16), readBackoffMax)
+		failures++
+		if failures == 1 {
+			log.Debug("underlay read failed; retrying", "err", err)
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ref.stop:
+			return
+		case <-timer.C:
+		}
+	}
+}
+
+// packets returns a read batch of n packets with buffers of size bytes.
+func packets(n, size int) []Packet {
+	pkts := make([]Packet, n)
+	for i := range pkts {
+		pkts[i].Buf = make([]byte, size)
+	}
+	return pkts
 }
 
 // New returns a tunnel over ov; it moves nothing until Start.
@@ -102,16 +187,16 @@ func (t *Tunnel) Params() Params { return *t.params.Load() }
 // SetUp opens or closes the tunnel to traffic (the line protocol).
 func (t *Tunnel) SetUp(up bool) { t.up.Store(up) }
 
-// SetUnderlay replaces the underlay (nil: none); the old one is closed and
-// its reading goroutine ends; a new one gets its own.
+// SetUnderlay replaces the underlay of GRE in clear (nil: none). The old
+// one is closed and its reading goroutine has ended when SetUnderlay
+// returns; a new one gets its own. Calls must not overlap.
 func (t *Tunnel) SetUnderlay(u Underlay) {
 	var ref *underlayRef
 	if u != nil {
-		ref = &underlayRef{u: u}
+		ref = newUnderlayRef(u, false)
 	}
-	old := t.underlay.Swap(ref)
-	if old != nil {
-		_ = old.u.Close()
+	if old := t.underlay.Swap(ref); old != nil {
+		old.retire()
 	}
 	if ref != nil {
 		go t.decapLoop(ref)
@@ -121,10 +206,13 @@ func (t *Tunnel) SetUnderlay(u Underlay) {
 // Start runs the encapsulating goroutine until the overlay is closed.
 func (t *Tunnel) Start() { go t.encapLoop() }
 
-// Close closes the underlays; the caller closes the overlay.
+// Close closes the underlay of clear GRE and leaves the ESP port; the
+// caller closes the overlay (and the port, when nobody else uses it).
 func (t *Tunnel) Close() {
 	t.SetUnderlay(nil)
-	t.SetESPUnderlay(nil)
+	if p := t.espPort.Load(); p != nil {
+		p.Detach(t)
+	}
 }
 
 // SendKeepalive sends one IOS-format GRE keepalive to the peer, through
@@ -166,8 +254,8 @@ func (t *Tunnel) sendFrames(p *Params, frames [][]byte, buf []byte, start int) e
 		_, err := ref.u.WriteBatch(frames, nil)
 		return err
 	}
-	prot, ref := t.prot.Load(), t.espUnderlay.Load()
-	if prot == nil || prot.Out == nil || ref == nil {
+	prot, port := t.prot.Load(), t.espPort.Load()
+	if prot == nil || prot.Out == nil || port == nil {
 		t.C.OutNoSADrops.Add(1)
 		return errors.New("protected tunnel has no SA")
 	}
@@ -178,7 +266,7 @@ func (t *Tunnel) sendFrames(p *Params, frames [][]byte, buf []byte, start int) e
 		t.countSealError(err)
 		return err
 	}
-	_, err = ref.u.WriteBatch([][]byte{sealed}, nil)
+	_, err = port.ref.u.WriteBatch([][]byte{sealed}, nil)
 	return err
 }
 
@@ -190,18 +278,25 @@ func (t *Tunnel) encapLoop() {
 		bufs[i] = make([]byte, Headroom+maxInner+tailroom)
 	}
 	e := newEncapState(bs)
+	failures := 0
 	for {
 		n, err := t.ov.Read(bufs, sizes, Headroom)
-		if err != nil {
-			if errors.Is(err, os.ErrClosed) {
-				return
-			}
-			t.log.Debug("overlay read", "err", err)
-			if n == 0 {
-				continue
-			}
+		if n > 0 {
+			t.encapBatch(e, bufs[:n], sizes[:n])
 		}
-		t.encapBatch(e, bufs[:n], sizes[:n])
+		if err == nil {
+			failures = 0
+			continue
+		}
+		if isClosed(err) {
+			return
+		}
+		t.C.OutReadErrors.Add(1)
+		if failures == 0 {
+			t.log.Debug("overlay read failed; retrying", "err", err)
+		}
+		time.Sleep(min(readBackoffMin<<min(failures, 16), readBackoffMax))
+		failures++
 	}
 }
 
@@ -234,7 +329,10 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 	if p.Protected {
 		// Fail closed: without an outbound SA nothing leaves, and never in
 		// clear text.
-		ref, prot = t.espUnderlay.Load(), t.prot.Load()
+		ref, prot = nil, t.prot.Load()
+		if port := t.espPort.Load(); port != nil {
+			ref = port.ref
+		}
 		if ref == nil || prot == nil || prot.Out == nil {
 			t.C.OutNoSADrops.Add(uint64(len(bufs)))
 			return
@@ -366,30 +464,24 @@ func (t *Tunnel) writeOverlay(bufs [][]byte) {
 	}
 }
 
+// decapLoop reads GRE in clear until the underlay is closed.
 func (t *Tunnel) decapLoop(ref *underlayRef) {
 	bs := ref.u.BatchSize()
-	pkts := make([]Packet, bs)
-	for i := range pkts {
-		pkts[i].Buf = make([]byte, underlayBufSize)
-	}
-	d := &decapState{out: make([][]byte, 0, bs), reflect: make([]reflection, 0, bs), frames: make([][]byte, 0, bs)}
-	for {
-		n, err := ref.u.ReadBatch(pkts)
-		if err != nil {
-			if t.underlay.Load() != ref || errors.Is(err, os.ErrClosed) {
-				return
-			}
-			t.log.Debug("underlay read", "err", err)
-			continue
-		}
-		t.decapBatch(d, ref, pkts[:n])
-	}
+	d := newDecapState(bs)
+	readLoop(ref, packets(bs, underlayBufSize), &t.C.InReadErrors, t.log, func(pkts []Packet) {
+		t.decapBatch(d, ref, pkts)
+	})
 }
 
+// decapState is a decapsulating goroutine's scratch space.
 type decapState struct {
 	out     [][]byte
 	reflect []reflection
 	frames  [][]byte
+}
+
+func newDecapState(bs int) *decapState {
+	return &decapState{out: make([][]byte, 0, bs), reflect: make([]reflection, 0, bs), frames: make([][]byte, 0, bs)}
 }
 
 // decapBatch decapsulates a batch from an underlay into the overlay.

@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gresec/gresec/internal/gre"
@@ -27,14 +29,35 @@ func (f *fakeOverlay) Write(bufs [][]byte, offset int) (int, error) {
 	return len(bufs), nil
 }
 
+// untilClosed is the read side of a fake underlay that never receives:
+// ReadBatch blocks until Close, as a socket's does.
+type untilClosed struct {
+	once, closeOnce sync.Once
+	ch              chan struct{}
+}
+
+func (u *untilClosed) c() chan struct{} {
+	u.once.Do(func() { u.ch = make(chan struct{}) })
+	return u.ch
+}
+
+func (u *untilClosed) ReadBatch([]Packet) (int, error) {
+	<-u.c()
+	return 0, net.ErrClosed
+}
+
+func (u *untilClosed) Close() error {
+	u.closeOnce.Do(func() { close(u.c()) })
+	return nil
+}
+
 type fakeUnderlay struct {
+	untilClosed
 	sent [][]byte
 	tos  []byte
 }
 
-func (f *fakeUnderlay) ReadBatch([]Packet) (int, error) { select {} }
-func (f *fakeUnderlay) BatchSize() int                  { return 16 }
-func (f *fakeUnderlay) Close() error                    { return nil }
+func (f *fakeUnderlay) BatchSize() int { return 16 }
 func (f *fakeUnderlay) WriteBatch(bufs [][]byte, tos []byte) (int, error) {
 	for i, b := range bufs {
 		f.sent = append(f.sent, append([]byte(nil), b...))
@@ -64,11 +87,27 @@ var (
 // An ICMP echo request 10.1.0.10 -> 10.2.0.10, DF set, 28 bytes.
 const icmpEcho = "45000020 0001 4000 40 01 0000 0a01000a 0a02000a 0800f7ff 0000 0000 00000000 00000000"
 
+// idleRef is an underlay in a slot without a reading goroutine.
+func idleRef(u Underlay, esp bool) *underlayRef {
+	r := newUnderlayRef(u, esp)
+	close(r.done)
+	return r
+}
+
+// testPort attaches t to an ESP port over u that has no reading goroutine
+// (tests call decapBatch themselves) and returns the port's underlay.
+func testPort(t *Tunnel, u Underlay) *underlayRef {
+	p := &ESPPort{ref: idleRef(u, true)}
+	p.tunnels.Store(&[]*Tunnel{})
+	p.Attach(t)
+	return p.ref
+}
+
 func newTestTunnel(p Params) (*Tunnel, *fakeOverlay, *fakeUnderlay, *underlayRef) {
 	ov := &fakeOverlay{}
 	ul := &fakeUnderlay{}
 	t := New(ov, p, Hooks{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ref := &underlayRef{u: ul}
+	ref := idleRef(ul, false)
 	t.underlay.Store(ref)
 	t.SetUp(true)
 	return t, ov, ul, ref
@@ -324,11 +363,12 @@ func TestNoAllocationsPerPacket(t *testing.T) {
 	}
 }
 
-type countingUnderlay struct{ n int }
+type countingUnderlay struct {
+	untilClosed
+	n int
+}
 
-func (c *countingUnderlay) ReadBatch([]Packet) (int, error) { select {} }
-func (c *countingUnderlay) BatchSize() int                  { return 16 }
-func (c *countingUnderlay) Close() error                    { return nil }
+func (c *countingUnderlay) BatchSize() int { return 16 }
 func (c *countingUnderlay) WriteBatch(bufs [][]byte, _ []byte) (int, error) {
 	c.n += len(bufs)
 	return len(bufs), nil

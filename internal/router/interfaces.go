@@ -38,6 +38,7 @@ type iface struct {
 
 	// Tunnel state.
 	lp         lineproto.Machine
+	lpIn       lineproto.Inputs // the inputs of the last evaluation
 	ka         *keepalive.Machine
 	kaReplies  uint64 // dp.C.KeepaliveReplies seen so far
 	src        netip.Addr
@@ -221,7 +222,7 @@ func (r *Router) ensureTunnel(it *iface) error {
 		}
 		it.mtu = mtu
 		name := it.cfg.Name
-		it.dp = dataplane.New(dev, r.tunnelParams(it), dataplane.Hooks{KeepaliveReply: r.Kick}, r.log.With("interface", name))
+		it.dp = dataplane.New(dev, r.tunnelParams(it), dataplane.Hooks{KeepaliveReply: func() { r.keepaliveReply(name) }}, r.log.With("interface", name))
 		it.lp = lineproto.Machine{}
 		it.dp.Start()
 	}
@@ -411,10 +412,7 @@ func (r *Router) evaluateTunnel(now time.Time, it *iface, links map[string]linux
 	}
 	it.dp.SetParams(r.tunnelParams(it))
 	if len(it.sas) > 0 && (it.espKey.src != it.src || opts != oldOpts) {
-		if opts != oldOpts {
-			it.espKey = espKey{} // redial: the ESP socket needs the new mark too
-		}
-		r.applyProtection(it) // the ESP socket follows the source address
+		r.applyProtection(it) // the ESP socket follows the source address and the mark
 	}
 
 	in := lineproto.Inputs{AdminDown: it.cfg.Shutdown, SourceProblem: srcProblem}
@@ -426,6 +424,36 @@ func (r *Router) evaluateTunnel(now time.Time, it *iface, links map[string]linux
 		}
 		in.KeepaliveProblem = r.runKeepalive(now, it)
 	}
+	it.lpIn = in
+	r.updateLineProtocol(now, it, in)
+}
+
+// keepaliveReplyLocked records a GRE keepalive reply on one tunnel: its
+// keepalive machine and line protocol move at once, without a pass over
+// the host (the other inputs are those of the last pass).
+func (r *Router) keepaliveReplyLocked(name string) {
+	it := r.ifs[name]
+	if it == nil || it.dp == nil || it.ka == nil || it.cfg.Kind != config.Tunnel {
+		return
+	}
+	in := it.lpIn
+	if in.AdminDown || in.SourceProblem != "" {
+		return
+	}
+	now := r.opts.Now()
+	wasUp := it.lp.Up()
+	in.KeepaliveProblem = r.runKeepalive(now, it)
+	it.lpIn = in
+	r.updateLineProtocol(now, it, in)
+	if it.lp.Up() != wasUp {
+		r.syncRoutes() // static routes through the tunnel follow its state
+	}
+}
+
+// updateLineProtocol runs the tunnel's line protocol on its inputs and
+// carries out a change (log, carrier, data plane).
+func (r *Router) updateLineProtocol(now time.Time, it *iface, in lineproto.Inputs) {
+	name, tc := it.cfg.Name, it.cfg.Tunnel
 	res := it.lp.Update(now, in)
 	if res.RecursionDetected {
 		r.log.Warn(fmt.Sprintf("%%TUN-5-RECURDOWN: %s temporarily disabled due to recursive routing", name),
@@ -527,6 +555,7 @@ func (r *Router) teardown(it *iface) {
 	}
 	r.unpin(it)
 	if it.dp != nil {
+		r.setESPUnderlay(it, espKey{})
 		it.dp.Close()
 	}
 	if it.tun != nil {

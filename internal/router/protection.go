@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gresec/gresec/internal/config"
@@ -64,11 +64,23 @@ type saPair struct {
 	rekeyAsked bool
 }
 
-// espKey identifies the socket an SA pair's ESP needs.
+// espKey identifies the socket an SA pair's ESP needs; tunnels that need
+// the same one share it (an ESP port, demultiplexed by SPI).
 type espKey struct {
 	src, dst netip.Addr
 	encap    UDPEncap
 	udp      bool
+	opts     linux.UnderlayOptions
+}
+
+// espShare is an ESP port and the tunnels using it.
+type espShare struct {
+	port *dataplane.ESPPort
+	// unknownSPI is the last SPI the port could not place (0: none since
+	// the last pass); the engine decides whether to answer INVALID-SPI.
+	unknownSPI atomic.Uint32
+	// tunnel names one user, to whose peer the INVALID-SPI goes.
+	tunnel string
 }
 
 // InstallSA installs an SA pair on a protected tunnel. A pair already
@@ -190,7 +202,7 @@ func (r *Router) applyProtection(it *iface) {
 		prot.In = append(prot.In, p.in)
 	}
 	it.dp.SetProtection(prot)
-	key := espKey{src: it.src, dst: it.cfg.Tunnel.Destination}
+	key := espKey{src: it.src, dst: it.cfg.Tunnel.Destination, opts: r.underlayOptions(it)}
 	if e := cur.spec.Encap; e != nil {
 		key.udp, key.encap = true, *e
 	}
@@ -200,39 +212,64 @@ func (r *Router) applyProtection(it *iface) {
 	r.setESPUnderlay(it, key)
 }
 
+// setESPUnderlay attaches the tunnel to the ESP port for key (none for
+// the zero key), opening it if no other tunnel uses it; a port nobody uses
+// any more is closed.
 func (r *Router) setESPUnderlay(it *iface, key espKey) {
 	if key == it.espKey {
 		return
 	}
-	it.espKey = key
-	it.dp.SetESPUnderlay(nil)
+	if old := r.esp[it.espKey]; old != nil {
+		if old.port.Detach(it.dp) == 0 {
+			old.port.Close()
+			delete(r.esp, it.espKey)
+		} else if old.tunnel == it.cfg.Name {
+			old.tunnel = "" // named afresh at the next unknown SPI
+		}
+	}
+	it.espKey = espKey{}
 	if !key.src.IsValid() {
 		return
 	}
-	var u dataplane.Underlay
-	var err error
-	if key.udp {
-		local := netip.AddrPortFrom(key.src, key.encap.LocalPort)
-		var uu *linux.UDPUnderlay
-		uu, err = linux.DialUDP(local, netip.AddrPortFrom(key.dst, key.encap.RemotePort), r.underlayOptions(it))
-		if err == nil {
-			uu.OnControl = r.ikeControl(local)
-			name := it.cfg.Name
-			uu.OnGSORefused = func(segment int, err error) {
-				r.log.Info(fmt.Sprintf("%s: the route to %s refused UDP segmentation offload (%v); ESP datagrams of %d bytes or more now leave one by one",
-					name, key.dst, err, segment), "interface", name)
-			}
-			u = uu
+	sh := r.esp[key]
+	if sh == nil {
+		u, err := r.dialESP(it, key)
+		if err != nil {
+			r.log.Warn(fmt.Sprintf("%s: ESP socket: %v", it.cfg.Name, err))
+			return
 		}
-	} else {
-		u, err = linux.DialRaw(50, key.src, key.dst, r.underlayOptions(it))
+		sh = &espShare{}
+		sh.port = dataplane.NewESPPort(u, func(spi uint32) {
+			sh.unknownSPI.Store(spi)
+			r.Kick()
+		}, r.log.With("peer", key.dst))
+		r.esp[key] = sh
 	}
+	sh.port.Attach(it.dp)
+	if sh.tunnel == "" {
+		sh.tunnel = it.cfg.Name
+	}
+	it.espKey = key
+}
+
+// dialESP opens the socket of an ESP port: raw IP protocol 50, or UDP
+// between the NAT-T ports.
+func (r *Router) dialESP(it *iface, key espKey) (dataplane.Underlay, error) {
+	if !key.udp {
+		return linux.DialRaw(50, key.src, key.dst, key.opts)
+	}
+	local := netip.AddrPortFrom(key.src, key.encap.LocalPort)
+	u, err := linux.DialUDP(local, netip.AddrPortFrom(key.dst, key.encap.RemotePort), key.opts)
 	if err != nil {
-		r.log.Warn(fmt.Sprintf("%s: ESP socket: %v", it.cfg.Name, err))
-		it.espKey = espKey{}
-		return
+		return nil, err
 	}
-	it.dp.SetESPUnderlay(u)
+	u.OnControl = r.ikeControl(local)
+	name := it.cfg.Name
+	u.OnGSORefused = func(segment int, err error) {
+		r.log.Info(fmt.Sprintf("%s: the route to %s refused UDP segmentation offload (%v); ESP datagrams of %d bytes or more now leave one by one",
+			name, key.dst, err, segment), "interface", name)
+	}
+	return u, nil
 }
 
 // expireSAs removes retired inbound SAs past their grace period and pairs
@@ -291,25 +328,6 @@ func (r *Router) keylogSA(it *iface, s SASpec) {
 			spi, s.Suite.WiresharkEncryption(), enc, s.Suite.WiresharkAuthentication(), auth)
 	}
 	r.keylog(line(s.OutSPI, s.OutEncKey, s.OutAuthKey), line(s.InSPI, s.InEncKey, s.InAuthKey))
-}
-
-// keylog appends lines to the --keylog file, if there is one.
-func (r *Router) keylog(lines ...string) {
-	if r.opts.KeyLog == "" {
-		return
-	}
-	f, err := os.OpenFile(r.opts.KeyLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		r.log.Warn(fmt.Sprintf("keylog: %v", err))
-		return
-	}
-	defer f.Close()
-	for _, ln := range lines {
-		if _, err := fmt.Fprintln(f, ln); err != nil {
-			r.log.Warn(fmt.Sprintf("keylog: %v", err))
-			return
-		}
-	}
 }
 
 // saTotals accumulates the counters of SAs that are gone, so that the

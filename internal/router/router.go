@@ -46,9 +46,14 @@ type Router struct {
 	routes map[netip.Prefix]linux.Route
 	fwd    bool
 	ike    *ikeSide // nil while no tunnel is protected
+	esp    map[espKey]*espShare
 
 	kick  chan struct{}
 	ikeIn chan ike.Datagram
+	// kaIn carries the names of tunnels that got a keepalive reply.
+	kaIn chan string
+	// keyLog is the open --keylog file (nil without one).
+	keyLog *os.File
 }
 
 // New loads and validates the configuration; nothing is applied yet.
@@ -66,8 +71,10 @@ func New(opts Options) (*Router, error) {
 		host:   host,
 		ifs:    map[string]*iface{},
 		routes: map[netip.Prefix]linux.Route{},
+		esp:    map[espKey]*espShare{},
 		kick:   make(chan struct{}, 1),
 		ikeIn:  make(chan ike.Datagram, 256),
+		kaIn:   make(chan string, 64),
 	}
 	cfg, problems := r.load()
 	if cfg == nil {
@@ -79,17 +86,12 @@ func New(opts Options) (*Router, error) {
 	}
 	r.cfg = cfg
 	if opts.KeyLog != "" {
-		// Created now, mode 0600, so that it is never readable by others.
-		f, err := os.OpenFile(opts.KeyLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		f, err := openKeyLog(opts.KeyLog)
 		if err != nil {
 			host.Close()
-			return nil, fmt.Errorf("keylog: %w", err)
+			return nil, err
 		}
-		f.Close()
-		if err := os.Chmod(opts.KeyLog, 0o600); err != nil {
-			host.Close()
-			return nil, fmt.Errorf("keylog: %w", err)
-		}
+		r.keyLog = f
 	}
 	return r, nil
 }
@@ -122,6 +124,9 @@ func (r *Router) load() (*config.Config, []string) {
 // it removes what it created.
 func (r *Router) Run(ctx context.Context) error {
 	defer r.host.Close()
+	if r.keyLog != nil {
+		defer r.keyLog.Close()
+	}
 	if err := r.host.FlushRoutes(); err != nil {
 		r.log.Warn("removing stale gresec routes", "err", err)
 	}
@@ -166,6 +171,11 @@ func (r *Router) Run(ctx context.Context) error {
 			r.receiveIKE(d)
 			r.mu.Unlock()
 			continue
+		case name := <-r.kaIn:
+			r.mu.Lock()
+			r.keepaliveReplyLocked(name)
+			r.mu.Unlock()
+			continue
 		}
 		r.mu.Lock()
 		r.passLocked()
@@ -195,6 +205,16 @@ func (r *Router) Reload() ([]string, error) {
 	r.mu.Unlock()
 	r.log.Info(fmt.Sprintf("%%SYS-5-CONFIG_I: Configured from %s", r.opts.ConfigPath), "hostname", cfg.Hostname)
 	return problems, nil
+}
+
+// keepaliveReply tells the main loop that a tunnel got a GRE keepalive
+// reply. It runs on the tunnel's reading goroutine and never blocks: with
+// the queue full, the next pass sees the reply in the counters.
+func (r *Router) keepaliveReply(name string) {
+	select {
+	case r.kaIn <- name:
+	default:
+	}
 }
 
 // Kick asks the main loop for a reconciliation pass.

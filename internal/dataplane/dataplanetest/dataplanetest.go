@@ -1,0 +1,174 @@
+// Package dataplanetest offers channel-driven fakes of a tunnel's overlay
+// (the TUN device) and underlay (a socket), in the manner of wireguard-go's
+// tun/tuntest and conn/bindtest: a test drives a whole tunnel, read loops
+// included, by sending packets and errors on channels and receiving what
+// the tunnel writes.
+package dataplanetest
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gresec/gresec/internal/dataplane"
+)
+
+const ipv4HeaderLen = 20
+
+// Datagram is one datagram for an Underlay to deliver.
+type Datagram struct {
+	Payload []byte
+	Src     netip.AddrPort
+}
+
+// Underlay is a dataplane.Underlay fed through channels. Each ReadBatch
+// delivers one datagram from In, or returns an error from Errs; after
+// Close it returns net.ErrClosed, as a closed socket does. Written
+// datagrams are copied to Out when there is room (a full Out drops them,
+// counted in Dropped) so a test that does not read Out never blocks the
+// tunnel.
+type Underlay struct {
+	In   chan Datagram
+	Errs chan error
+	Out  chan []byte
+
+	// CloseDelay is how long a ReadBatch in progress takes to notice a
+	// Close: the time a read loop would still be working on a batch.
+	CloseDelay time.Duration
+
+	// Reading is the number of ReadBatch calls in progress; Reads counts
+	// them all; Dropped counts writes Out had no room for.
+	Reading, Reads, Dropped atomic.Int64
+	// OnRead, if set, runs at the start of each ReadBatch.
+	OnRead func()
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// NewUnderlay returns an underlay with channels of capacity n.
+func NewUnderlay(n int) *Underlay {
+	return &Underlay{
+		In:     make(chan Datagram, n),
+		Errs:   make(chan error, n),
+		Out:    make(chan []byte, n),
+		closed: make(chan struct{}),
+	}
+}
+
+var _ dataplane.Underlay = (*Underlay)(nil)
+
+// ReadBatch implements dataplane.Underlay.
+func (u *Underlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
+	u.Reading.Add(1)
+	defer u.Reading.Add(-1)
+	u.Reads.Add(1)
+	if u.OnRead != nil {
+		u.OnRead()
+	}
+	select {
+	case <-u.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	select {
+	case d := <-u.In:
+		// Where a raw socket puts it: after the outer IPv4 header.
+		pkts[0].Payload = pkts[0].Buf[ipv4HeaderLen : ipv4HeaderLen+copy(pkts[0].Buf[ipv4HeaderLen:], d.Payload)]
+		pkts[0].Src = d.Src
+		return 1, nil
+	case err := <-u.Errs:
+		return 0, err
+	case <-u.closed:
+		time.Sleep(u.CloseDelay)
+		return 0, net.ErrClosed
+	}
+}
+
+// WriteBatch implements dataplane.Underlay.
+func (u *Underlay) WriteBatch(bufs [][]byte, _ []byte) (int, error) {
+	for _, b := range bufs {
+		select {
+		case u.Out <- append([]byte(nil), b...):
+		default:
+			u.Dropped.Add(1)
+		}
+	}
+	return len(bufs), nil
+}
+
+// BatchSize implements dataplane.Underlay.
+func (u *Underlay) BatchSize() int { return 8 }
+
+// Close implements dataplane.Underlay.
+func (u *Underlay) Close() error {
+	u.closeOnce.Do(func() { close(u.closed) })
+	return nil
+}
+
+// Closed reports whether Close was called.
+func (u *Underlay) Closed() bool {
+	select {
+	case <-u.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Overlay is a dataplane.Overlay fed through channels: Read delivers the
+// packets sent on In (what the kernel routes into the tunnel), or an error
+// from Errs; Write copies what the tunnel hands to the kernel to Out (a
+// full Out drops). After Close, Read returns os.ErrClosed, as a closed TUN
+// device does.
+type Overlay struct {
+	In   chan []byte
+	Errs chan error
+	Out  chan []byte
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// NewOverlay returns an overlay with channels of capacity n.
+func NewOverlay(n int) *Overlay {
+	return &Overlay{In: make(chan []byte, n), Errs: make(chan error, n), Out: make(chan []byte, n), closed: make(chan struct{})}
+}
+
+var _ dataplane.Overlay = (*Overlay)(nil)
+
+// Read implements dataplane.Overlay: one packet per call.
+func (o *Overlay) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	select {
+	case p := <-o.In:
+		sizes[0] = copy(bufs[0][offset:], p)
+		return 1, nil
+	case err := <-o.Errs:
+		return 0, err
+	case <-o.closed:
+		return 0, os.ErrClosed
+	}
+}
+
+// Write implements dataplane.Overlay.
+func (o *Overlay) Write(bufs [][]byte, offset int) (int, error) {
+	for _, b := range bufs {
+		select {
+		case o.Out <- append([]byte(nil), b[offset:]...):
+		default:
+		}
+	}
+	return len(bufs), nil
+}
+
+// BatchSize implements dataplane.Overlay.
+func (o *Overlay) BatchSize() int { return 8 }
+
+// Close ends reads.
+func (o *Overlay) Close() error {
+	o.closeOnce.Do(func() { close(o.closed) })
+	return nil
+}

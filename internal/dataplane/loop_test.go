@@ -1,0 +1,280 @@
+package dataplane_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gresec/gresec/internal/dataplane"
+	"github.com/gresec/gresec/internal/dataplane/dataplanetest"
+	"github.com/gresec/gresec/internal/esp"
+)
+
+var (
+	left  = netip.MustParseAddr("192.0.2.1")
+	right = netip.MustParseAddr("192.0.2.2")
+	quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+)
+
+// echo is an ICMP echo request 10.1.0.10 -> 10.2.0.10 (28 bytes).
+var echo, _ = hex.DecodeString("450000200001400040010000" + "0a01000a0a02000a" + "0800f7ff000000000000000000000000")
+
+// transient are the read errors a loop must survive: a peer's closed port
+// (ICMP port unreachable), no route, an interrupted call, a full buffer.
+var transient = []syscall.Errno{syscall.ECONNREFUSED, syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.EINTR, syscall.ENOBUFS}
+
+func params(local, remote netip.Addr, protected bool) dataplane.Params {
+	return dataplane.Params{Name: "Tunnel0", Local: local, Remote: remote, MTU: 1400, Protected: protected}
+}
+
+// receive waits for one packet on ch.
+func receive(t *testing.T, ch <-chan []byte, what string) []byte {
+	t.Helper()
+	select {
+	case p := <-ch:
+		return p
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no %s within 5 s", what)
+		return nil
+	}
+}
+
+// TestGREReadLoopSurvivesTransientErrors: a failed read of the underlay
+// (here each transient errno in turn) is counted and retried; the loop
+// goes on delivering packets and ends only when the underlay is closed.
+func TestGREReadLoopSurvivesTransientErrors(t *testing.T) {
+	ov := dataplanetest.NewOverlay(16)
+	ul := dataplanetest.NewUnderlay(16)
+	tun := dataplane.New(ov, params(left, right, false), dataplane.Hooks{}, quiet)
+	tun.SetUp(true)
+	tun.SetUnderlay(ul)
+	frame := append([]byte{0, 0, 0x08, 0}, echo...) // GRE, protocol IPv4
+	for _, errno := range transient {
+		ul.Errs <- os.NewSyscallError("recvmmsg", errno)
+		ul.In <- dataplanetest.Datagram{Payload: frame}
+		if got := receive(t, ov.Out, "decapsulated packet after "+errno.Error()); !bytes.Equal(got, echo) {
+			t.Fatalf("after %v: overlay got %x, want %x", errno, got, echo)
+		}
+	}
+	if n := tun.C.InReadErrors.Load(); n != uint64(len(transient)) {
+		t.Errorf("InReadErrors = %d, want %d", n, len(transient))
+	}
+	tun.Close()
+	if !ul.Closed() || ul.Reading.Load() != 0 {
+		t.Errorf("after Close: underlay closed %v, reads in progress %d", ul.Closed(), ul.Reading.Load())
+	}
+}
+
+// TestOverlayReadLoopSurvivesErrors: the encapsulating loop retries a
+// failed TUN read and ends when the device is closed.
+func TestOverlayReadLoopSurvivesErrors(t *testing.T) {
+	ov := dataplanetest.NewOverlay(16)
+	ul := dataplanetest.NewUnderlay(16)
+	tun := dataplane.New(ov, params(left, right, false), dataplane.Hooks{}, quiet)
+	tun.SetUp(true)
+	tun.SetUnderlay(ul)
+	defer tun.Close()
+	tun.Start()
+	ov.Errs <- errors.New("tun read: resource temporarily unavailable")
+	ov.In <- echo
+	got := receive(t, ul.Out, "GRE datagram")
+	if !bytes.Equal(got[4:], echo) {
+		t.Fatalf("underlay got %x", got)
+	}
+	if n := tun.C.OutReadErrors.Load(); n != 1 {
+		t.Errorf("OutReadErrors = %d, want 1", n)
+	}
+	ov.Close()
+}
+
+// TestUnderlaySwapWaitsForOldLoop: when an underlay is replaced, the old
+// read loop has returned before the new one reads (a batch in progress
+// on the old socket must not run beside the new one's).
+func TestUnderlaySwapWaitsForOldLoop(t *testing.T) {
+	ov := dataplanetest.NewOverlay(16)
+	tun := dataplane.New(ov, params(left, right, false), dataplane.Hooks{}, quiet)
+	old := dataplanetest.NewUnderlay(1)
+	old.CloseDelay = 50 * time.Millisecond
+	tun.SetUnderlay(old)
+	for old.Reading.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	var overlap atomic.Bool
+	next := dataplanetest.NewUnderlay(1)
+	next.OnRead = func() {
+		if old.Reading.Load() != 0 {
+			overlap.Store(true)
+		}
+	}
+	tun.SetUnderlay(next)
+	for next.Reads.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if overlap.Load() {
+		t.Error("the new underlay's loop read while the old one's was still running")
+	}
+	if !old.Closed() {
+		t.Error("the old underlay was not closed")
+	}
+	tun.Close()
+}
+
+// sa returns a matching outbound and inbound ESP SA (AES-GCM-256).
+func sa(t *testing.T, spi uint32) (*esp.SA, *esp.SA) {
+	t.Helper()
+	suite := esp.Suite{Cipher: esp.AES256GCM}
+	k := make([]byte, suite.KeyLen())
+	_, _ = rand.Read(k)
+	out, err := esp.NewOutbound(spi, suite, k, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := esp.NewInbound(spi, suite, k, nil, false, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, in
+}
+
+// protectedEnd is a protected tunnel with its overlay and ESP port.
+type protectedEnd struct {
+	tun  *dataplane.Tunnel
+	ov   *dataplanetest.Overlay
+	ul   *dataplanetest.Underlay
+	port *dataplane.ESPPort
+}
+
+// protectedPeers builds two protected tunnels, a (left) and b (right),
+// with one SA pair, each on its own ESP port. unknown hears b's unknown
+// SPIs.
+func protectedPeers(t *testing.T, unknown func(uint32)) (a, b protectedEnd) {
+	t.Helper()
+	abOut, abIn := sa(t, 0x1001)
+	baOut, baIn := sa(t, 0x2002)
+	mk := func(local, remote netip.Addr, prot *dataplane.Protection, unknown func(uint32)) protectedEnd {
+		e := protectedEnd{ov: dataplanetest.NewOverlay(64), ul: dataplanetest.NewUnderlay(64)}
+		e.tun = dataplane.New(e.ov, params(local, remote, true), dataplane.Hooks{}, quiet)
+		e.tun.SetUp(true)
+		e.tun.SetProtection(prot)
+		e.port = dataplane.NewESPPort(e.ul, unknown, quiet)
+		e.port.Attach(e.tun)
+		e.tun.Start()
+		t.Cleanup(func() {
+			e.ov.Close()
+			e.tun.Close()
+			e.port.Close()
+		})
+		return e
+	}
+	a = mk(left, right, &dataplane.Protection{Out: abOut, OutMu: &sync.Mutex{}, In: []*esp.SA{baIn}}, nil)
+	b = mk(right, left, &dataplane.Protection{Out: baOut, OutMu: &sync.Mutex{}, In: []*esp.SA{abIn}}, unknown)
+	return a, b
+}
+
+// TestESPPortSurvivesConnectionRefused is issue 10's black hole: the
+// ESP-in-UDP socket is connected, so an ICMP port unreachable (the peer
+// restarting, or one forged datagram) fails its next read with
+// ECONNREFUSED. The port keeps reading: ESP (and the IKE behind it on port
+// 4500) still gets through.
+func TestESPPortSurvivesConnectionRefused(t *testing.T) {
+	a, b := protectedPeers(t, nil)
+	for i, errno := range transient {
+		b.ul.Errs <- os.NewSyscallError("recvmmsg", errno)
+		a.ov.In <- echo
+		b.ul.In <- dataplanetest.Datagram{Payload: receive(t, a.ul.Out, "ESP from a")}
+		if got := receive(t, b.ov.Out, "decrypted packet at b"); !bytes.Equal(got, echo) {
+			t.Fatalf("packet %d: b got %x", i, got)
+		}
+	}
+	if n := b.port.ReadErrors.Load(); n != uint64(len(transient)) {
+		t.Errorf("port ReadErrors = %d, want %d", n, len(transient))
+	}
+}
+
+// TestESPPortDemultiplexes: two tunnels to the same peer share one port;
+// each receives exactly its own SAs' packets, and an SPI neither knows is
+// counted and reported.
+func TestESPPortDemultiplexes(t *testing.T) {
+	var unknown atomic.Uint32
+	ul := dataplanetest.NewUnderlay(64)
+	port := dataplane.NewESPPort(ul, func(spi uint32) { unknown.Store(spi) }, quiet)
+	defer port.Close()
+	type end struct {
+		tun *dataplane.Tunnel
+		ov  *dataplanetest.Overlay
+		out *esp.SA // the peer's outbound SA towards this tunnel
+	}
+	var ends []end
+	for i, spi := range []uint32{0x3003, 0x4004} {
+		out, in := sa(t, spi)
+		ov := dataplanetest.NewOverlay(16)
+		p := params(left, right, true)
+		p.HasKey, p.Key = true, uint32(i)
+		tun := dataplane.New(ov, p, dataplane.Hooks{}, quiet)
+		tun.SetUp(true)
+		own, _ := sa(t, 0x9000+spi)
+		tun.SetProtection(&dataplane.Protection{Out: own, OutMu: &sync.Mutex{}, In: []*esp.SA{in}})
+		port.Attach(tun)
+		defer tun.Close()
+		ends = append(ends, end{tun, ov, out})
+	}
+	seal := func(e end, key byte) []byte {
+		gre := append([]byte{0x20, 0, 0x08, 0, 0, 0, 0, key}, echo...)
+		buf := make([]byte, 64+len(gre)+64)
+		copy(buf[64:], gre)
+		pkt, err := e.out.Seal(buf[:64+len(gre)], 64, esp.NextHeaderGRE)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]byte(nil), pkt...)
+	}
+	for round := range 3 {
+		for i, e := range ends {
+			ul.In <- dataplanetest.Datagram{Payload: seal(e, byte(i))}
+			if got := receive(t, e.ov.Out, "packet for its own tunnel"); !bytes.Equal(got, echo) {
+				t.Fatalf("round %d tunnel %d got %x", round, i, got)
+			}
+		}
+	}
+	stray, _ := sa(t, 0x5005)
+	ul.In <- dataplanetest.Datagram{Payload: seal(end{out: stray}, 0)}
+	deadline := time.Now().Add(5 * time.Second)
+	for unknown.Load() != 0x5005 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := unknown.Load(); got != 0x5005 {
+		t.Errorf("unknown SPI reported as 0x%x, want 0x5005", got)
+	}
+	for i, e := range ends {
+		s := e.tun.C.Snapshot()
+		wantNoSA := uint64(0)
+		if i == 0 {
+			wantNoSA = 1 // a packet no tunnel owns is counted on the first
+		}
+		if s.InPackets != 3 || s.InKeyMismatch != 0 || s.InNoSA != wantNoSA {
+			t.Errorf("tunnel %d: in %d, key mismatches %d, no SA %d; want 3, 0, %d", i, s.InPackets, s.InKeyMismatch, s.InNoSA, wantNoSA)
+		}
+	}
+	// Detached, a tunnel no longer receives from the port.
+	if left := port.Detach(ends[1].tun); left != 1 {
+		t.Errorf("%d tunnels left on the port, want 1", left)
+	}
+	ul.In <- dataplanetest.Datagram{Payload: seal(ends[1], 1)}
+	ul.In <- dataplanetest.Datagram{Payload: seal(ends[0], 0)}
+	receive(t, ends[0].ov.Out, "packet for the tunnel still attached")
+	select {
+	case p := <-ends[1].ov.Out:
+		t.Errorf("detached tunnel received %x", p)
+	default:
+	}
+}
