@@ -99,6 +99,7 @@ type Engine struct {
 	peerOrder []*peer // creation order, for deterministic iteration
 	tunnels   map[string]*tunnel
 	spis      map[uint32]bool // our inbound SPIs in use
+	dests     map[netip.Addr]int // tunnels per destination: the configured peers
 	connID    int
 	limiter   limiter
 
@@ -112,6 +113,7 @@ func New(cfg Config) (*Engine, error) {
 		peers:   make(map[peerKey]*peer),
 		tunnels: make(map[string]*tunnel),
 		spis:    make(map[uint32]bool),
+		dests:   make(map[netip.Addr]int),
 	}
 	if err := e.SetConfig(cfg); err != nil {
 		return nil, err
@@ -165,6 +167,7 @@ func (e *Engine) Start(now time.Time, p Protect) ([]Action, error) {
 	t.peer = pr
 	pr.tunnels = append(pr.tunnels, t)
 	e.tunnels[p.Name] = t
+	e.dests[t.p.Remote]++
 	return e.finish(), nil
 }
 
@@ -446,6 +449,9 @@ func (e *Engine) stopTunnel(t *tunnel, reason string) {
 		p.tunnels = slices.Delete(p.tunnels, i, i+1)
 	}
 	delete(e.tunnels, t.p.Name)
+	if e.dests[t.p.Remote]--; e.dests[t.p.Remote] <= 0 {
+		delete(e.dests, t.p.Remote)
+	}
 	if len(p.tunnels) == 0 {
 		for _, sa := range slices.Clone(p.sas) {
 			e.deleteIKESA(sa, true, reason)

@@ -281,3 +281,59 @@ func TestLogRateLimit(t *testing.T) {
 		t.Fatalf("second peer: %+v", logs)
 	}
 }
+
+// TestLogLimiterFull: garbage from more addresses than the limiter has
+// room for neither silences the logs nor floods them. Addresses that are
+// no tunnel destination share a budget of first lines a minute; a full
+// table evicts its oldest entry; the first event of a configured peer is
+// always logged.
+func TestLogLimiterFull(t *testing.T) {
+	e, _ := New(quiet(refConfig()))
+	if _, err := e.Start(t0, Protect{Name: "Tunnel0", Local: addrB, Remote: addrA, Protocol: 47,
+		TransformSets: protect(addrB, addrA).TransformSets, Passive: true}); err != nil {
+		t.Fatal(err)
+	}
+	garbage := func(at time.Time, from netip.Addr) []Log {
+		return actionsOf[Log](e.Receive(at, Datagram{Local: netip.AddrPortFrom(addrB, 500), Remote: netip.AddrPortFrom(from, 500), Data: []byte("garbage")}))
+	}
+	stranger := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
+	// Over ten minutes, fill the table with more entries than it holds.
+	logged, i := 0, 0
+	for m := range 10 * maxLimitEntries / strangerLines {
+		at := t0.Add(time.Duration(m) * 100 * time.Millisecond)
+		for range 5 {
+			logged += len(garbage(at, stranger(i)))
+			i++
+		}
+	}
+	if maxLogged := 11 * strangerLines; logged > maxLogged || logged < strangerLines {
+		t.Errorf("%d lines for a flood from %d addresses in %v, want at most %d", logged, i, 10*maxLimitEntries/strangerLines*100*time.Millisecond, maxLogged)
+	}
+	if len(e.limiter.m) > maxLimitEntries {
+		t.Errorf("limiter holds %d entries", len(e.limiter.m))
+	}
+	now := t0.Add(time.Duration(10*maxLimitEntries/strangerLines) * 100 * time.Millisecond)
+	// The table is full of entries younger than a minute.
+	for len(e.limiter.m) < maxLimitEntries {
+		e.limiter.allow("filler", stranger(i), now, true)
+		i++
+	}
+	// The configured peer gets its line although the strangers' budget is
+	// spent and the table full.
+	for range 20 {
+		garbage(now, stranger(i))
+		i++
+	}
+	if logs := garbage(now, addrA); len(logs) != 1 || !strings.Contains(logs[0].Msg, addrA.String()) {
+		t.Fatalf("configured peer with a full table: %+v", logs)
+	}
+	// A minute on, strangers are heard again, with the count of what was
+	// suppressed.
+	logs := garbage(now.Add(time.Minute), stranger(i))
+	if len(logs) != 1 || !strings.Contains(logs[0].Msg, "similar from other addresses suppressed") {
+		t.Fatalf("stranger a minute later: %+v", logs)
+	}
+	if len(e.limiter.m) > maxLimitEntries {
+		t.Errorf("limiter holds %d entries", len(e.limiter.m))
+	}
+}

@@ -159,7 +159,7 @@ func (e *Engine) answerNotify(in inbound, ckyR [8]byte, t isakmp.NotifyType) {
 	if t == 0 {
 		return
 	}
-	if ok, _ := e.limiter.allow("notify", in.peerAddr(), e.now); ok {
+	if e.allow("notify", in.peerAddr()) {
 		e.sendClearNotify(in.d.Local, in.d.Remote, in.h.InitiatorCookie, ckyR, t)
 	}
 }
