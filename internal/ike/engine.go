@@ -98,7 +98,7 @@ type Engine struct {
 	peers     map[peerKey]*peer
 	peerOrder []*peer // creation order, for deterministic iteration
 	tunnels   map[string]*tunnel
-	spis      map[uint32]bool // our inbound SPIs in use
+	spis      map[uint32]bool    // our inbound SPIs in use
 	dests     map[netip.Addr]int // tunnels per destination: the configured peers
 	connID    int
 	limiter   limiter
