@@ -17,9 +17,12 @@ const (
 	defaultSAKilobytes  = 4608000
 	defaultReplayWindow = 64
 
-	maxKeyLength   = 128 // as IOS
-	maxProfileSets = 6   // as IOS
-	maxNameLength  = 64  // transform-set and profile names; longer is surely a mistake
+	maxKeyLength = 128 // as IOS
+	// minGoodKeyLength is the shortest pre-shared key `check` does not
+	// warn about.
+	minGoodKeyLength = 16
+	maxProfileSets   = 6  // as IOS
+	maxNameLength    = 64 // transform-set and profile names; longer is surely a mistake
 )
 
 // cryptoCommands are the global `crypto ...` commands.

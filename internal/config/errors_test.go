@@ -208,6 +208,7 @@ func TestWarnings(t *testing.T) {
 		{"duplicate route", "ip route 10.0.0.0 255.0.0.0 192.0.2.1\nip route 10.0.0.0 255.0.0.0 192.0.2.1", "2:1", "duplicate of the route at line 1; ignored"},
 		{"distance changed", "ip route 10.0.0.0 255.0.0.0 192.0.2.1\nip route 10.0.0.0 255.0.0.0 192.0.2.1 5", "2:1", "changes the distance of the route at line 1 from 1 to 5"},
 		{"key replaced", "crypto isakmp key a address 192.0.2.2\ncrypto isakmp key b address 192.0.2.2", "2:29", "replaces the key for 192.0.2.2 at line 1"},
+		{"short key", "crypto isakmp key Secret123 address 192.0.2.2", "1:19", "pre-shared key of 9 characters is short: an attacker who can answer as the peer can guess it offline; use at least 16 random characters"},
 		{"no removes nothing", "no ip route 10.0.0.0 255.0.0.0 192.0.2.1", "1:13", "nothing to remove"},
 		{"no interface removes nothing", "no interface Tunnel3", "1:14", "nothing to remove: interface Tunnel3 is not configured"},
 		{"lines after end", "hostname a\nend\nhostname b\n!\nfoo", "3:1", `ignoring 2 line(s) after "end"`},

@@ -280,6 +280,13 @@ func (p *parser) isakmpKey(s *stmt) {
 		s.errorf(keyWord, "key too long (%d characters; at most %d)", len(key), maxKeyLength)
 		return
 	}
+	if len(key) < minGoodKeyLength {
+		// Main Mode with pre-shared keys lets an active attacker who
+		// answers as the peer test guesses offline (the HASH is keyed
+		// with the PSK): length is what keeps that out of reach.
+		s.warnf(keyWord, "pre-shared key of %d characters is short: an attacker who can answer as the peer can guess it offline; use at least %d random characters",
+			len(key), minGoodKeyLength)
+	}
 	k := ISAKMPKey{Key: key, Peer: peer, Pos: s.line.words[0].pos}
 	if existing != nil {
 		s.warnf(addrWord, "replaces the key for %s at line %d", peerString(peer), existing.Pos.Line)

@@ -49,8 +49,10 @@ type Params struct {
 	AdjustMSS int
 	// Protected tunnels never send or accept GRE in clear text.
 	Protected bool
-	// ICMPSource is the source of ICMP errors (the tunnel's own address).
-	ICMPSource netip.Addr
+	// ICMPSource is the source of ICMP errors (the tunnel's own address);
+	// ICMPSource6 of ICMPv6 errors (an IPv6 address of the router).
+	ICMPSource  netip.Addr
+	ICMPSource6 netip.Addr
 }
 
 // Hooks let the control plane see what only the data plane sees.
@@ -446,7 +448,14 @@ func (t *Tunnel) tooBig(e *encapState, pkt []byte, p *Params) bool {
 		}
 		n, err = packet.FragNeeded(buf[overlayWriteOffset:], pkt, src, p.MTU)
 	case 6:
-		n, err = packet.PacketTooBig(buf[overlayWriteOffset:], pkt, netip.Addr{}, p.MTU)
+		if len(pkt) <= packet.IPv6MinMTU {
+			// Every IPv6 link carries 1280 bytes: a tunnel with a lower
+			// MTU sends them anyway, fragmented outside.
+			return false
+		}
+		// IPv6 routers never fragment: Packet Too Big, always (without
+		// it path MTU discovery black-holes).
+		n, err = packet.PacketTooBig(buf[overlayWriteOffset:], pkt, p.ICMPSource6, max(p.MTU, packet.IPv6MinMTU))
 	}
 	t.C.OutTooBig.Add(1)
 	if err == nil && n > 0 {

@@ -404,3 +404,59 @@ func TestOuterDSCPFromInner(t *testing.T) {
 		t.Errorf("keepalive ToS %x, want 0", ul.tos[2])
 	}
 }
+
+// ipv6Echo is an ICMPv6 echo request 2001:db8:1::10 -> 2001:db8:2::10 with
+// size bytes in all.
+func ipv6Echo(size int) []byte {
+	b := make([]byte, size)
+	b[0] = 0x60
+	b[4], b[5] = byte((size-40)>>8), byte(size-40)
+	b[6], b[7] = 58, 64 // ICMPv6, hop limit
+	copy(b[8:24], netip.MustParseAddr("2001:db8:1::10").AsSlice())
+	copy(b[24:40], netip.MustParseAddr("2001:db8:2::10").AsSlice())
+	b[40] = 128 // echo request
+	return b
+}
+
+// TestIPv6TooBigGetsPacketTooBig: IPv6 above the tunnel MTU draws an
+// ICMPv6 Packet Too Big from the router's IPv6 address (it used to be
+// dropped silently: path MTU discovery black-holed).
+func TestIPv6TooBigGetsPacketTooBig(t *testing.T) {
+	p := baseParams()
+	p.ICMPSource6 = netip.MustParseAddr("2001:db8:ff::1")
+	tun, ov, ul, _ := newTestTunnel(p)
+	bufs, sizes := overlayBatch(ipv6Echo(1500))
+	tun.encapBatch(newEncapState(16), bufs, sizes)
+	if len(ul.sent) != 0 {
+		t.Fatal("IPv6 packet above the MTU was sent")
+	}
+	if len(ov.written) != 1 {
+		t.Fatalf("%d ICMPv6 errors written back, want 1", len(ov.written))
+	}
+	h, err := packet.ParseIPv6(ov.written[0])
+	if err != nil || h.NextHeader != packet.ProtoICMPv6 || h.Src != p.ICMPSource6 || h.Dst != netip.MustParseAddr("2001:db8:1::10") {
+		t.Fatalf("ICMPv6 header %+v %v", h, err)
+	}
+	icmp := ov.written[0][40:]
+	if mtu := int(icmp[4])<<24 | int(icmp[5])<<16 | int(icmp[6])<<8 | int(icmp[7]); icmp[0] != 2 || mtu != p.MTU {
+		t.Errorf("ICMPv6 type %d mtu %d, want 2 (Packet Too Big) and %d", icmp[0], mtu, p.MTU)
+	}
+	if n := tun.C.OutTooBig.Load(); n != 1 {
+		t.Errorf("OutTooBig = %d, want 1", n)
+	}
+}
+
+// TestIPv6MinimumMTUAlwaysSent: below 1280 bytes IPv6 goes through a
+// tunnel with a smaller MTU (fragmented outside), as every IPv6 link must
+// carry 1280 bytes.
+func TestIPv6MinimumMTUAlwaysSent(t *testing.T) {
+	p := baseParams()
+	p.MTU = 1000
+	p.ICMPSource6 = netip.MustParseAddr("2001:db8:ff::1")
+	tun, ov, ul, _ := newTestTunnel(p)
+	bufs, sizes := overlayBatch(ipv6Echo(1280))
+	tun.encapBatch(newEncapState(16), bufs, sizes)
+	if len(ul.sent) != 1 || len(ov.written) != 0 {
+		t.Fatalf("sent %d, ICMPv6 errors %d; want 1 and 0", len(ul.sent), len(ov.written))
+	}
+}

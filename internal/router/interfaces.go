@@ -109,6 +109,11 @@ func (r *Router) reconcileLocked() {
 		}
 	}
 	links := r.linkState()
+	if a, err := r.host.IPv6Source(); err != nil {
+		r.log.Warn(err.Error())
+	} else {
+		r.icmp6Source = a
+	}
 	for _, ic := range r.cfg.Interfaces {
 		if ic.Kind == config.Tunnel {
 			it := r.ifs[ic.Name]
@@ -190,17 +195,18 @@ func overhead(tc *config.TunnelConfig) int {
 func (r *Router) tunnelParams(it *iface) dataplane.Params {
 	tc := it.cfg.Tunnel
 	return dataplane.Params{
-		Name:       it.cfg.Name,
-		Local:      it.src,
-		Remote:     tc.Destination,
-		HasKey:     tc.HasKey,
-		Key:        tc.Key,
-		Sequence:   tc.Sequence,
-		Checksum:   tc.Checksum,
-		MTU:        it.mtu,
-		AdjustMSS:  tc.AdjustMSS,
-		Protected:  tc.ProtectionProfile != "",
-		ICMPSource: it.cfg.Address.Addr(),
+		Name:        it.cfg.Name,
+		Local:       it.src,
+		Remote:      tc.Destination,
+		HasKey:      tc.HasKey,
+		Key:         tc.Key,
+		Sequence:    tc.Sequence,
+		Checksum:    tc.Checksum,
+		MTU:         it.mtu,
+		AdjustMSS:   tc.AdjustMSS,
+		Protected:   tc.ProtectionProfile != "",
+		ICMPSource:  it.cfg.Address.Addr(),
+		ICMPSource6: r.icmp6Source,
 	}
 }
 

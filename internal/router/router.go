@@ -47,6 +47,8 @@ type Router struct {
 	fwd    bool
 	ike    *ikeSide // nil while no tunnel is protected
 	esp    map[espKey]*espShare
+	// icmp6Source sources the ICMPv6 errors of tunnels (Packet Too Big).
+	icmp6Source netip.Addr
 
 	kick  chan struct{}
 	ikeIn chan ike.Datagram
