@@ -30,8 +30,12 @@
 // Every message is parsed into temporaries, validated and, once keys
 // exist, authenticated before anything changes; a malformed, replayed or
 // forged message changes no state. Such events are logged at most once a
-// minute per peer and kind. Half-open Main Modes are capped per peer and
-// overall, and time out. Retransmissions back off (2, 4, 8, 16, 32 s) and
+// minute per peer and kind. A Main Mode leaves responder state only when
+// it comes from a tunnel destination or an address with a pre-shared key
+// of its own (not the wildcard 0.0.0.0); half-open Main Modes are capped
+// per peer and overall, the oldest that never got past MM2 making room
+// for a new one, and time out. A repeated Main Mode message is answered
+// at most once a second. Retransmissions back off (2, 4, 8, 16, 32 s) and
 // give up; failed negotiations are retried with growing back-off.
 //
 // # Overlapping SAs

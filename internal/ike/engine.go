@@ -23,9 +23,21 @@ const (
 )
 
 // Limits on state a peer can make us keep before it authenticates.
+//
+// Only a tunnel destination or an address with a key of its own (not the
+// wildcard) gets responder state at all; the rest of the Internet can
+// still spoof MM1s from those addresses. When the caps are reached the
+// oldest entry that never got past MM2 makes room: an initiator that
+// answered our MM2 with MM3 has read our cookie, so it is no blind
+// spoofer, and its entry is never evicted. A genuine entry waiting for
+// MM3 survives maxHalfOpenPerPeer newer MM1s from its peer's address:
+// 256 ms at 1000 spoofed MM1/s, time for the MM3 of an initiator across
+// the world (and of maxHalfOpen from all peers at once).
 const (
-	maxHalfOpenPerPeer  = 8
-	maxHalfOpen         = 256
+	maxHalfOpenPerPeer  = 256
+	maxHalfOpen         = 1024
+	maxOfferLen         = 8192             // SA payload of an MM1 we keep (for HASH_I/R)
+	mmResendInterval    = time.Second      // answers to a repeated Main Mode message
 	halfOpenTimeout     = 75 * time.Second // past the initiator's last retransmission
 	qmLinger            = 60 * time.Second // a finished Quick Mode still answers retransmissions
 	midMemory           = 10 * time.Minute // message IDs remembered against replays
@@ -42,6 +54,13 @@ type Config struct {
 	Policies []config.ISAKMPPolicy
 	// PSK returns the pre-shared key for a peer address (config.KeyFor).
 	PSK func(peer netip.Addr) (key string, ok bool)
+	// KeyedPeer reports whether a peer address matches a `crypto isakmp
+	// key` of its own: a host or a range, not the wildcard 0.0.0.0. A
+	// Main Mode from an address that is neither that nor the destination
+	// of a protected tunnel is ignored, so that spoofed MM1s from
+	// anywhere cannot fill the half-open table. nil: tunnel destinations
+	// only.
+	KeyedPeer func(peer netip.Addr) bool
 	// DPD is nil without `crypto isakmp keepalive`.
 	DPD *config.DPD
 	// NATKeepalive is the NAT keepalive interval; 0 means 20 s. Keepalives

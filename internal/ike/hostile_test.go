@@ -227,34 +227,90 @@ func TestHostileMidExchange(t *testing.T) {
 	established(t, a, b)
 }
 
-// TestHalfOpenCaps floods a responder with MM1s: per peer and overall the
-// half-open SAs stay capped, and they time out.
+// TestHalfOpenCaps floods a responder with MM1s. Addresses that are no
+// tunnel destination and have no key of their own get no state. A tunnel
+// destination's half-open SAs stay capped, the oldest making room for
+// the newest, except one past MM3; addresses of a keyed range count
+// against the overall cap; a repeated MM1 is answered once a second; and
+// everything times out.
 func TestHalfOpenCaps(t *testing.T) {
 	_, _, _, fromA, _ := recorded(t)
 	mm1 := fromA[0]
-	e, err := New(quiet(refConfig()))
+	cfg := quiet(refConfig())
+	keyed := netip.MustParsePrefix("10.1.0.0/16")
+	cfg.KeyedPeer = keyed.Contains
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.cfg.Rand = nil
+	pb := protect(addrB, addrA)
+	pb.Passive = true
+	if _, err := e.Start(t0, pb); err != nil {
+		t.Fatal(err)
+	}
 	local := netip.AddrPortFrom(addrB, 500)
-	for i := range 50 {
-		msg := modify(mm1, func(c []byte) { binary.BigEndian.PutUint32(c[:4], uint32(i)) })
-		e.Receive(t0, Datagram{Local: local, Remote: netip.AddrPortFrom(addrA, 500), Data: msg})
+	withCookie := func(i int) []byte {
+		return modify(mm1, func(c []byte) { binary.BigEndian.PutUint32(c[:4], uint32(i)) })
+	}
+	from := func(a netip.Addr, i int) []Action {
+		return e.Receive(t0, Datagram{Local: local, Remote: netip.AddrPortFrom(a, 500), Data: withCookie(i)})
+	}
+	for i := range 1000 {
+		if acts := from(netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), i); len(actionsOf[Send](acts)) != 0 {
+			t.Fatal("answered a Main Mode from an address that is no tunnel destination")
+		}
+	}
+	if got := e.halfOpen(); got != 0 || len(e.peers) != 1 {
+		t.Fatalf("strangers: %d half-open SAs, %d peers", got, len(e.peers))
+	}
+	p := e.peers[peerKey{addrB, addrA}]
+	cookies := func() map[uint32]*ikeSA {
+		m := map[uint32]*ikeSA{}
+		for _, sa := range p.sas {
+			m[binary.BigEndian.Uint32(sa.ckyI[:4])] = sa
+		}
+		return m
+	}
+	for i := range maxHalfOpenPerPeer {
+		from(addrA, i)
+	}
+	// The oldest has answered our MM2: it must outlive the flood.
+	cookies()[0].step = stepRSentMM4
+	for i := maxHalfOpenPerPeer; i < 3*maxHalfOpenPerPeer; i++ {
+		if acts := from(addrA, i); len(actionsOf[Send](acts)) != 1 {
+			t.Fatalf("MM1 %d from the peer not answered", i)
+		}
 	}
 	if got := e.halfOpen(); got != maxHalfOpenPerPeer {
 		t.Errorf("one peer: %d half-open SAs, want %d", got, maxHalfOpenPerPeer)
 	}
-	for i := range 1000 {
-		src := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
-		msg := modify(mm1, func(c []byte) { binary.BigEndian.PutUint32(c[:4], uint32(i)) })
-		e.Receive(t0, Datagram{Local: local, Remote: netip.AddrPortFrom(src, 500), Data: msg})
+	c := cookies()
+	if c[0] == nil || c[1] != nil || c[3*maxHalfOpenPerPeer-1] == nil || c[2*maxHalfOpenPerPeer+1] == nil || c[2*maxHalfOpenPerPeer] != nil {
+		t.Errorf("eviction did not keep the entry past MM3 and the newest %d", maxHalfOpenPerPeer-1)
+	}
+	for i := range 2 * maxHalfOpen {
+		from(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), i)
 	}
 	if got := e.halfOpen(); got != maxHalfOpen {
 		t.Errorf("many peers: %d half-open SAs, want %d", got, maxHalfOpen)
 	}
+	if cookies()[0] == nil {
+		t.Error("the entry past MM3 was evicted")
+	}
+	// A repeated MM1 gets the same MM2 again, once a second.
+	k := 2*maxHalfOpen - 1
+	last := withCookie(k)
+	src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(k >> 8), byte(k)}), 500)
+	sent := 0
+	for ms := range 2001 {
+		acts := e.Receive(t0.Add(time.Duration(ms)*time.Millisecond), Datagram{Local: local, Remote: src, Data: last})
+		sent += len(actionsOf[Send](acts))
+	}
+	if sent != 2 {
+		t.Errorf("a repeated MM1 for 2 s answered %d times", sent)
+	}
 	e.Tick(t0.Add(halfOpenTimeout))
-	if got := e.halfOpen(); got != 0 || len(e.peers) != 0 {
+	if got := e.halfOpen(); got != 0 || len(e.peers) != 1 {
 		t.Errorf("after the timeout: %d half-open SAs, %d peers", got, len(e.peers))
 	}
 }

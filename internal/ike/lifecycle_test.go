@@ -229,7 +229,11 @@ func TestRekey(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
-	n, a, b := pair(t, refConfig(), refConfig())
+	// A has a key for B of its own, so that it still answers B's Main
+	// Mode once it no longer has a tunnel to B.
+	cfgA := refConfig()
+	cfgA.KeyedPeer = func(netip.Addr) bool { return true }
+	n, a, b := pair(t, cfgA, refConfig())
 	n.start(a, protect(addrA, addrB))
 	pb := protect(addrB, addrA)
 	n.start(b, pb)

@@ -106,7 +106,7 @@ func (e *Engine) recvMainMode(p *peer, in inbound) {
 				// Our own cookie coming back is a reflection, or a
 				// collision; either way not a new Main Mode.
 				if !sa.initiator && sa.step == stepRSentMM2 && sa.lastIn == in.digest {
-					e.sendMsg(sa.local, sa.remote, sa.lastOut) // MM1 again: MM2 was lost
+					e.resend(sa) // MM1 again: MM2 was lost
 				}
 				return
 			}
@@ -125,7 +125,7 @@ func (e *Engine) recvMainMode(p *peer, in inbound) {
 	}
 	if in.digest == sa.lastIn {
 		if sa.lastOut != nil {
-			e.sendMsg(sa.local, sa.remote, sa.lastOut) // a retransmission: our answer was lost
+			e.resend(sa) // a retransmission: our answer was lost
 		}
 		return
 	}
@@ -145,12 +145,70 @@ func (e *Engine) recvMainMode(p *peer, in inbound) {
 	}
 }
 
+// resend sends our last Main Mode answer again for a retransmission of
+// the message it answered, at most once per mmResendInterval: an
+// identical message costs its sender nothing to repeat.
+func (e *Engine) resend(sa *ikeSA) {
+	if e.now.Sub(sa.resent) < mmResendInterval && !e.now.Before(sa.resent) {
+		return
+	}
+	sa.resent = e.now
+	e.sendMsg(sa.local, sa.remote, sa.lastOut)
+}
+
 func (e *Engine) halfOpen() int {
 	n := 0
 	for _, p := range e.peerOrder {
 		n += p.halfOpen()
 	}
 	return n
+}
+
+// admits reports whether a Main Mode from remote may make us keep state:
+// p, the peer at that address, has a protected tunnel, or the address
+// has a pre-shared key of its own (Config.KeyedPeer).
+func (e *Engine) admits(p *peer, remote netip.Addr) bool {
+	if p != nil && len(p.tunnels) > 0 {
+		return true
+	}
+	return e.cfg.KeyedPeer != nil && e.cfg.KeyedPeer(remote)
+}
+
+// makeHalfOpenRoom makes room for one more responder Main Mode with p
+// (nil: a new peer) under the caps, evicting the oldest entries that
+// never got past MM2: p's own when p is at its cap, anyone's when the
+// table is full. It reports false when there is nothing to evict.
+func (e *Engine) makeHalfOpenRoom(p *peer) bool {
+	if p != nil && p.halfOpen() >= maxHalfOpenPerPeer && !e.evictHalfOpen(p) {
+		return false
+	}
+	if e.halfOpen() >= maxHalfOpen && !e.evictHalfOpen(nil) {
+		return false
+	}
+	return true
+}
+
+// evictHalfOpen forgets the oldest responder Main Mode still waiting for
+// MM3, of peer only or of any peer when only is nil.
+func (e *Engine) evictHalfOpen(only *peer) bool {
+	var victim *ikeSA
+	for _, p := range e.peerOrder {
+		if only != nil && p != only {
+			continue
+		}
+		for _, sa := range p.sas {
+			if !sa.initiator && sa.step == stepRSentMM2 && (victim == nil || sa.connID < victim.connID) {
+				victim = sa
+			}
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	victim.peer.remove(victim)
+	e.logLimited("evicted", slog.LevelDebug, victim.peer.key.remote,
+		"peer %s: half-open ISAKMP SAs at their limit; forgot the oldest (conn-id %d)", victim.peer.key.remote, victim.connID)
+	return true
 }
 
 // answerNotify answers a bad message with an unencrypted notification,
@@ -177,9 +235,9 @@ func (e *Engine) recvMM1(p *peer, in inbound) {
 			"peer %s: Main Mode from a peer without a pre-shared key (crypto isakmp key); ignored", remote)
 		return
 	}
-	if (p != nil && p.halfOpen() >= maxHalfOpenPerPeer) || e.halfOpen() >= maxHalfOpen {
-		e.logLimited("halfopen", slog.LevelWarn, remote,
-			"peer %s: too many half-open ISAKMP SAs; Main Mode ignored", remote)
+	if !e.admits(p, remote) {
+		e.logLimited("stranger", slog.LevelInfo, remote,
+			"peer %s: Main Mode from an address that is no tunnel destination and matches only the wildcard key; ignored", remote)
 		return
 	}
 	m, err := parseBody(in.h.NextPayload, in.body, false)
@@ -191,6 +249,11 @@ func (e *Engine) recvMM1(p *peer, in inbound) {
 	saP, saiB, err := one[*isakmp.SA](m, isakmp.PayloadSA)
 	if err != nil {
 		e.malformed(in.d, err)
+		return
+	}
+	if len(saiB) > maxOfferLen {
+		e.logLimited("bigoffer", slog.LevelWarn, remote,
+			"peer %s: Main Mode offer of %d bytes, more than %d; ignored", remote, len(saiB), maxOfferLen)
 		return
 	}
 	echo, chosen, ok := selectP1(saP, e.policies)
@@ -210,6 +273,11 @@ func (e *Engine) recvMM1(p *peer, in inbound) {
 		e.malformed(in.d, err)
 		return
 	}
+	if !e.makeHalfOpenRoom(p) {
+		e.logLimited("halfopen", slog.LevelWarn, remote,
+			"peer %s: half-open ISAKMP SAs at their limit, all past MM3; Main Mode ignored", remote)
+		return
+	}
 	if p == nil {
 		p = e.newPeer(peerKey{in.d.Local.Addr(), remote})
 	}
@@ -221,7 +289,7 @@ func (e *Engine) recvMM1(p *peer, in inbound) {
 	sa.natt, sa.peerDPD, sa.vendor = natt, dpd, vendor
 	sa.forced = e.cfg.ForceUDPEncap
 	sa.step = stepRSentMM2
-	sa.lastIn, sa.lastOut = in.digest, msg
+	sa.lastIn, sa.lastOut, sa.resent = in.digest, msg, e.now
 	p.sas = append(p.sas, sa)
 	e.logf(slog.LevelInfo, remote, "peer %s: Main Mode as responder (conn-id %d, %s)", remote, sa.connID, chosen)
 	e.sendMsg(sa.local, sa.remote, msg)
@@ -366,7 +434,7 @@ func (e *Engine) recvMM3(sa *ikeSA, in inbound) {
 		sa.natLocal, sa.natRemote = natLocal, natRemote
 	}
 	sa.step = stepRSentMM4
-	sa.lastIn, sa.lastOut = in.digest, msg
+	sa.lastIn, sa.lastOut, sa.resent = in.digest, msg, e.now
 	e.keylogIKE(sa)
 	e.sendMsg(sa.local, sa.remote, msg)
 }
@@ -472,7 +540,7 @@ func (e *Engine) recvMM5(sa *ikeSA, in inbound) {
 	}
 	sa.local, sa.remote = in.d.Local, in.d.Remote
 	sa.iv, sa.p2base = next6, next6
-	sa.lastIn, sa.lastOut = in.digest, msg
+	sa.lastIn, sa.lastOut, sa.resent = in.digest, msg, e.now
 	e.sendMsg(sa.local, sa.remote, msg)
 	e.established(sa, id)
 	if hasInitialContact(m) {

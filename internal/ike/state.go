@@ -289,8 +289,9 @@ type ikeSA struct {
 	sendIC bool // put INITIAL-CONTACT in MM5
 
 	xmit    retransmitter
-	lastIn  [32]byte // digest of the last phase 1 message accepted
-	lastOut []byte   // what we answered it with (responder)
+	lastIn  [32]byte  // digest of the last phase 1 message accepted
+	lastOut []byte    // what we answered it with (responder)
+	resent  time.Time // when lastOut last went out again
 
 	qms  map[uint32]*quickMode
 	mids map[uint32]time.Time // message IDs seen, against replays
