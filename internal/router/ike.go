@@ -41,6 +41,10 @@ func (r *Router) ikeConfig(cfg *config.Config) ike.Config {
 			}
 			return k.Key, true
 		},
+		KeyedPeer: func(peer netip.Addr) bool {
+			k, ok := cfg.KeyFor(peer)
+			return ok && k.Peer.Bits() > 0 // not the wildcard 0.0.0.0
+		},
 		DPD:           cfg.DPD,
 		NATKeepalive:  cfg.NATKeepalive,
 		ForceUDPEncap: cfg.ForceUDPEncap,
