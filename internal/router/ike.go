@@ -111,9 +111,12 @@ func (r *Router) syncIKE(now time.Time) {
 			delete(x.started, name)
 		}
 	}
+	wantSocks := map[ikeSockKey]bool{}
 	for name, p := range want {
 		for _, port := range []uint16{ikePort, nattPort} {
-			r.ikeSocket(netip.AddrPortFrom(p.Local, port), r.ikeMark(p.Remote))
+			key := ikeSockKey{local: netip.AddrPortFrom(p.Local, port), mark: r.ikeMark(p.Remote)}
+			wantSocks[key] = true
+			r.ikeSocket(key.local, key.mark)
 		}
 		if _, ok := x.started[name]; ok {
 			continue
@@ -139,6 +142,16 @@ func (r *Router) syncIKE(now time.Time) {
 	r.handleIKE(x.engine.Tick(now))
 	if len(want) == 0 {
 		r.closeIKE()
+		return
+	}
+	// Sockets no tunnel needs any more (a reload changed a source
+	// address or a route-via mark) are closed, once the engine has said
+	// its DELETEs through them.
+	for key, c := range x.socks {
+		if !wantSocks[key] {
+			c.Close()
+			delete(x.socks, key)
+		}
 	}
 }
 
