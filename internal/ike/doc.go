@@ -29,8 +29,12 @@
 //
 // Every message is parsed into temporaries, validated and, once keys
 // exist, authenticated before anything changes; a malformed, replayed or
-// forged message changes no state. Such events are logged at most once a
-// minute per peer and kind. A Main Mode leaves responder state only when
+// forged message changes no state. Message IDs are remembered for the
+// whole life of their ISAKMP SA (one that has used many is rekeyed), so a
+// message captured long ago and replayed neither proves a dead peer alive
+// nor moves a peer's NAT port. Such events are logged at most once a
+// minute per peer and kind, and a flood from many addresses costs a few
+// lines a minute. A Main Mode leaves responder state only when
 // it comes from a tunnel destination or an address with a pre-shared key
 // of its own (not the wildcard 0.0.0.0); half-open Main Modes are capped
 // per peer and overall, the oldest that never got past MM2 making room

@@ -12,8 +12,9 @@ import (
 // R-U-THERE every interval; `on-demand` only when nothing was heard from
 // the peer for an interval (IOS also waits for outbound traffic; gresec
 // probes an idle peer either way, which a GRE keepalive makes rare). Any
-// authenticated IKE message and any traffic the data plane reports counts
-// as an answer. An unanswered probe is retried every retry interval; after
+// authenticated IKE message with a new message ID and any traffic the data
+// plane reports counts as an answer; an R-U-THERE-ACK only when it answers
+// the probe under way. An unanswered probe is retried every retry interval; after
 // five retries the peer is dead.
 
 const (
@@ -31,8 +32,12 @@ type dpdState struct {
 	lastProbe time.Time
 }
 
-// acks reports whether seq answers the probe under way (or a recent one).
+// acks reports whether seq is one of the last probe's sequence numbers.
 func (d *dpdState) acks(seq uint32) bool { return seq-d.firstSeq <= d.seq-d.firstSeq }
+
+// answers reports whether an R-U-THERE-ACK with seq answers the probe
+// under way: only such an answer is a sign of life.
+func (d *dpdState) answers(seq uint32) bool { return d.probing && d.acks(seq) }
 
 // dpdSA returns the ISAKMP SA dead peer detection runs on, or nil when it
 // is off or the peer does not support it.

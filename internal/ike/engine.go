@@ -34,14 +34,17 @@ const (
 // 256 ms at 1000 spoofed MM1/s, time for the MM3 of an initiator across
 // the world (and of maxHalfOpen from all peers at once).
 const (
-	maxHalfOpenPerPeer  = 256
-	maxHalfOpen         = 1024
-	maxOfferLen         = 8192             // SA payload of an MM1 we keep (for HASH_I/R)
-	mmResendInterval    = time.Second      // answers to a repeated Main Mode message
-	halfOpenTimeout     = 75 * time.Second // past the initiator's last retransmission
-	qmLinger            = 60 * time.Second // a finished Quick Mode still answers retransmissions
-	midMemory           = 10 * time.Minute // message IDs remembered against replays
-	maxMIDs             = 1024
+	maxHalfOpenPerPeer = 256
+	maxHalfOpen        = 1024
+	maxOfferLen        = 8192             // SA payload of an MM1 we keep (for HASH_I/R)
+	mmResendInterval   = time.Second      // answers to a repeated Main Mode message
+	halfOpenTimeout    = 75 * time.Second // past the initiator's last retransmission
+	qmLinger           = 60 * time.Second // a finished Quick Mode still answers retransmissions
+	// Message IDs of an ISAKMP SA are remembered for its whole life: past
+	// midRekey of them it is rekeyed, past maxMIDs deleted (see
+	// rememberMID).
+	midRekey            = 1536
+	maxMIDs             = 2048
 	rekeyOverlap        = 10 * time.Second // old SA pair kept after its replacement
 	doomedGrace         = 30 * time.Second // longest wait for exchanges on a losing ISAKMP SA
 	defaultNATKeepalive = 20 * time.Second
@@ -292,9 +295,15 @@ func (e *Engine) begin(now time.Time) {
 	e.out = nil
 }
 
-// finish starts whatever negotiations are now due and returns the actions.
+// finish deletes the ISAKMP SAs that ran out of message IDs, starts
+// whatever negotiations are now due and returns the actions.
 func (e *Engine) finish() []Action {
 	for _, p := range slices.Clone(e.peerOrder) {
+		for _, sa := range slices.Clone(p.sas) {
+			if len(sa.mids) >= maxMIDs {
+				e.deleteIKESA(sa, true, fmt.Sprintf("%d message IDs used", len(sa.mids)))
+			}
+		}
 		e.drivePeer(p)
 	}
 	for _, p := range slices.Clone(e.peerOrder) {
@@ -363,7 +372,7 @@ func (e *Engine) newMID(sa *ikeSA) uint32 {
 	for {
 		m := e.randUint32()
 		if _, used := sa.mids[m]; m != 0 && !used && sa.qms[m] == nil {
-			sa.mids[m] = e.now
+			e.rememberMID(sa, m)
 			return m
 		}
 	}
@@ -394,7 +403,7 @@ func (e *Engine) newIKESA(p *peer, initiator bool) *ikeSA {
 		initiator: initiator,
 		created:   e.now,
 		qms:       make(map[uint32]*quickMode),
-		mids:      make(map[uint32]time.Time),
+		mids:      make(map[uint32]struct{}),
 	}
 	return sa
 }
@@ -607,11 +616,6 @@ func (e *Engine) tickPeer(p *peer) {
 			}
 			if qm.step == qmDone && !now.Before(qm.expires) {
 				delete(sa.qms, mid)
-			}
-		}
-		for mid, t := range sa.mids {
-			if now.Sub(t) > midMemory {
-				delete(sa.mids, mid)
 			}
 		}
 		switch {

@@ -71,7 +71,9 @@ func (e *Engine) recvInformational(p *peer, in inbound) {
 	}
 	e.rememberMID(sa, h.MessageID)
 	e.updateEndpoint(sa, in)
-	e.alive(p)
+	if provesLife(p, m) {
+		e.alive(p)
+	}
 	for _, pl := range m.payloads[1:] {
 		if !slices.Contains(p.sas, sa) {
 			return // deleted by a previous payload
@@ -85,19 +87,38 @@ func (e *Engine) recvInformational(p *peer, in inbound) {
 	}
 }
 
-// rememberMID records a message ID against replays, within bounds.
-func (e *Engine) rememberMID(sa *ikeSA, mid uint32) {
-	if len(sa.mids) >= maxMIDs {
-		var oldest uint32
-		var at time.Time
-		for m, t := range sa.mids {
-			if at.IsZero() || t.Before(at) {
-				oldest, at = m, t
-			}
+// provesLife reports whether an authenticated informational message shows
+// the peer alive. Its message ID is new, so it is no replay; still, an
+// R-U-THERE-ACK counts only when it answers the probe under way, not an
+// older one.
+func provesLife(p *peer, m *parsed) bool {
+	for _, pl := range m.payloads[1:] {
+		n, ok := pl.(*isakmp.Notification)
+		if !ok || n.Type != isakmp.NotifyRUThereAck {
+			return true
 		}
-		delete(sa.mids, oldest)
+		if seq, ok := n.DPDSequence(); ok && p.dpd.answers(seq) {
+			return true
+		}
 	}
-	sa.mids[mid] = e.now
+	return false
+}
+
+// rememberMID records a message ID used on sa, ours or the peer's: the
+// peer's messages under it are replays from now on. Forgetting IDs would
+// let a message captured long ago be replayed, so the memory is bounded
+// by the SA's life instead: at midRekey IDs the SA is rekeyed at once, at
+// maxMIDs deleted (see finish).
+func (e *Engine) rememberMID(sa *ikeSA, mid uint32) {
+	sa.mids[mid] = struct{}{}
+	if len(sa.mids) == midRekey {
+		p := sa.peer
+		e.logf(slog.LevelInfo, p.key.remote, "peer %s: ISAKMP SA (conn-id %d) has used %d message IDs; rekeying it",
+			p.key.remote, sa.connID, midRekey)
+		if sa.rekeyAt.After(e.now) {
+			sa.rekeyAt = e.now
+		}
+	}
 }
 
 func (e *Engine) handleNotify(sa *ikeSA, n *isakmp.Notification) {
@@ -115,8 +136,8 @@ func (e *Engine) handleNotify(sa *ikeSA, n *isakmp.Notification) {
 		sa.peerDPDSeq, sa.peerDPDSeen = seq, true
 		e.sendInfo(sa, isakmp.DPD(isakmp.NotifyRUThereAck, sa.ckyI, sa.ckyR, seq))
 	case isakmp.NotifyRUThereAck:
-		// Any authenticated message proves the peer alive (see alive);
-		// the sequence number only tells a stale answer in the log.
+		// Whether it proves the peer alive was decided before (see
+		// provesLife); here a stale answer is only logged.
 		if seq, ok := n.DPDSequence(); ok && !p.dpd.acks(seq) {
 			e.logLimited("dpdseq", slog.LevelDebug, p.key.remote, "peer %s: R-U-THERE-ACK with unexpected sequence number %d", p.key.remote, seq)
 		}

@@ -82,8 +82,10 @@ func (e *Engine) keepaliveTick(p *peer) {
 // mapping (the old one expired, or the NAT restarted), so that the same
 // peer address now shows another source port (RFC 3947 section 4 and RFC
 // 3948 section 2.2: "peer port changes followed"). Callers have checked
-// the message's HASH first: an unauthenticated datagram never moves a
-// peer. The move applies to every ISAKMP SA with the peer, to the
+// the message's HASH first, and that it is no replay: a new message ID
+// (remembered for the SA's whole life) or the next message of an
+// exchange under way, never a retransmission recognised by its digest.
+// An unauthenticated or replayed datagram never moves a peer. The move applies to every ISAKMP SA with the peer, to the
 // retransmissions under way, and to the SA pairs that carry ESP in UDP;
 // the data plane learns of it through a PeerMoved action per tunnel.
 //

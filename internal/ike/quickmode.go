@@ -192,7 +192,7 @@ func (e *Engine) recvQM1(sa *ikeSA, in inbound) {
 	}
 	e.alive(sa.peer)
 	e.updateEndpoint(sa, in)
-	sa.mids[mid] = e.now
+	e.rememberMID(sa, mid)
 	saP, _, err := one[*isakmp.SA](m, isakmp.PayloadSA)
 	if err != nil {
 		e.malformed(in.d, err)

@@ -111,11 +111,15 @@ func (p *peer) bestSA() *ikeSA {
 	return best
 }
 
-// betterIKE is betterIKE with one more rule before the tie-breaks: between
-// ISAKMP SAs set up at about the same time, one that carries SA pairs
-// wins over one that does not (deleting it would take the peer's pairs
-// with it, on strongSwan).
+// betterIKE is betterIKE with two more rules: an SA that is not worn
+// wins over a worn one (which is being replaced); between ISAKMP SAs set
+// up at about the same time, one that carries SA pairs wins over one
+// that does not (deleting it would take the peer's pairs with it, on
+// strongSwan).
 func (p *peer) betterIKE(a, b *ikeSA) bool {
+	if wa, wb := a.worn(), b.worn(); wa != wb {
+		return wb
+	}
 	d := a.established.Sub(b.established)
 	if d <= simultaneousWindow && d >= -simultaneousWindow {
 		if ca, cb := p.carries(a), p.carries(b); ca != cb {
@@ -293,12 +297,18 @@ type ikeSA struct {
 	lastOut []byte    // what we answered it with (responder)
 	resent  time.Time // when lastOut last went out again
 
-	qms  map[uint32]*quickMode
-	mids map[uint32]time.Time // message IDs seen, against replays
+	qms map[uint32]*quickMode
+	// mids are the message IDs used on the SA by either side, all its
+	// life: a message under one of them is a replay.
+	mids map[uint32]struct{}
 
 	peerDPDSeq  uint32
 	peerDPDSeen bool
 }
+
+// worn reports whether the SA has used so many message IDs that it must
+// be replaced.
+func (sa *ikeSA) worn() bool { return len(sa.mids) >= midRekey }
 
 // udpEncap reports whether ESP goes in UDP: NAT traversal negotiated and
 // a NAT detected (or encapsulation forced by either side).
