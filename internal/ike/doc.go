@@ -4,24 +4,25 @@
 //
 // It implements Main Mode with pre-shared keys and Quick Mode (RFC 2409)
 // over ISAKMP (RFC 2408) in the IPsec DOI (RFC 2407); informational
-// exchanges with DELETE and INITIAL-CONTACT; dead peer detection (RFC 3706)
-// in IOS's periodic and on-demand modes; and NAT traversal (RFC 3947, with
-// ESP in UDP per RFC 3948). Phase 1 uses AES-CBC with SHA-1 or SHA-2 HMAC
-// as prf and Diffie-Hellman groups 14, 15, 16 (RFC 3526) and 19, 20, 21
-// (RFC 5903); Quick Mode negotiates the ESP suites of package esp, tunnel
-// or transport mode, optionally with PFS. Aggressive Mode is refused.
+// exchanges with DELETE, INITIAL-CONTACT and INVALID-SPI; dead peer
+// detection (RFC 3706) in IOS's periodic and on-demand modes; and NAT
+// traversal (RFC 3947, with ESP in UDP per RFC 3948). Phase 1 uses AES-CBC
+// with SHA-1 or SHA-2 HMAC as prf and Diffie-Hellman groups 14, 15, 16
+// (RFC 3526) and 19, 20, 21 (RFC 5903); Quick Mode negotiates the ESP
+// suites of package esp, tunnel or transport mode, optionally with PFS.
+// Aggressive Mode is refused.
 //
 // # A pure state machine
 //
 // The Engine does no I/O, starts no goroutines and reads no clock. The
 // daemon feeds it events with the current time — Start and Stop for
 // protection requests, Receive for datagrams from UDP ports 500 and 4500,
-// Tick when NextWake says so, DataplaneActivity, Rekey, ClearSessions and
-// ClearISAKMP — and carries out the actions each call returns: Send a
-// datagram, InstallSA or DeleteSA in the data plane, report PeerDead,
-// SessionUp and SessionDown, write KeyLogIKE and KeyLogESP lines, Log.
-// Randomness comes from Config.Rand, so tests run an hour of protocol time
-// deterministically in milliseconds.
+// Tick when NextWake says so, DataplaneActivity, UnknownSPI, Rekey,
+// ClearSessions and ClearISAKMP — and carries out the actions each call
+// returns: Send a datagram, InstallSA or DeleteSA in the data plane,
+// report PeerDead, SessionUp and SessionDown, write KeyLogIKE and
+// KeyLogESP lines, Log. Randomness comes from Config.Rand, so tests run an
+// hour of protocol time deterministically in milliseconds.
 //
 // An Engine is not safe for concurrent use: the daemon serialises calls.
 //

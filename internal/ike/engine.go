@@ -180,6 +180,9 @@ func (e *Engine) Start(now time.Time, p Protect) ([]Action, error) {
 			return e.finish(), nil
 		}
 		e.stopTunnel(old, "reconfigured")
+		// ESP on the old pairs may still be in flight: not the peer's
+		// fault (see UnknownSPI).
+		t.deleted, t.invalidSPIAt = old.deleted, old.invalidSPIAt
 	}
 	key := peerKey{t.p.Local, t.p.Remote}
 	pr := e.peers[key]
@@ -243,6 +246,23 @@ func (e *Engine) DataplaneActivity(now time.Time, name string) []Action {
 	e.begin(now)
 	if t := e.tunnels[name]; t != nil {
 		e.alive(t.peer)
+	}
+	return e.finish()
+}
+
+// UnknownSPI tells the engine that the data plane received ESP from a
+// tunnel's peer on an SPI it has no SA for: the peer holds an SA pair
+// that we do not (it missed our DELETE, or we lost the pair). The engine
+// answers with INVALID-SPI, protected by the ISAKMP SA, so that the peer
+// deletes the pair and negotiates a new one at once instead of sending
+// into the void until dead peer detection or the lifetime ends it. At
+// most one goes out per tunnel every 10 s, none for an SPI that a Quick
+// Mode under way or a pair of ours has or a pair had within the last
+// 20 s (packets in flight), and none without an established ISAKMP SA.
+func (e *Engine) UnknownSPI(now time.Time, tunnel string, spi uint32) []Action {
+	e.begin(now)
+	if t := e.tunnels[tunnel]; t != nil {
+		e.unknownSPI(t, spi)
 	}
 	return e.finish()
 }

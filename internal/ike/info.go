@@ -37,6 +37,82 @@ func (e *Engine) sendInfo(sa *ikeSA, payload isakmp.Payload) {
 	e.sendMsg(sa.local, sa.remote, msg)
 }
 
+// INVALID-SPI (RFC 2408 section 3.14.1) for ESP on an SPI we do not know.
+const (
+	invalidSPIInterval = 10 * time.Second // per tunnel
+	deletedSPIMemory   = 20 * time.Second // ESP in flight on a deleted pair
+	maxDeletedSPIs     = 8                // per tunnel
+)
+
+// unknownSPI answers ESP from t's peer on an SPI the data plane does not
+// know with INVALID-SPI (see Engine.UnknownSPI).
+func (e *Engine) unknownSPI(t *tunnel, spi uint32) {
+	p := t.peer
+	if e.spis[spi] {
+		return // a Quick Mode under way chose it, or its pair is being installed
+	}
+	for _, d := range t.deleted {
+		if d.spi == spi && e.now.Sub(d.at) < deletedSPIMemory && !e.now.Before(d.at) {
+			return
+		}
+	}
+	if !t.invalidSPIAt.IsZero() && e.now.Sub(t.invalidSPIAt) < invalidSPIInterval && !e.now.Before(t.invalidSPIAt) {
+		return
+	}
+	sa := p.anySA()
+	if sa == nil {
+		e.logLimited("unknownspi", slog.LevelDebug, p.key.remote,
+			"%s: peer %s: ESP on unknown SPI 0x%08x; no ISAKMP SA to send INVALID-SPI with", t.p.Name, p.key.remote, spi)
+		return
+	}
+	t.invalidSPIAt = e.now
+	e.logf(slog.LevelInfo, p.key.remote, "%s: peer %s: ESP on unknown SPI 0x%08x; sending INVALID-SPI", t.p.Name, p.key.remote, spi)
+	e.sendNotify(sa, isakmp.NotifyInvalidSPI, be32(spi))
+}
+
+// invalidSPI honours a protected INVALID-SPI: the peer received ESP from
+// us on an SPI it does not know, so the pair with that outbound SPI is
+// gone at its end. We delete it too (with a DELETE, in case the peer kept
+// half of it) and negotiate a new one at once. An INVALID-SPI about a
+// Quick Mode under way refuses it, as other errors do.
+func (e *Engine) invalidSPI(sa *ikeSA, n *isakmp.Notification) {
+	p := sa.peer
+	b := n.SPI
+	if len(b) != 4 && len(n.Data) == 4 {
+		b = n.Data // some put the SPI in the notification data
+	}
+	if len(b) != 4 {
+		e.logLimited("notify-in", slog.LevelInfo, p.key.remote, "peer %s: INVALID-SPI without an ESP SPI; ignored", p.key.remote)
+		return
+	}
+	spi := binary.BigEndian.Uint32(b)
+	for _, t := range p.tunnels {
+		for _, c := range t.children {
+			if c.outSPI != spi {
+				continue
+			}
+			e.logf(slog.LevelWarn, p.key.remote, "%s: peer %s does not know our outbound SPI 0x%08x (INVALID-SPI); deleting the SA pair and negotiating a new one",
+				t.p.Name, p.key.remote, spi)
+			e.deleteChild(t, c, true, "peer sent INVALID-SPI")
+			for _, o := range t.live() {
+				if o.rekeyAt.After(e.now) {
+					o.rekeyAt = e.now
+				}
+			}
+			t.retryAt = time.Time{}
+			return
+		}
+	}
+	for _, qm := range sa.qms {
+		if qm.step != qmDone && (qm.inSPI == spi || qm.outSPI == spi) {
+			e.peerRefused(sa, n)
+			return
+		}
+	}
+	e.logLimited("notify-in", slog.LevelInfo, p.key.remote,
+		"peer %s: INVALID-SPI for SPI 0x%08x, no outbound SPI of ours; ignored", p.key.remote, spi)
+}
+
 // sendNotify sends a protected error notification about an ESP proposal.
 func (e *Engine) sendNotify(sa *ikeSA, t isakmp.NotifyType, spi []byte) {
 	e.sendInfo(sa, &isakmp.Notification{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoESP, SPI: spi, Type: t})
@@ -143,6 +219,8 @@ func (e *Engine) handleNotify(sa *ikeSA, n *isakmp.Notification) {
 		}
 	case isakmp.NotifyInitialContact:
 		e.initialContact(sa)
+	case isakmp.NotifyInvalidSPI:
+		e.invalidSPI(sa, n)
 	case isakmp.NotifyResponderLifetime, isakmp.NotifyReplayStatus:
 	default:
 		if n.Type.IsError() {

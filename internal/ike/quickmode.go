@@ -611,6 +611,7 @@ func (e *Engine) deleteChild(t *tunnel, c *childSA, notify bool, reason string) 
 		t.children = slices.Delete(t.children, i, i+1)
 	}
 	delete(e.spis, c.inSPI)
+	t.recordDeleted(c.inSPI, e.now)
 	e.logf(slog.LevelInfo, t.peer.key.remote, "%s: peer %s: IPsec SA pair deleted (in SPI 0x%08x, out SPI 0x%08x): %s",
 		t.p.Name, t.peer.key.remote, c.inSPI, c.outSPI, reason)
 	if t.up && len(t.children) == 0 {

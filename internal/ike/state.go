@@ -3,6 +3,7 @@ package ike
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -370,6 +371,25 @@ type tunnel struct {
 	retryAt  time.Time
 	up       bool
 	upPeer   netip.AddrPort
+
+	// deleted holds the inbound SPIs of the last pairs deleted: ESP still
+	// in flight on them draws no INVALID-SPI (see UnknownSPI).
+	deleted []deletedSPI
+	// invalidSPIAt is when the tunnel last sent INVALID-SPI.
+	invalidSPIAt time.Time
+}
+
+type deletedSPI struct {
+	spi uint32
+	at  time.Time
+}
+
+// recordDeleted remembers the inbound SPI of a pair deleted at now.
+func (t *tunnel) recordDeleted(spi uint32, now time.Time) {
+	if len(t.deleted) == maxDeletedSPIs {
+		t.deleted = slices.Delete(t.deleted, 0, 1)
+	}
+	t.deleted = append(t.deleted, deletedSPI{spi, now})
 }
 
 // live returns the SA pairs not scheduled for deletion.
