@@ -3,6 +3,7 @@ package dataplane
 import (
 	"encoding/binary"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,25 +112,42 @@ func BenchmarkTunnelPath(b *testing.B) {
 // overlay and one per underlay reading that underlay, whatever the load;
 // nothing is handed between goroutines per packet.
 func TestOneGoroutinePerDirection(t *testing.T) {
-	before := runtime.NumGoroutine()
 	a, _, _, _, _, _ := protectedPair(t, esp.Suite{Cipher: esp.AES256GCM}, false)
 	a.Start()
 	a.SetUnderlay(&fakeUnderlay{})
 	port := NewESPPort(&fakeUnderlay{}, nil, a.log)
 	port.Attach(a)
-	defer port.Close()
-	defer a.Close()
 	bufs, sizes := tcpSegments(44)
 	for range 10 {
 		a.encapBatch(newEncapState(44), bufs, sizes)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine()-before != 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	if n, stacks := settleLoops(3); n != 3 {
+		t.Fatalf("%d read loops for one protected tunnel, want 3 (overlay, GRE underlay, ESP underlay):\n%s", n, stacks)
 	}
-	if n := runtime.NumGoroutine() - before; n != 3 {
-		buf := make([]byte, 1<<16)
-		t.Fatalf("%d goroutines for one protected tunnel, want 3 (overlay, GRE underlay, ESP underlay):\n%s",
-			n, buf[:runtime.Stack(buf, true)])
+	a.Close()
+	port.Close()
+	_ = a.ov.(*fakeOverlay).Close()
+	if n, stacks := settleLoops(0); n != 0 {
+		t.Errorf("%d read loops left after closing the tunnel, its port and its overlay:\n%s", n, stacks)
+	}
+}
+
+// settleLoops waits up to 2 s for the number of goroutines running a
+// data plane read loop to be want, and returns it with all stacks.
+func settleLoops(want int) (int, string) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		n := 0
+		for _, g := range strings.Split(stacks, "\n\n") {
+			if strings.Contains(g, "dataplane.(*Tunnel).encapLoop(") || strings.Contains(g, "dataplane.readLoop(") {
+				n++
+			}
+		}
+		if n == want || time.Now().After(deadline) {
+			return n, stacks
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

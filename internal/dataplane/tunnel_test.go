@@ -15,9 +15,13 @@ import (
 	"github.com/gresec/gresec/internal/packet"
 )
 
-type fakeOverlay struct{ written [][]byte }
+// fakeOverlay records what the tunnel writes; Read blocks until Close.
+type fakeOverlay struct {
+	untilClosed
+	written [][]byte
+}
 
-func (f *fakeOverlay) Read([][]byte, []int, int) (int, error) { select {} }
+func (f *fakeOverlay) Read([][]byte, []int, int) (int, error) { return f.ReadBatch(nil) }
 func (f *fakeOverlay) BatchSize() int                         { return 16 }
 func (f *fakeOverlay) Write(bufs [][]byte, offset int) (int, error) {
 	for _, b := range bufs {

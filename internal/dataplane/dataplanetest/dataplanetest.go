@@ -25,7 +25,8 @@ type Datagram struct {
 }
 
 // Underlay is a dataplane.Underlay fed through channels. Each ReadBatch
-// delivers one datagram from In, or returns an error from Errs; after
+// delivers one datagram from In, or returns an error from Errs (queued
+// errors first); after
 // Close it returns net.ErrClosed, as a closed socket does. Written
 // datagrams are copied to Out when there is room (a full Out drops them,
 // counted in Dropped) so a test that does not read Out never blocks the
@@ -72,6 +73,8 @@ func (u *Underlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
 	select {
 	case <-u.closed:
 		return 0, net.ErrClosed
+	case err := <-u.Errs: // queued errors come before queued datagrams
+		return 0, err
 	default:
 	}
 	select {
@@ -142,6 +145,11 @@ var _ dataplane.Overlay = (*Overlay)(nil)
 
 // Read implements dataplane.Overlay: one packet per call.
 func (o *Overlay) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	select {
+	case err := <-o.Errs: // queued errors come before queued packets
+		return 0, err
+	default:
+	}
 	select {
 	case p := <-o.In:
 		sizes[0] = copy(bufs[0][offset:], p)
