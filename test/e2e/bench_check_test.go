@@ -99,11 +99,11 @@ func tcpSegments(gbps float64, seconds int) float64 {
 // about 25 000 a second through the raw sockets of the reference suite).
 const pacedRate = "100M"
 
-// checkAtSpeed runs a setup's paced UDP run and, for a protected gresec
-// setup, captures and decrypts its ESP at full TCP speed.
-func checkAtSpeed(ctx context.Context, tb testing.TB, p pair, s benchSetup, c *speedCheck) error {
+// checkAtSpeed runs a setup's paced UDP run for seconds and, for a
+// protected gresec setup, captures and decrypts its ESP at full TCP speed.
+func checkAtSpeed(ctx context.Context, tb testing.TB, p pair, s benchSetup, c *speedCheck, seconds int) error {
 	c.udpRate = pacedRate
-	r, err := iperfPair(ctx, p.a, p.b, s.addr, s.bind, iperfLoad{seconds: 3, udpLen: 1372, rate: c.udpRate})
+	r, err := iperfPair(ctx, p.a, p.b, s.addr, s.bind, iperfLoad{seconds: seconds, udpLen: 1372, rate: c.udpRate})
 	if err != nil {
 		return fmt.Errorf("paced UDP: %w", err)
 	}

@@ -183,7 +183,7 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 			tcp[s.key] = spreadOf(g)
 			if s.check {
 				ctx, cancel := context.WithTimeout(b.Context(), 90*time.Second)
-				err := checkAtSpeed(ctx, b, p, s, c)
+				err := checkAtSpeed(ctx, b, p, s, c, 3)
 				cancel()
 				if err != nil {
 					fail(err)
