@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,8 +80,9 @@ type espShare struct {
 	// unknownSPI is the last SPI the port could not place (0: none since
 	// the last pass); the engine decides whether to answer INVALID-SPI.
 	unknownSPI atomic.Uint32
-	// tunnel names one user, to whose peer the INVALID-SPI goes.
-	tunnel string
+	// tunnels are the names of the tunnels using the port; the engine's
+	// INVALID-SPI goes to their (common) peer through the first.
+	tunnels []string
 }
 
 // InstallSA installs an SA pair on a protected tunnel. A pair already
@@ -220,11 +222,10 @@ func (r *Router) setESPUnderlay(it *iface, key espKey) {
 		return
 	}
 	if old := r.esp[it.espKey]; old != nil {
+		old.tunnels = slices.DeleteFunc(old.tunnels, func(n string) bool { return n == it.cfg.Name })
 		if old.port.Detach(it.dp) == 0 {
 			old.port.Close()
 			delete(r.esp, it.espKey)
-		} else if old.tunnel == it.cfg.Name {
-			old.tunnel = "" // named afresh at the next unknown SPI
 		}
 	}
 	it.espKey = espKey{}
@@ -246,9 +247,7 @@ func (r *Router) setESPUnderlay(it *iface, key espKey) {
 		r.esp[key] = sh
 	}
 	sh.port.Attach(it.dp)
-	if sh.tunnel == "" {
-		sh.tunnel = it.cfg.Name
-	}
+	sh.tunnels = append(sh.tunnels, it.cfg.Name)
 	it.espKey = key
 }
 
