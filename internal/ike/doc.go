@@ -35,13 +35,13 @@
 // message captured long ago and replayed neither proves a dead peer alive
 // nor moves a peer's NAT port. Such events are logged at most once a
 // minute per peer and kind, and a flood from many addresses costs a few
-// lines a minute. A Main Mode leaves responder state only when
-// it comes from a tunnel destination or an address with a pre-shared key
-// of its own (not the wildcard 0.0.0.0); half-open Main Modes are capped
-// per peer and overall, the oldest that never got past MM2 making room
-// for a new one, and time out. A repeated Main Mode message is answered
-// at most once a second. Retransmissions back off (2, 4, 8, 16, 32 s) and
-// give up; failed negotiations are retried with growing back-off.
+// lines a minute. A Main Mode leaves responder state only when it comes
+// from a tunnel destination or an address with a pre-shared key of its
+// own (not the wildcard 0.0.0.0); half-open Main Modes are capped per
+// peer and overall, the oldest that never got past MM2 making room for a
+// new one, and time out. A repeated Main Mode message is answered at most
+// once a second. Retransmissions back off (2, 4, 8, 16, 32 s) and give
+// up; failed negotiations are retried with growing back-off.
 //
 // # Overlapping SAs
 //

@@ -14,8 +14,8 @@ import (
 // probes an idle peer either way, which a GRE keepalive makes rare). Any
 // authenticated IKE message with a new message ID and any traffic the data
 // plane reports counts as an answer; an R-U-THERE-ACK only when it answers
-// the probe under way. An unanswered probe is retried every retry interval; after
-// five retries the peer is dead.
+// the probe under way. An unanswered probe is retried every retry
+// interval; after five retries the peer is dead.
 
 const (
 	dpdRetries      = 5

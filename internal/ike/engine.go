@@ -31,8 +31,8 @@ const (
 // answered our MM2 with MM3 has read our cookie, so it is no blind
 // spoofer, and its entry is never evicted. A genuine entry waiting for
 // MM3 survives maxHalfOpenPerPeer newer MM1s from its peer's address:
-// 256 ms at 1000 spoofed MM1/s, time for the MM3 of an initiator across
-// the world (and of maxHalfOpen from all peers at once).
+// 256 ms at 1000 spoofed MM1/s, time enough for the MM3 of an initiator
+// across the world. maxHalfOpen bounds all peers together.
 const (
 	maxHalfOpenPerPeer = 256
 	maxHalfOpen        = 1024

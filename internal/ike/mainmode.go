@@ -237,7 +237,7 @@ func (e *Engine) recvMM1(p *peer, in inbound) {
 	}
 	if !e.admits(p, remote) {
 		e.logLimited("stranger", slog.LevelInfo, remote,
-			"peer %s: Main Mode from an address that is no tunnel destination and matches only the wildcard key; ignored", remote)
+			"peer %s: Main Mode ignored: no tunnel goes to this address and no crypto isakmp key names it but the wildcard", remote)
 		return
 	}
 	m, err := parseBody(in.h.NextPayload, in.body, false)
