@@ -66,27 +66,37 @@ func (x *Host) Link(name string) (Link, error) {
 	if err != nil {
 		return Link{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return x.describe(l)
+	addrs, err := x.h.AddrList(l, unix.AF_INET)
+	if err != nil {
+		return Link{}, fmt.Errorf("%s: list addresses: %w", name, err)
+	}
+	return describe(l, addrs), nil
 }
 
-// Links reads every interface.
+// Links reads every interface with its IPv4 addresses: one dump of the
+// links and one of the addresses, whatever their number (an address dump
+// per link made a pass over N tunnels cost O(N^2)).
 func (x *Host) Links() ([]Link, error) {
 	ls, err := x.h.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
+	addrs, err := x.h.AddrList(nil, unix.AF_INET)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses: %w", err)
+	}
+	byIndex := make(map[int][]netlink.Addr, len(ls))
+	for _, a := range addrs {
+		byIndex[a.LinkIndex] = append(byIndex[a.LinkIndex], a)
+	}
 	out := make([]Link, 0, len(ls))
 	for _, l := range ls {
-		d, err := x.describe(l)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		out = append(out, d)
+		out = append(out, describe(l, byIndex[l.Attrs().Index]))
 	}
 	return out, nil
 }
 
-func (x *Host) describe(l netlink.Link) (Link, error) {
+func describe(l netlink.Link, addrs []netlink.Addr) Link {
 	a := l.Attrs()
 	d := Link{
 		Name:    a.Name,
@@ -102,16 +112,12 @@ func (x *Host) describe(l netlink.Link) (Link, error) {
 			TxPackets: s.TxPackets, TxBytes: s.TxBytes, TxErrors: s.TxErrors, TxDropped: s.TxDropped,
 		}
 	}
-	addrs, err := x.h.AddrList(l, unix.AF_INET)
-	if err != nil {
-		return Link{}, fmt.Errorf("%s: list addresses: %w", a.Name, err)
-	}
 	for _, ad := range addrs {
 		if p, ok := prefixOf(ad.IPNet); ok {
 			d.Addrs = append(d.Addrs, p)
 		}
 	}
-	return d, nil
+	return d
 }
 
 // IPv6Source returns an IPv6 address to source ICMPv6 errors from: the
