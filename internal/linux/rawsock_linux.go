@@ -23,27 +23,23 @@ type UnderlayOptions struct {
 	BindDevice string
 }
 
-// RawUnderlay is a raw IPv4 socket of one IP protocol (47 for GRE, 50 for
-// ESP), bound to the tunnel source, sending to the tunnel destination. The
-// kernel builds the outer IP header and routes each datagram afresh, so a
-// loopback-sourced tunnel follows equal-cost paths as they come and go. It
-// is not connect()ed: a socket must exist while the destination has no
-// route (that is the line protocol's business), so it filters what it
-// receives by the peer's address itself.
-type RawUnderlay struct {
+// RawSocket is a raw IPv4 socket of one IP protocol (47 for GRE, 50 for
+// ESP) bound to a tunnel source, shared by every tunnel from that source:
+// ReadBatch hands over every peer's datagrams (the data plane sorts them
+// by sender), and each tunnel sends to its own peer through a RawSender.
+// The kernel builds the outer IP header and routes each datagram afresh,
+// so a loopback-sourced tunnel follows equal-cost paths as they come and
+// go. It is not connect()ed: it must exist while a destination has no
+// route (that is the line protocol's business), and it serves many peers.
+type RawSocket struct {
 	conn *net.IPConn
-	peer netip.Addr
+	rc   syscall.RawConn
 	rb   *recvBatch // the reading goroutine's batch
 	rbuf [][]byte
-
-	wmu sync.Mutex // writers: the encapsulating goroutine, reflections, keepalives
-	wb  *sendBatch
 }
 
-var _ dataplane.Underlay = (*RawUnderlay)(nil)
-
-// DialRaw opens a raw socket for proto from src to dst.
-func DialRaw(proto int, src, dst netip.Addr, opts UnderlayOptions) (*RawUnderlay, error) {
+// ListenRaw opens a raw socket for proto on src.
+func ListenRaw(proto int, src netip.Addr, opts UnderlayOptions) (*RawSocket, error) {
 	lc := net.ListenConfig{
 		Control: func(_, _ string, c syscall.RawConn) error {
 			var serr error
@@ -62,13 +58,68 @@ func DialRaw(proto int, src, dst netip.Addr, opts UnderlayOptions) (*RawUnderlay
 	if err != nil {
 		return nil, err
 	}
-	return &RawUnderlay{
-		conn: ipc,
-		peer: dst,
-		rb:   newRecvBatch(rc, batchSize),
-		rbuf: make([][]byte, batchSize),
-		wb:   newSendBatch(rc, batchSize, batchSize, dst),
-	}, nil
+	return &RawSocket{conn: ipc, rc: rc, rb: newRecvBatch(rc, batchSize), rbuf: make([][]byte, batchSize)}, nil
+}
+
+// RawSender sends a tunnel's datagrams to its peer through a RawSocket; it
+// is safe for concurrent use (the encapsulating goroutine, reflections and
+// keepalives all send).
+type RawSender struct {
+	wmu sync.Mutex
+	wb  *sendBatch
+}
+
+// To returns a sender to dst. Each has its own batch, so tunnels sending
+// through one socket do not wait for each other.
+func (s *RawSocket) To(dst netip.Addr) *RawSender {
+	return &RawSender{wb: newSendBatch(s.rc, batchSize, batchSize, dst)}
+}
+
+// WriteBatch implements dataplane.Writer.
+func (w *RawSender) WriteBatch(bufs [][]byte, tos []byte) (int, error) {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	return sendEach(w.wb, bufs, tos)
+}
+
+// RawUnderlay is a RawSocket used by one tunnel alone: it reads only its
+// peer's datagrams and sends to it.
+type RawUnderlay struct {
+	*RawSocket
+	*RawSender
+	peer netip.Addr
+}
+
+var _ dataplane.Underlay = (*RawUnderlay)(nil)
+
+// DialRaw opens a raw socket for proto from src to dst alone.
+func DialRaw(proto int, src, dst netip.Addr, opts UnderlayOptions) (*RawUnderlay, error) {
+	s, err := ListenRaw(proto, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &RawUnderlay{RawSocket: s, RawSender: s.To(dst), peer: dst}, nil
+}
+
+// ReadBatch implements dataplane.Underlay: the peer's datagrams only.
+func (u *RawUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
+	for {
+		n, err := u.RawSocket.ReadBatch(pkts)
+		if err != nil {
+			return 0, err
+		}
+		out := 0
+		for i := range n {
+			if pkts[i].Src.Addr() != u.peer {
+				continue // another tunnel's peer
+			}
+			pkts[out], pkts[i] = pkts[i], pkts[out]
+			out++
+		}
+		if out > 0 {
+			return out, nil
+		}
+	}
 }
 
 func setUnderlaySockopts(fd int, opts UnderlayOptions) error {
@@ -101,23 +152,24 @@ func setUnderlaySockopts(fd int, opts UnderlayOptions) error {
 	return nil
 }
 
-// BatchSize implements dataplane.Underlay.
-func (u *RawUnderlay) BatchSize() int { return batchSize }
+// BatchSize is the largest batch worth passing to ReadBatch.
+func (s *RawSocket) BatchSize() int { return batchSize }
 
-// ReadBatch implements dataplane.Underlay. A raw IPv4 socket hands over the
-// whole IP datagram (reassembled); Payload is what follows its header.
-func (u *RawUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
-	n := min(len(pkts), len(u.rbuf))
+// ReadBatch fills pkts with datagrams from any peer. A raw IPv4 socket
+// hands over the whole IP datagram (reassembled); Payload is what follows
+// its header, Src its sender.
+func (s *RawSocket) ReadBatch(pkts []dataplane.Packet) (int, error) {
+	n := min(len(pkts), len(s.rbuf))
 	for i := range n {
-		u.rbuf[i] = pkts[i].Buf
+		s.rbuf[i] = pkts[i].Buf
 	}
-	got, err := u.rb.recv(u.rbuf[:n])
+	got, err := s.rb.recv(s.rbuf[:n])
 	if err != nil {
 		return 0, err
 	}
 	out := 0
 	for i := range got {
-		l := u.rb.length(i)
+		l := s.rb.length(i)
 		if l < 0 {
 			continue // truncated
 		}
@@ -129,24 +181,13 @@ func (u *RawUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
 		if ihl < ipv4.HeaderLen || ihl > len(b) {
 			continue
 		}
-		src := netip.AddrFrom4([4]byte(b[12:16]))
-		if src != u.peer {
-			continue // another tunnel's peer
-		}
 		// Keep the order of the batch; compact away what was dropped.
 		pkts[out].Buf, pkts[i].Buf = pkts[i].Buf, pkts[out].Buf
 		pkts[out].Payload = pkts[out].Buf[ihl:len(b)]
-		pkts[out].Src = netip.AddrPortFrom(src, 0)
+		pkts[out].Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(pkts[out].Buf[12:16])), 0)
 		out++
 	}
 	return out, nil
-}
-
-// WriteBatch implements dataplane.Underlay; it is safe for concurrent use.
-func (u *RawUnderlay) WriteBatch(bufs [][]byte, tos []byte) (int, error) {
-	u.wmu.Lock()
-	defer u.wmu.Unlock()
-	return sendEach(u.wb, bufs, tos)
 }
 
 // sendEach sends each buffer as one datagram (with the ToS tos[i], when
@@ -182,5 +223,5 @@ func tosAt(tos []byte, i int) byte {
 	return tos[i]
 }
 
-// Close implements dataplane.Underlay.
-func (u *RawUnderlay) Close() error { return u.conn.Close() }
+// Close closes the socket; a ReadBatch in progress returns net.ErrClosed.
+func (s *RawSocket) Close() error { return s.conn.Close() }
