@@ -60,7 +60,7 @@ func BenchmarkTunnelPath(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			const batch = 44
 			var a, z *Tunnel
-			var zRef *underlayRef
+			var zRef bool
 			if c.suite == nil {
 				pa := baseParams()
 				pz := pa
@@ -78,7 +78,7 @@ func BenchmarkTunnelPath(b *testing.B) {
 				loop.pkts[i].Buf = make([]byte, underlayBufSize)
 			}
 			if c.suite == nil {
-				a.underlay.Store(idleRef(loop, false))
+				idlePort(false).Attach(a, loop)
 			} else {
 				testPort(a, loop)
 			}
@@ -115,8 +115,9 @@ func TestOneGoroutinePerDirection(t *testing.T) {
 	a, _, _, _, _, _ := protectedPair(t, esp.Suite{Cipher: esp.AES256GCM}, false)
 	a.Start()
 	a.SetUnderlay(&fakeUnderlay{})
-	port := NewESPPort(&fakeUnderlay{}, nil, a.log)
-	port.Attach(a)
+	ul := &fakeUnderlay{}
+	port := NewESPPort(ul, nil, a.log)
+	port.Attach(a, ul)
 	bufs, sizes := tcpSegments(44)
 	for range 10 {
 		a.encapBatch(newEncapState(44), bufs, sizes)

@@ -26,7 +26,6 @@ type Counters struct {
 	InUnknownProto  atomic.Uint64 // payload neither IPv4 nor IPv6
 	InDownDrops     atomic.Uint64 // line protocol down
 	InErrors        atomic.Uint64 // the overlay refused the packet
-	InReadErrors    atomic.Uint64 // the underlay failed a read (retried)
 
 	// IPsec.
 	Encrypted      atomic.Uint64 // GRE frames sealed into ESP
@@ -47,7 +46,7 @@ type Counters struct {
 type Snapshot struct {
 	InPackets, InBytes, OutPackets, OutBytes                                   uint64
 	OutDownDrops, OutNoSADrops, OutRecursionDrops, OutErrors                   uint64
-	OutTooBig, OutMalformed, OutReadErrors, InReadErrors                       uint64
+	OutTooBig, OutMalformed, OutReadErrors                                     uint64
 	InMalformed, InKeyMismatch, InChecksumError, InSeqDrops                    uint64
 	InClearDrops, InUnknownProto, InDownDrops, InErrors                        uint64
 	MSSClamped, KeepalivesSent, KeepaliveReplies, KeepalivesReflected          uint64
@@ -62,8 +61,8 @@ func (c *Counters) Snapshot() Snapshot {
 		OutDownDrops: c.OutDownDrops.Load(), OutNoSADrops: c.OutNoSADrops.Load(),
 		OutRecursionDrops: c.OutRecursionDrops.Load(), OutErrors: c.OutErrors.Load(),
 		OutTooBig: c.OutTooBig.Load(), OutMalformed: c.OutMalformed.Load(),
-		OutReadErrors: c.OutReadErrors.Load(), InReadErrors: c.InReadErrors.Load(),
-		InMalformed: c.InMalformed.Load(), InKeyMismatch: c.InKeyMismatch.Load(),
+		OutReadErrors: c.OutReadErrors.Load(),
+		InMalformed:   c.InMalformed.Load(), InKeyMismatch: c.InKeyMismatch.Load(),
 		InChecksumError: c.InChecksumError.Load(), InSeqDrops: c.InSeqDrops.Load(),
 		InClearDrops: c.InClearDrops.Load(), InUnknownProto: c.InUnknownProto.Load(),
 		InDownDrops: c.InDownDrops.Load(), InErrors: c.InErrors.Load(),

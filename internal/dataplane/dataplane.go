@@ -26,15 +26,22 @@ type Packet struct {
 	Src netip.AddrPort
 }
 
-// Underlay is the tunnel's side towards the network, bound to the tunnel
-// source and connected to the tunnel destination.
-type Underlay interface {
+// Reader is the receiving side of an underlay socket, which a Port reads.
+type Reader interface {
 	// ReadBatch fills up to len(pkts) packets and returns how many.
 	ReadBatch(pkts []Packet) (int, error)
-	// WriteBatch sends each buffer as one datagram to the peer, with the
-	// outer ToS byte tos[i] (tos may be nil: all 0).
-	WriteBatch(bufs [][]byte, tos []byte) (int, error)
 	// BatchSize is the largest batch worth passing.
 	BatchSize() int
+	// Close ends a ReadBatch in progress (with net.ErrClosed) and any
+	// later one.
 	Close() error
+}
+
+// Underlay is a socket towards one peer that a tunnel uses alone (tests,
+// SetUnderlay): bound to the tunnel source, sending to the tunnel
+// destination. Shared sockets are read through a Port and written through
+// a Writer per peer.
+type Underlay interface {
+	Reader
+	Writer
 }

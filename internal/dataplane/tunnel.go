@@ -62,17 +62,21 @@ type Hooks struct {
 }
 
 // Tunnel is one GRE tunnel's data plane: an encapsulating goroutine reading
-// the overlay in batches and a decapsulating goroutine reading the current
-// underlay in batches; no per-packet hand-off between goroutines.
+// the overlay in batches and writing to the underlay; what comes back is
+// decapsulated by the goroutine of the Port it arrived on (shared with the
+// other tunnels of the same source); no per-packet hand-off between
+// goroutines.
 type Tunnel struct {
-	ov       Overlay
-	log      *slog.Logger
-	hooks    Hooks
-	params   atomic.Pointer[Params]
-	underlay atomic.Pointer[underlayRef] // GRE in clear (raw IP protocol 47)
-	espPort  atomic.Pointer[ESPPort]     // ESP (raw IP protocol 50 or UDP)
-	prot     atomic.Pointer[Protection]
-	up       atomic.Bool
+	ov     Overlay
+	log    *slog.Logger
+	hooks  Hooks
+	params atomic.Pointer[Params]
+	gre    atomic.Pointer[attachment] // GRE in clear (raw IP protocol 47)
+	esp    atomic.Pointer[attachment] // ESP (raw IP protocol 50 or UDP)
+	prot   atomic.Pointer[Protection]
+	// own is the GRE port of SetUnderlay, which only this tunnel uses.
+	own *Port
+	up  atomic.Bool
 
 	// C are the tunnel's counters.
 	C Counters
@@ -87,14 +91,14 @@ type Tunnel struct {
 
 // underlayRef is one underlay in its slot, with its read loop.
 type underlayRef struct {
-	u   Underlay
+	u   Reader
 	esp bool // carries ESP rather than GRE
 	// stop is closed when the underlay leaves its slot; done when its
 	// read loop has returned.
 	stop, done chan struct{}
 }
 
-func newUnderlayRef(u Underlay, esp bool) *underlayRef {
+func newUnderlayRef(u Reader, esp bool) *underlayRef {
 	return &underlayRef{u: u, esp: esp, stop: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -189,31 +193,32 @@ func (t *Tunnel) Params() Params { return *t.params.Load() }
 // SetUp opens or closes the tunnel to traffic (the line protocol).
 func (t *Tunnel) SetUp(up bool) { t.up.Store(up) }
 
-// SetUnderlay replaces the underlay of GRE in clear (nil: none). The old
-// one is closed and its reading goroutine has ended when SetUnderlay
-// returns; a new one gets its own. Calls must not overlap.
+// SetUnderlay gives the tunnel a GRE socket of its own (nil: none), read
+// by a port only this tunnel uses. The old one is closed and its reading
+// goroutine has ended when SetUnderlay returns. Calls must not overlap.
 func (t *Tunnel) SetUnderlay(u Underlay) {
-	var ref *underlayRef
+	if t.own != nil {
+		t.own.Detach(t)
+		t.own.Close()
+		t.own = nil
+	}
 	if u != nil {
-		ref = newUnderlayRef(u, false)
-	}
-	if old := t.underlay.Swap(ref); old != nil {
-		old.retire()
-	}
-	if ref != nil {
-		go t.decapLoop(ref)
+		t.own = NewGREPort(u, t.log)
+		t.own.Attach(t, u)
 	}
 }
 
 // Start runs the encapsulating goroutine until the overlay is closed.
 func (t *Tunnel) Start() { go t.encapLoop() }
 
-// Close closes the underlay of clear GRE and leaves the ESP port; the
-// caller closes the overlay (and the port, when nobody else uses it).
+// Close leaves the tunnel's ports (and closes its own); the caller closes
+// the overlay, and the shared ports when nobody uses them any more.
 func (t *Tunnel) Close() {
 	t.SetUnderlay(nil)
-	if p := t.espPort.Load(); p != nil {
-		p.Detach(t)
+	for _, slot := range []*atomic.Pointer[attachment]{&t.gre, &t.esp} {
+		if a := slot.Load(); a != nil {
+			a.port.Detach(t)
+		}
 	}
 }
 
@@ -249,15 +254,15 @@ func (t *Tunnel) SendKeepalive() error {
 // plane sends (keepalives), not for the per-packet path.
 func (t *Tunnel) sendFrames(p *Params, frames [][]byte, buf []byte, start int) error {
 	if !p.Protected {
-		ref := t.underlay.Load()
-		if ref == nil {
+		a := t.gre.Load()
+		if a == nil {
 			return errors.New("no underlay")
 		}
-		_, err := ref.u.WriteBatch(frames, nil)
+		_, err := a.w.WriteBatch(frames, nil)
 		return err
 	}
-	prot, port := t.prot.Load(), t.espPort.Load()
-	if prot == nil || prot.Out == nil || port == nil {
+	prot, a := t.prot.Load(), t.esp.Load()
+	if prot == nil || prot.Out == nil || a == nil {
 		t.C.OutNoSADrops.Add(1)
 		return errors.New("protected tunnel has no SA")
 	}
@@ -268,7 +273,7 @@ func (t *Tunnel) sendFrames(p *Params, frames [][]byte, buf []byte, start int) e
 		t.countSealError(err)
 		return err
 	}
-	_, err = port.ref.u.WriteBatch([][]byte{sealed}, nil)
+	_, err = a.w.WriteBatch([][]byte{sealed}, nil)
 	return err
 }
 
@@ -326,20 +331,17 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 		t.C.OutDownDrops.Add(uint64(len(bufs)))
 		return
 	}
-	ref := t.underlay.Load()
+	a := t.gre.Load()
 	var prot *Protection
 	if p.Protected {
 		// Fail closed: without an outbound SA nothing leaves, and never in
 		// clear text.
-		ref, prot = nil, t.prot.Load()
-		if port := t.espPort.Load(); port != nil {
-			ref = port.ref
-		}
-		if ref == nil || prot == nil || prot.Out == nil {
+		a, prot = t.esp.Load(), t.prot.Load()
+		if a == nil || prot == nil || prot.Out == nil {
 			t.C.OutNoSADrops.Add(uint64(len(bufs)))
 			return
 		}
-	} else if ref == nil {
+	} else if a == nil {
 		t.C.OutDownDrops.Add(uint64(len(bufs)))
 		return
 	}
@@ -399,7 +401,7 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 		bytes += uint64(len(pkt))
 	}
 	if len(e.out) > 0 {
-		sent, err := ref.u.WriteBatch(e.out, e.tos)
+		sent, err := a.w.WriteBatch(e.out, e.tos)
 		t.C.OutPackets.Add(uint64(sent))
 		t.C.OutBytes.Add(bytes) // approximate when some failed
 		if prot != nil {
@@ -473,15 +475,6 @@ func (t *Tunnel) writeOverlay(bufs [][]byte) {
 	}
 }
 
-// decapLoop reads GRE in clear until the underlay is closed.
-func (t *Tunnel) decapLoop(ref *underlayRef) {
-	bs := ref.u.BatchSize()
-	d := newDecapState(bs)
-	readLoop(ref, packets(bs, underlayBufSize), &t.C.InReadErrors, t.log, func(pkts []Packet) {
-		t.decapBatch(d, ref, pkts)
-	})
-}
-
 // decapState is a decapsulating goroutine's scratch space.
 type decapState struct {
 	out     [][]byte
@@ -493,11 +486,12 @@ func newDecapState(bs int) *decapState {
 	return &decapState{out: make([][]byte, 0, bs), reflect: make([]reflection, 0, bs), frames: make([][]byte, 0, bs)}
 }
 
-// decapBatch decapsulates a batch from an underlay into the overlay.
-func (t *Tunnel) decapBatch(d *decapState, ref *underlayRef, pkts []Packet) {
+// decapBatch decapsulates a batch of the tunnel's packets from a port (of
+// ESP when esp) into the overlay.
+func (t *Tunnel) decapBatch(d *decapState, esp bool, pkts []Packet) {
 	p := t.params.Load()
 	var prot *Protection
-	if ref.esp {
+	if esp {
 		if prot = t.prot.Load(); prot == nil {
 			t.C.InNoSA.Add(uint64(len(pkts)))
 			return
@@ -579,7 +573,7 @@ func (t *Tunnel) decapBatch(d *decapState, ref *underlayRef, pkts []Packet) {
 		t.writeOverlay(d.out)
 	}
 	if len(d.reflect) > 0 {
-		t.reflect(p, ref, d)
+		t.reflect(p, esp, d)
 	}
 }
 
@@ -591,18 +585,22 @@ type reflection struct {
 
 // reflect sends keepalive reflections back the way they came: through
 // the SA when they arrived protected, in clear otherwise.
-func (t *Tunnel) reflect(p *Params, ref *underlayRef, d *decapState) {
+func (t *Tunnel) reflect(p *Params, esp bool, d *decapState) {
 	d.frames = d.frames[:0]
 	prot := t.prot.Load()
-	if ref.esp && (prot == nil || prot.Out == nil) {
+	a := t.gre.Load()
+	if esp {
+		a = t.esp.Load()
+	}
+	if a == nil || esp && (prot == nil || prot.Out == nil) {
 		t.C.OutNoSADrops.Add(uint64(len(d.reflect)))
 		return
 	}
-	if ref.esp {
+	if esp {
 		prot.OutMu.Lock()
 	}
 	for _, r := range d.reflect {
-		if !ref.esp {
+		if !esp {
 			d.frames = append(d.frames, r.buf[r.start:r.end])
 			continue
 		}
@@ -613,9 +611,9 @@ func (t *Tunnel) reflect(p *Params, ref *underlayRef, d *decapState) {
 		}
 		d.frames = append(d.frames, sealed)
 	}
-	if ref.esp {
+	if esp {
 		prot.OutMu.Unlock()
 	}
-	sent, _ := ref.u.WriteBatch(d.frames, nil)
+	sent, _ := a.w.WriteBatch(d.frames, nil)
 	t.C.KeepalivesReflected.Add(uint64(sent))
 }

@@ -91,30 +91,31 @@ var (
 // An ICMP echo request 10.1.0.10 -> 10.2.0.10, DF set, 28 bytes.
 const icmpEcho = "45000020 0001 4000 40 01 0000 0a01000a 0a02000a 0800f7ff 0000 0000 00000000 00000000"
 
-// idleRef is an underlay in a slot without a reading goroutine.
-func idleRef(u Underlay, esp bool) *underlayRef {
-	r := newUnderlayRef(u, esp)
-	close(r.done)
-	return r
+// idlePort is a port without a reading goroutine: tests call decapBatch
+// themselves.
+func idlePort(esp bool) *Port {
+	p := &Port{ref: newUnderlayRef(nil, esp), esp: esp}
+	close(p.ref.done)
+	p.peers.Store(&map[netip.Addr][]*Tunnel{})
+	return p
 }
 
-// testPort attaches t to an ESP port over u that has no reading goroutine
-// (tests call decapBatch themselves) and returns the port's underlay.
-func testPort(t *Tunnel, u Underlay) *underlayRef {
-	p := &ESPPort{ref: idleRef(u, true)}
-	p.tunnels.Store(&[]*Tunnel{})
-	p.Attach(t)
-	return p.ref
+// testPort attaches t to an idle ESP port sending through u; decapBatch
+// calls then say esp (true).
+func testPort(t *Tunnel, u Underlay) bool {
+	idlePort(true).Attach(t, u)
+	return true
 }
 
-func newTestTunnel(p Params) (*Tunnel, *fakeOverlay, *fakeUnderlay, *underlayRef) {
+// newTestTunnel returns an up tunnel on an idle GRE port over a fake
+// underlay; its last result is the esp argument of decapBatch (false).
+func newTestTunnel(p Params) (*Tunnel, *fakeOverlay, *fakeUnderlay, bool) {
 	ov := &fakeOverlay{}
 	ul := &fakeUnderlay{}
 	t := New(ov, p, Hooks{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ref := idleRef(ul, false)
-	t.underlay.Store(ref)
+	idlePort(false).Attach(t, ul)
 	t.SetUp(true)
-	return t, ov, ul, ref
+	return t, ov, ul, false
 }
 
 func baseParams() Params {
@@ -347,12 +348,9 @@ func TestNoAllocationsPerPacket(t *testing.T) {
 	p := baseParams()
 	p.HasKey, p.Key, p.AdjustMSS = true, 7, 1360
 	tun, _, _, ref := newTestTunnel(p)
-	ul := ref.u.(*fakeUnderlay)
+	idlePort(false).Attach(tun, &countingUnderlay{})
 	bufs, sizes := overlayBatch(fixIPv4Checksums(unhex(t, tcpSYN)), unhex(t, icmpEcho))
 	e := newEncapState(16)
-	countingUL := &countingUnderlay{}
-	ref.u = countingUL
-	_ = ul
 	if a := testing.AllocsPerRun(100, func() { tun.encapBatch(e, bufs, sizes) }); a != 0 {
 		t.Errorf("encapsulation allocates %.1f times per batch", a)
 	}

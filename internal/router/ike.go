@@ -142,9 +142,9 @@ func (r *Router) syncIKE(now time.Time) {
 	// ESP on an SPI no tunnel has: the peer kept SAs we lost (this side
 	// restarted, or a DELETE went missing). The engine answers with a
 	// protected INVALID-SPI, rate limited, so it renegotiates at once.
-	for _, sh := range r.esp {
-		if spi := sh.unknownSPI.Swap(0); spi != 0 && len(sh.tunnels) > 0 {
-			r.handleIKE(x.engine.UnknownSPI(now, sh.tunnels[0], spi))
+	for _, sh := range r.ports {
+		if name, spi := sh.takeUnknownSPI(); name != "" {
+			r.handleIKE(x.engine.UnknownSPI(now, name, spi))
 		}
 	}
 	r.handleIKE(x.engine.Tick(now))

@@ -53,7 +53,8 @@ type iface struct {
 	// IPsec: installed SA pairs, newest first, and the ESP socket.
 	sas     []*saPair
 	retired saTotals
-	espKey  espKey
+	grePort portKey // the ports the tunnel is on
+	espPort portKey
 	saNext  time.Time // next SA expiry or retirement
 	outPair *saPair   // the pair whose outbound SA carries traffic
 }
@@ -402,22 +403,17 @@ func (r *Router) evaluateTunnel(now time.Time, it *iface, links map[string]linux
 	if key != it.underlay {
 		it.underlay = key
 		it.src = key.src
-		it.dp.SetUnderlay(nil)
-		if key.src.IsValid() {
-			u, err := linux.DialRaw(47, key.src, key.dst, key.opts)
-			if err != nil {
-				srcProblem = err.Error()
-				it.underlay = underlayKey{}
-			} else {
-				it.dp.SetUnderlay(u)
-			}
+		it.dp.SetParams(r.tunnelParams(it)) // the port files it under its destination
+		if err := r.attachPort(it, portKey{src: key.src, opts: key.opts}); err != nil {
+			srcProblem = err.Error()
+			it.underlay = underlayKey{}
 		}
 		if it.ka != nil {
 			it.ka.Reset()
 		}
 	}
 	it.dp.SetParams(r.tunnelParams(it))
-	if len(it.sas) > 0 && (it.espKey.src != it.src || opts != oldOpts) {
+	if len(it.sas) > 0 && (it.espPort.src != it.src || opts != oldOpts) {
 		r.applyProtection(it) // the ESP socket follows the source address and the mark
 	}
 
@@ -561,7 +557,8 @@ func (r *Router) teardown(it *iface) {
 	}
 	r.unpin(it)
 	if it.dp != nil {
-		r.setESPUnderlay(it, espKey{})
+		_ = r.attachPort(it, portKey{})
+		_ = r.attachPort(it, portKey{esp: true})
 		it.dp.Close()
 	}
 	if it.tun != nil {

@@ -3,16 +3,12 @@ package router
 import (
 	"errors"
 	"fmt"
-	"net/netip"
-	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/dataplane"
 	"github.com/gresec/gresec/internal/esp"
-	"github.com/gresec/gresec/internal/linux"
 )
 
 const (
@@ -63,26 +59,6 @@ type saPair struct {
 	// rekeyAsked is set once IKE was asked to replace this pair at its
 	// soft volume limit (or near the end of its sequence numbers).
 	rekeyAsked bool
-}
-
-// espKey identifies the socket an SA pair's ESP needs; tunnels that need
-// the same one share it (an ESP port, demultiplexed by SPI).
-type espKey struct {
-	src, dst netip.Addr
-	encap    UDPEncap
-	udp      bool
-	opts     linux.UnderlayOptions
-}
-
-// espShare is an ESP port and the tunnels using it.
-type espShare struct {
-	port *dataplane.ESPPort
-	// unknownSPI is the last SPI the port could not place (0: none since
-	// the last pass); the engine decides whether to answer INVALID-SPI.
-	unknownSPI atomic.Uint32
-	// tunnels are the names of the tunnels using the port; the engine's
-	// INVALID-SPI goes to their (common) peer through the first.
-	tunnels []string
 }
 
 // InstallSA installs an SA pair on a protected tunnel. A pair already
@@ -185,7 +161,7 @@ func (r *Router) movePeerLocked(tunnel string, e UDPEncap) {
 func (r *Router) applyProtection(it *iface) {
 	if len(it.sas) == 0 {
 		it.dp.SetProtection(nil)
-		r.setESPUnderlay(it, espKey{})
+		r.setESPPort(it, portKey{esp: true})
 		return
 	}
 	// The newest pair whose outbound side is active sends; every pair's
@@ -204,71 +180,19 @@ func (r *Router) applyProtection(it *iface) {
 		prot.In = append(prot.In, p.in)
 	}
 	it.dp.SetProtection(prot)
-	key := espKey{src: it.src, dst: it.cfg.Tunnel.Destination, opts: r.underlayOptions(it)}
+	key := portKey{esp: true, src: it.src, opts: r.underlayOptions(it)}
 	if e := cur.spec.Encap; e != nil {
-		key.udp, key.encap = true, *e
+		key.udp, key.encap, key.dst = true, *e, it.cfg.Tunnel.Destination
 	}
-	if !it.src.IsValid() {
-		key = espKey{}
-	}
-	r.setESPUnderlay(it, key)
+	r.setESPPort(it, key)
 }
 
-// setESPUnderlay attaches the tunnel to the ESP port for key (none for
-// the zero key), opening it if no other tunnel uses it; a port nobody uses
-// any more is closed.
-func (r *Router) setESPUnderlay(it *iface, key espKey) {
-	if key == it.espKey {
-		return
+// setESPPort attaches the tunnel to the ESP port for key, logging a
+// failure to open it (the tunnel then fails closed).
+func (r *Router) setESPPort(it *iface, key portKey) {
+	if err := r.attachPort(it, key); err != nil {
+		r.log.Warn(fmt.Sprintf("%s: ESP socket: %v", it.cfg.Name, err))
 	}
-	if old := r.esp[it.espKey]; old != nil {
-		old.tunnels = slices.DeleteFunc(old.tunnels, func(n string) bool { return n == it.cfg.Name })
-		if old.port.Detach(it.dp) == 0 {
-			old.port.Close()
-			delete(r.esp, it.espKey)
-		}
-	}
-	it.espKey = espKey{}
-	if !key.src.IsValid() {
-		return
-	}
-	sh := r.esp[key]
-	if sh == nil {
-		u, err := r.dialESP(it, key)
-		if err != nil {
-			r.log.Warn(fmt.Sprintf("%s: ESP socket: %v", it.cfg.Name, err))
-			return
-		}
-		sh = &espShare{}
-		sh.port = dataplane.NewESPPort(u, func(spi uint32) {
-			sh.unknownSPI.Store(spi)
-			r.Kick()
-		}, r.log.With("peer", key.dst))
-		r.esp[key] = sh
-	}
-	sh.port.Attach(it.dp)
-	sh.tunnels = append(sh.tunnels, it.cfg.Name)
-	it.espKey = key
-}
-
-// dialESP opens the socket of an ESP port: raw IP protocol 50, or UDP
-// between the NAT-T ports.
-func (r *Router) dialESP(it *iface, key espKey) (dataplane.Underlay, error) {
-	if !key.udp {
-		return linux.DialRaw(50, key.src, key.dst, key.opts)
-	}
-	local := netip.AddrPortFrom(key.src, key.encap.LocalPort)
-	u, err := linux.DialUDP(local, netip.AddrPortFrom(key.dst, key.encap.RemotePort), key.opts)
-	if err != nil {
-		return nil, err
-	}
-	u.OnControl = r.ikeControl(local)
-	name := it.cfg.Name
-	u.OnGSORefused = func(segment int, err error) {
-		r.log.Info(fmt.Sprintf("%s: the route to %s refused UDP segmentation offload (%v); ESP datagrams of %d bytes or more now leave one by one",
-			name, key.dst, err, segment), "interface", name)
-	}
-	return u, nil
 }
 
 // expireSAs removes retired inbound SAs past their grace period and pairs

@@ -46,7 +46,7 @@ type Router struct {
 	routes map[netip.Prefix]linux.Route
 	fwd    bool
 	ike    *ikeSide // nil while no tunnel is protected
-	esp    map[espKey]*espShare
+	ports  map[portKey]*portShare
 	// icmp6Source sources the ICMPv6 errors of tunnels (Packet Too Big).
 	icmp6Source netip.Addr
 
@@ -73,7 +73,7 @@ func New(opts Options) (*Router, error) {
 		host:   host,
 		ifs:    map[string]*iface{},
 		routes: map[netip.Prefix]linux.Route{},
-		esp:    map[espKey]*espShare{},
+		ports:  map[portKey]*portShare{},
 		kick:   make(chan struct{}, 1),
 		ikeIn:  make(chan ike.Datagram, 256),
 		kaIn:   make(chan string, 64),

@@ -1,0 +1,154 @@
+package router
+
+import (
+	"fmt"
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/gresec/gresec/internal/dataplane"
+	"github.com/gresec/gresec/internal/linux"
+)
+
+// portKey identifies an underlay socket that tunnels share: GRE in clear
+// (raw IP 47) or ESP (raw IP 50) of one source address and route-via pin,
+// whatever the peer; or ESP in UDP between two ports, which is connected
+// to its peer. A hub's tunnels thus share two raw sockets, however many
+// they are, and the kernel copies each datagram to one reader.
+type portKey struct {
+	esp  bool
+	src  netip.Addr
+	opts linux.UnderlayOptions
+	// ESP in UDP only.
+	udp   bool
+	encap UDPEncap
+	dst   netip.Addr
+}
+
+// portShare is an open port and the tunnels on it.
+type portShare struct {
+	port *dataplane.Port
+	raw  *linux.RawSocket   // the socket of a raw port
+	udp  *linux.UDPUnderlay // the socket of a port of ESP in UDP
+	// tunnels maps the names of the tunnels on the port to their peers.
+	tunnels map[string]netip.Addr
+	// unknown is the last ESP on an SPI no tunnel owns, since the last
+	// pass (nil: none); the engine decides whether to answer INVALID-SPI.
+	unknown atomic.Pointer[unknownSPI]
+}
+
+type unknownSPI struct {
+	peer netip.Addr
+	spi  uint32
+}
+
+// writer is the tunnel's way out through the port, to its peer.
+func (sh *portShare) writer(dst netip.Addr) dataplane.Writer {
+	if sh.udp != nil {
+		return sh.udp
+	}
+	return sh.raw.To(dst)
+}
+
+// attachPort moves a tunnel to the port for key (none for a key without a
+// source): it leaves its previous port of that kind, closed when nobody
+// else uses it, and the new one is opened when it is the first. The
+// tunnel's destination must be set in its data plane's parameters.
+func (r *Router) attachPort(it *iface, key portKey) error {
+	cur := &it.grePort
+	if key.esp {
+		cur = &it.espPort
+	}
+	dst := it.cfg.Tunnel.Destination
+	if *cur == key {
+		if sh := r.ports[key]; sh != nil && sh.tunnels[it.cfg.Name] != dst {
+			sh.port.Attach(it.dp, sh.writer(dst)) // filed under its new destination
+			sh.tunnels[it.cfg.Name] = dst
+		}
+		return nil
+	}
+	if old := r.ports[*cur]; old != nil {
+		delete(old.tunnels, it.cfg.Name)
+		if old.port.Detach(it.dp) == 0 {
+			old.port.Close()
+			delete(r.ports, *cur)
+		}
+	}
+	*cur = portKey{esp: key.esp}
+	if !key.src.IsValid() {
+		return nil
+	}
+	sh := r.ports[key]
+	if sh == nil {
+		var err error
+		if sh, err = r.openPort(it, key); err != nil {
+			return err
+		}
+		r.ports[key] = sh
+	}
+	sh.port.Attach(it.dp, sh.writer(dst))
+	sh.tunnels[it.cfg.Name] = dst
+	*cur = key
+	return nil
+}
+
+// openPort opens the socket of a port and starts reading it.
+func (r *Router) openPort(it *iface, key portKey) (*portShare, error) {
+	sh := &portShare{tunnels: map[string]netip.Addr{}}
+	proto := 47
+	if key.esp {
+		proto = 50
+	}
+	log := r.log.With("source", key.src)
+	switch {
+	case key.udp:
+		local := netip.AddrPortFrom(key.src, key.encap.LocalPort)
+		u, err := linux.DialUDP(local, netip.AddrPortFrom(key.dst, key.encap.RemotePort), key.opts)
+		if err != nil {
+			return nil, err
+		}
+		u.OnControl = r.ikeControl(local)
+		name := it.cfg.Name
+		u.OnGSORefused = func(segment int, err error) {
+			r.log.Info(fmt.Sprintf("%s: the route to %s refused UDP segmentation offload (%v); ESP datagrams of %d bytes or more now leave one by one",
+				name, key.dst, err, segment), "interface", name)
+		}
+		sh.udp = u
+		sh.port = dataplane.NewESPPort(u, sh.onUnknownSPI(r), log)
+	default:
+		s, err := linux.ListenRaw(proto, key.src, key.opts)
+		if err != nil {
+			return nil, err
+		}
+		sh.raw = s
+		if key.esp {
+			sh.port = dataplane.NewESPPort(s, sh.onUnknownSPI(r), log)
+		} else {
+			sh.port = dataplane.NewGREPort(s, log)
+		}
+	}
+	return sh, nil
+}
+
+// onUnknownSPI records ESP on an unknown SPI and wakes the main loop; it
+// runs on the port's reading goroutine and never blocks.
+func (sh *portShare) onUnknownSPI(r *Router) func(netip.Addr, uint32) {
+	return func(peer netip.Addr, spi uint32) {
+		sh.unknown.Store(&unknownSPI{peer: peer, spi: spi})
+		r.Kick()
+	}
+}
+
+// takeUnknownSPI returns (and forgets) the last unknown SPI with the name
+// of a tunnel on the port that goes to its peer.
+func (sh *portShare) takeUnknownSPI() (tunnel string, spi uint32) {
+	u := sh.unknown.Swap(nil)
+	if u == nil {
+		return "", 0
+	}
+	for name, peer := range sh.tunnels {
+		if peer == u.peer && (tunnel == "" || name < tunnel) {
+			tunnel = name
+		}
+	}
+	return tunnel, u.spi
+}
