@@ -4,7 +4,7 @@
 export PATH := $(PATH):/usr/local/go/bin:$(shell go env GOPATH 2>/dev/null || echo /root/go)/bin
 GO ?= go
 
-.PHONY: all build demo test deps lint unit fuzz bench soak clean
+.PHONY: all build demo test deps lint unit fuzz bench soak scale clean
 
 all: build
 
@@ -57,6 +57,22 @@ bench: deps
 SOAK_DURATION ?= 10m
 soak: deps
 	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -count=1 -v -run '^TestSoak$$' -timeout 0 ./test/e2e/
+
+# Hub scale (issue 11; figures, never assertions, like make bench): one
+# table from one run. A hub daemon with 1000, then 10000, unprotected
+# tunnels from one Loopback0: time until all are up/up, RSS, idle CPU,
+# `show ip interface brief`, a reload of one tunnel while pings cross two
+# others, iperf3 through tunnel 1 against a single-tunnel daemon, what a
+# tunnel costs (fds, threads, memory); a hub with 200 IPsec-protected
+# tunnels to 200 gresec spokes in namespaces of their own, both start
+# orders; IKE setups as responder, gresec beside strongSwan's charon; the
+# issue's targets PASS/FAIL. Root; each setup is cut off after
+# SCALE_TIMEOUT (3m). SCALE_ONLY=hub,spokes,ike,big runs some setups;
+# SCALE_N, SCALE_BIG, SCALE_SPOKES and the other knobs are described at
+# BenchmarkScale (test/e2e/scale_test.go). TestScaleShort, in make test,
+# is its short form.
+scale: deps
+	$(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 90m ./test/e2e/
 
 clean:
 	rm -f gresec
