@@ -116,7 +116,7 @@ func TestOneGoroutinePerDirection(t *testing.T) {
 	a.Start()
 	a.SetUnderlay(&fakeUnderlay{})
 	ul := &fakeUnderlay{}
-	port := NewESPPort(ul, nil, a.log)
+	port := NewESPPort(ul, nil, nil, a.log)
 	port.Attach(a, ul)
 	bufs, sizes := tcpSegments(44)
 	for range 10 {

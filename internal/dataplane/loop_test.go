@@ -55,7 +55,7 @@ func receive(t *testing.T, ch <-chan []byte, what string) []byte {
 func TestGREReadLoopSurvivesTransientErrors(t *testing.T) {
 	ov := dataplanetest.NewOverlay(16)
 	ul := dataplanetest.NewUnderlay(16)
-	tun := dataplane.New(ov, params(left, right, false), dataplane.Hooks{}, quiet)
+	tun := dataplane.New(ov, params(left, right, false), dataplane.Env{}, quiet)
 	tun.SetUp(true)
 	tun.SetUnderlay(ul)
 	frame := append([]byte{0, 0, 0x08, 0}, echo...) // GRE, protocol IPv4
@@ -77,7 +77,7 @@ func TestGREReadLoopSurvivesTransientErrors(t *testing.T) {
 func TestOverlayReadLoopSurvivesErrors(t *testing.T) {
 	ov := dataplanetest.NewOverlay(16)
 	ul := dataplanetest.NewUnderlay(16)
-	tun := dataplane.New(ov, params(left, right, false), dataplane.Hooks{}, quiet)
+	tun := dataplane.New(ov, params(left, right, false), dataplane.Env{}, quiet)
 	tun.SetUp(true)
 	tun.SetUnderlay(ul)
 	defer tun.Close()
@@ -99,7 +99,7 @@ func TestOverlayReadLoopSurvivesErrors(t *testing.T) {
 // on the old socket must not run beside the new one's).
 func TestUnderlaySwapWaitsForOldLoop(t *testing.T) {
 	ov := dataplanetest.NewOverlay(16)
-	tun := dataplane.New(ov, params(left, right, false), dataplane.Hooks{}, quiet)
+	tun := dataplane.New(ov, params(left, right, false), dataplane.Env{}, quiet)
 	old := dataplanetest.NewUnderlay(1)
 	old.CloseDelay = 50 * time.Millisecond
 	tun.SetUnderlay(old)
@@ -160,10 +160,10 @@ func protectedPeers(t *testing.T, unknown func(netip.Addr, uint32)) (a, b protec
 	baOut, baIn := sa(t, 0x2002)
 	mk := func(local, remote netip.Addr, prot *dataplane.Protection, unknown func(netip.Addr, uint32)) protectedEnd {
 		e := protectedEnd{ov: dataplanetest.NewOverlay(64), ul: dataplanetest.NewUnderlay(64)}
-		e.tun = dataplane.New(e.ov, params(local, remote, true), dataplane.Hooks{}, quiet)
+		e.tun = dataplane.New(e.ov, params(local, remote, true), dataplane.Env{}, quiet)
 		e.tun.SetUp(true)
 		e.tun.SetProtection(prot)
-		e.port = dataplane.NewESPPort(e.ul, unknown, quiet)
+		e.port = dataplane.NewESPPort(e.ul, nil, unknown, quiet)
 		e.port.Attach(e.tun, e.ul)
 		e.tun.Start()
 		t.Cleanup(func() {
@@ -204,7 +204,7 @@ func TestESPPortSurvivesConnectionRefused(t *testing.T) {
 func TestESPPortDemultiplexes(t *testing.T) {
 	var unknown atomic.Uint32
 	ul := dataplanetest.NewUnderlay(64)
-	port := dataplane.NewESPPort(ul, func(peer netip.Addr, spi uint32) {
+	port := dataplane.NewESPPort(ul, nil, func(peer netip.Addr, spi uint32) {
 		if peer == right {
 			unknown.Store(spi)
 		}
@@ -221,7 +221,7 @@ func TestESPPortDemultiplexes(t *testing.T) {
 		ov := dataplanetest.NewOverlay(16)
 		p := params(left, right, true)
 		p.HasKey, p.Key = true, uint32(i)
-		tun := dataplane.New(ov, p, dataplane.Hooks{}, quiet)
+		tun := dataplane.New(ov, p, dataplane.Env{}, quiet)
 		tun.SetUp(true)
 		own, _ := sa(t, 0x9000+spi)
 		tun.SetProtection(&dataplane.Protection{Out: own, OutMu: &sync.Mutex{}, In: []*esp.SA{in}})
@@ -247,6 +247,17 @@ func TestESPPortDemultiplexes(t *testing.T) {
 			}
 		}
 	}
+	// Two tunnels between the same endpoints may each hold the pair IKE
+	// filed under the other: the GRE key inside decides where a packet goes.
+	ul.In <- dataplanetest.Datagram{Src: netip.AddrPortFrom(right, 0), Payload: seal(ends[0], 1)}
+	if got := receive(t, ends[1].ov.Out, "packet on the other tunnel's SA, for its key"); !bytes.Equal(got, echo) {
+		t.Fatalf("swapped pair: tunnel 1 got %x", got)
+	}
+	select {
+	case p := <-ends[0].ov.Out:
+		t.Fatalf("tunnel 0 got a packet keyed for tunnel 1: %x", p)
+	default:
+	}
 	stray, _ := sa(t, 0x5005)
 	ul.In <- dataplanetest.Datagram{Src: netip.AddrPortFrom(right, 0), Payload: seal(end{out: stray}, 0)}
 	deadline := time.Now().Add(5 * time.Second)
@@ -262,8 +273,8 @@ func TestESPPortDemultiplexes(t *testing.T) {
 		if i == 0 {
 			wantNoSA = 1 // a packet no tunnel owns is counted on the first
 		}
-		if s.InPackets != 3 || s.InKeyMismatch != 0 || s.InNoSA != wantNoSA {
-			t.Errorf("tunnel %d: in %d, key mismatches %d, no SA %d; want 3, 0, %d", i, s.InPackets, s.InKeyMismatch, s.InNoSA, wantNoSA)
+		if want := uint64(3 + i); s.InPackets != want || s.InKeyMismatch != 0 || s.InNoSA != wantNoSA {
+			t.Errorf("tunnel %d: in %d, key mismatches %d, no SA %d; want %d, 0, %d", i, s.InPackets, s.InKeyMismatch, s.InNoSA, want, wantNoSA)
 		}
 	}
 	// Detached, a tunnel no longer receives from the port.
@@ -285,7 +296,7 @@ func TestESPPortDemultiplexes(t *testing.T) {
 // the one whose key it carries; a stranger's packets reach nobody.
 func TestGREPortHub(t *testing.T) {
 	ul := dataplanetest.NewUnderlay(64)
-	port := dataplane.NewGREPort(ul, quiet)
+	port := dataplane.NewGREPort(ul, nil, quiet)
 	defer port.Close()
 	type spoke struct {
 		peer netip.Addr
@@ -298,7 +309,7 @@ func TestGREPortHub(t *testing.T) {
 		s := &spoke{peer: netip.MustParseAddr(peer), key: uint32(i), ov: dataplanetest.NewOverlay(16)}
 		p := params(left, s.peer, false)
 		p.HasKey, p.Key = true, s.key
-		s.tun = dataplane.New(s.ov, p, dataplane.Hooks{}, quiet)
+		s.tun = dataplane.New(s.ov, p, dataplane.Env{}, quiet)
 		s.tun.SetUp(true)
 		port.Attach(s.tun, ul)
 		defer s.tun.Close()

@@ -26,9 +26,10 @@ type Writer interface {
 //
 // Each attached tunnel sends through a Writer of its own towards its peer.
 type Port struct {
-	ref *underlayRef
-	esp bool
-	log *slog.Logger
+	ref  *underlayRef
+	esp  bool
+	bufs *Buffers
+	log  *slog.Logger
 	// onUnknown hears ESP from a configured peer on an SPI no tunnel has
 	// (the last of a batch); it runs on the reading goroutine and must
 	// not block.
@@ -52,20 +53,25 @@ type attachment struct {
 	peer netip.Addr // the key it is filed under
 }
 
-// NewGREPort starts reading GRE in clear from u.
-func NewGREPort(u Reader, log *slog.Logger) *Port {
-	return newPort(u, false, nil, log)
+// NewGREPort starts reading GRE in clear from u, with read batches from
+// bufs (nil: a pool of its own).
+func NewGREPort(u Reader, bufs *Buffers, log *slog.Logger) *Port {
+	return newPort(u, false, bufs, nil, log)
 }
 
-// NewESPPort starts reading ESP from u. onUnknownSPI (may be nil) hears ESP
-// from a configured peer on an SPI that none of its tunnels has; it must
-// not block.
-func NewESPPort(u Reader, onUnknownSPI func(peer netip.Addr, spi uint32), log *slog.Logger) *Port {
-	return newPort(u, true, onUnknownSPI, log)
+// NewESPPort starts reading ESP from u, with read batches from bufs (nil:
+// a pool of its own). onUnknownSPI (may be nil) hears ESP from a
+// configured peer on an SPI that none of its tunnels has; it must not
+// block.
+func NewESPPort(u Reader, bufs *Buffers, onUnknownSPI func(peer netip.Addr, spi uint32), log *slog.Logger) *Port {
+	return newPort(u, true, bufs, onUnknownSPI, log)
 }
 
-func newPort(u Reader, esp bool, onUnknown func(netip.Addr, uint32), log *slog.Logger) *Port {
-	p := &Port{ref: newUnderlayRef(u, esp), esp: esp, log: log, onUnknown: onUnknown}
+func newPort(u Reader, esp bool, bufs *Buffers, onUnknown func(netip.Addr, uint32), log *slog.Logger) *Port {
+	if bufs == nil {
+		bufs = NewBuffers()
+	}
+	p := &Port{ref: newUnderlayRef(u, esp), esp: esp, bufs: bufs, log: log, onUnknown: onUnknown}
 	p.peers.Store(&map[netip.Addr][]*Tunnel{})
 	go p.loop()
 	return p
@@ -146,9 +152,8 @@ func (p *Port) countLocked() int {
 func (p *Port) Close() { p.ref.retire() }
 
 func (p *Port) loop() {
-	bs := p.ref.u.BatchSize()
-	d := newDecapState(bs)
-	readLoop(p.ref, packets(bs, underlayBufSize), &p.ReadErrors, p.log, func(pkts []Packet) {
+	d := newDecapState(min(p.ref.u.BatchSize(), maxUnderlayBatch))
+	readLoop(p.ref, p.bufs, &p.ReadErrors, p.log, func(pkts []Packet) {
 		p.batchMu.Lock()
 		p.dispatch(d, pkts)
 		p.batchMu.Unlock()

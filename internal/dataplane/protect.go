@@ -4,14 +4,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/packet"
 )
 
 // Protection is the IPsec state of a protected tunnel: the outbound SA that
-// seals its GRE, and the inbound SAs it accepts (during a rekey the old one
-// and the new one, make-before-break). It is replaced as a whole.
+// seals its GRE, and the inbound SAs it accepts, newest first (during a
+// rekey the old one and the new one, make-before-break). It is replaced as
+// a whole.
 type Protection struct {
 	Out *esp.SA
 	In  []*esp.SA
@@ -24,6 +26,27 @@ type Protection struct {
 	// to the SA, not to this Protection, since successive Protections
 	// share an outbound SA while only their inbound SAs differ.
 	OutMu *sync.Mutex
+
+	// softNoted is set once Env.SoftLimit was called for these SAs.
+	softNoted atomic.Bool
+}
+
+// noteSoftLimit calls Env.SoftLimit, once per Protection, when its
+// outbound SA or its newest inbound SA reaches a soft limit (volume, or
+// sequence numbers running out), so that the control plane negotiates the
+// replacement before the hard limit fails the tunnel closed. Checked per
+// batch: between soft and hard there is only a tenth of the volume.
+func (t *Tunnel) noteSoftLimit(prot *Protection) {
+	if t.env.SoftLimit == nil || prot.softNoted.Load() {
+		return
+	}
+	soft := prot.Out != nil && prot.Out.SoftExpired()
+	if !soft && len(prot.In) > 0 {
+		soft = prot.In[0].SoftExpired()
+	}
+	if soft && prot.softNoted.CompareAndSwap(false, true) {
+		t.env.SoftLimit()
+	}
 }
 
 // inbound finds the inbound SA of an ESP packet by its SPI.

@@ -177,3 +177,30 @@ func TestTunnelModeRejectsForeignInner(t *testing.T) {
 		t.Errorf("foreign inner header accepted: %+v", b.C.Snapshot())
 	}
 }
+
+// TestSoftLimitSignalledOnce: when the SAs in use cross a soft volume
+// limit, the data plane tells the control plane at once (the router's
+// passes came too late: only a tenth of the volume lies between soft and
+// hard), and once per Protection however many batches follow.
+func TestSoftLimitSignalledOnce(t *testing.T) {
+	a, b, aUL, _, _, bRef := protectedPair(t, esp.Suite{Cipher: esp.AES256GCM}, false)
+	var aSoft, bSoft int
+	a.env.SoftLimit = func() { aSoft++ }
+	b.env.SoftLimit = func() { bSoft++ }
+	a.Protection().Out.SetLifetime(esp.Lifetime{SoftBytes: 100, HardBytes: 1000})
+	b.Protection().In[0].SetLifetime(esp.Lifetime{SoftBytes: 100, HardBytes: 1000})
+	e := newEncapState(16)
+	for range 5 {
+		bufs, sizes := overlayBatch(unhex(t, icmpEcho))
+		a.encapBatch(e, bufs, sizes)
+	}
+	if aSoft != 1 {
+		t.Errorf("sender: soft limit signalled %d times over 140 bytes (soft 100), want 1", aSoft)
+	}
+	for _, pkt := range aUL.sent {
+		b.decapBatch(&decapState{}, bRef, []Packet{underlayPacket(pkt)})
+	}
+	if bSoft != 1 {
+		t.Errorf("receiver: soft limit signalled %d times, want 1", bSoft)
+	}
+}

@@ -55,10 +55,16 @@ type Params struct {
 	ICMPSource6 netip.Addr
 }
 
-// Hooks let the control plane see what only the data plane sees.
-type Hooks struct {
+// Env is what a tunnel shares with the rest of the daemon.
+type Env struct {
+	// Buffers pools read batches with the other tunnels and the ports;
+	// nil gives the tunnel a pool of its own.
+	Buffers *Buffers
 	// KeepaliveReply is called for each GRE keepalive reply from the peer.
 	KeepaliveReply func()
+	// SoftLimit is called when the SAs in use reach a soft limit (once
+	// per Protection): time to negotiate their replacement.
+	SoftLimit func()
 }
 
 // Tunnel is one GRE tunnel's data plane: an encapsulating goroutine reading
@@ -69,7 +75,7 @@ type Hooks struct {
 type Tunnel struct {
 	ov     Overlay
 	log    *slog.Logger
-	hooks  Hooks
+	env    Env
 	params atomic.Pointer[Params]
 	gre    atomic.Pointer[attachment] // GRE in clear (raw IP protocol 47)
 	esp    atomic.Pointer[attachment] // ESP (raw IP protocol 50 or UDP)
@@ -124,47 +130,85 @@ func isClosed(err error) bool {
 	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed)
 }
 
-// readLoop reads ref's underlay in batches of pkts and hands each batch to
-// handle, until the underlay is closed. Other errors are counted in errs
-// and retried with back-off.
-func readLoop(ref *underlayRef, pkts []Packet, errs *atomic.Uint64, log *slog.Logger, handle func([]Packet)) {
+// readLoop reads ref's underlay in batches and hands each to handle, until
+// the underlay is closed. Other errors are counted in errs and retried
+// with back-off. A Reader that can wait for data gets its batch from bufs
+// only then, and gives it back after each batch.
+func readLoop(ref *underlayRef, bufs *Buffers, errs *atomic.Uint64, log *slog.Logger, handle func([]Packet)) {
 	defer close(ref.done)
-	failures := 0
-	var timer *time.Timer
+	bs := min(ref.u.BatchSize(), maxUnderlayBatch)
+	waiter, _ := ref.u.(Waiter)
+	var held *[]Packet
+	if waiter == nil {
+		held = bufs.getUnderlay() // kept: the read itself waits
+		defer bufs.putUnderlay(held)
+	}
+	var b backoff
 	for {
-		n, err := ref.u.ReadBatch(pkts)
-		if n > 0 {
-			handle(pkts[:n])
+		var err error
+		if waiter != nil {
+			err = waiter.WaitRead()
 		}
 		if err == nil {
-			failures = 0
+			pkts := held
+			if pkts == nil {
+				pkts = bufs.getUnderlay()
+			}
+			var n int
+			n, err = ref.u.ReadBatch((*pkts)[:bs])
+			if n > 0 {
+				handle((*pkts)[:n])
+			}
+			if held == nil {
+				bufs.putUnderlay(pkts)
+			}
+		}
+		if err == nil {
+			b.reset()
 			continue
 		}
 		if isClosed(err) {
 			return
 		}
-		select {
-		case <-ref.stop:
-			return
-		default:
-		}
 		errs.Add(1)
-		wait := min(readBackoffMin<<min(failures, 16), readBackoffMax)
-		failures++
-		if failures == 1 {
+		if b.failures == 0 {
 			log.Debug("underlay read failed; retrying", "err", err)
 		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-			defer timer.Stop()
-		} else {
-			timer.Reset(wait)
-		}
-		select {
-		case <-ref.stop:
+		if !b.wait(ref.stop) {
 			return
-		case <-timer.C:
 		}
+	}
+}
+
+// backoff paces a read loop's retries after failed reads.
+type backoff struct {
+	failures int
+	timer    *time.Timer
+}
+
+func (b *backoff) reset() { b.failures = 0 }
+
+// wait sleeps before the next retry; it returns false when stop closed
+// meanwhile.
+func (b *backoff) wait(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return false
+	default:
+	}
+	d := min(readBackoffMin<<min(b.failures, 16), readBackoffMax)
+	b.failures++
+	if b.timer == nil {
+		b.timer = time.NewTimer(d)
+	} else {
+		b.timer.Reset(d)
+	}
+	select {
+	case <-stop:
+		b.timer.Stop()
+		return false
+	case <-b.timer.C:
+		return true
 	}
 }
 
@@ -178,8 +222,11 @@ func packets(n, size int) []Packet {
 }
 
 // New returns a tunnel over ov; it moves nothing until Start.
-func New(ov Overlay, p Params, hooks Hooks, log *slog.Logger) *Tunnel {
-	t := &Tunnel{ov: ov, log: log, hooks: hooks}
+func New(ov Overlay, p Params, env Env, log *slog.Logger) *Tunnel {
+	if env.Buffers == nil {
+		env.Buffers = NewBuffers()
+	}
+	t := &Tunnel{ov: ov, log: log, env: env}
 	t.params.Store(&p)
 	return t
 }
@@ -203,7 +250,7 @@ func (t *Tunnel) SetUnderlay(u Underlay) {
 		t.own = nil
 	}
 	if u != nil {
-		t.own = NewGREPort(u, t.log)
+		t.own = NewGREPort(u, t.env.Buffers, t.log)
 		t.own.Attach(t, u)
 	}
 }
@@ -278,32 +325,46 @@ func (t *Tunnel) sendFrames(p *Params, frames [][]byte, buf []byte, start int) e
 }
 
 func (t *Tunnel) encapLoop() {
-	bs := t.ov.BatchSize()
-	bufs := make([][]byte, bs)
-	sizes := make([]int, bs)
-	for i := range bufs {
-		bufs[i] = make([]byte, Headroom+maxInner+tailroom)
-	}
+	bs := min(t.ov.BatchSize(), maxOverlayBatch)
 	e := newEncapState(bs)
-	failures := 0
+	waiter, _ := t.ov.(Waiter)
+	var held *overlayReadBatch
+	if waiter == nil {
+		held = t.env.Buffers.getOverlay()
+		defer t.env.Buffers.putOverlay(held)
+	}
+	var b backoff
 	for {
-		n, err := t.ov.Read(bufs, sizes, Headroom)
-		if n > 0 {
-			t.encapBatch(e, bufs[:n], sizes[:n])
+		var err error
+		if waiter != nil {
+			err = waiter.WaitRead()
 		}
 		if err == nil {
-			failures = 0
+			ob := held
+			if ob == nil {
+				ob = t.env.Buffers.getOverlay()
+			}
+			var n int
+			n, err = t.ov.Read(ob.bufs[:bs], ob.sizes[:bs], Headroom)
+			if n > 0 {
+				t.encapBatch(e, ob.bufs[:n], ob.sizes[:n])
+			}
+			if held == nil {
+				t.env.Buffers.putOverlay(ob)
+			}
+		}
+		if err == nil {
+			b.reset()
 			continue
 		}
 		if isClosed(err) {
 			return
 		}
 		t.C.OutReadErrors.Add(1)
-		if failures == 0 {
+		if b.failures == 0 {
 			t.log.Debug("overlay read failed; retrying", "err", err)
 		}
-		time.Sleep(min(readBackoffMin<<min(failures, 16), readBackoffMax))
-		failures++
+		b.wait(nil)
 	}
 }
 
@@ -411,6 +472,9 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 			t.C.OutErrors.Add(uint64(failed))
 			t.log.Debug("underlay write", "tunnel", p.Name, "failed", failed, "err", err)
 		}
+		if prot != nil {
+			t.noteSoftLimit(prot)
+		}
 	}
 	if len(e.icmp) > 0 {
 		t.writeOverlay(e.icmp)
@@ -478,12 +542,19 @@ func (t *Tunnel) writeOverlay(bufs [][]byte) {
 // decapState is a decapsulating goroutine's scratch space.
 type decapState struct {
 	out     [][]byte
+	bytes   uint64 // of out
 	reflect []reflection
 	frames  [][]byte
+	detour  []detour
 }
 
 func newDecapState(bs int) *decapState {
-	return &decapState{out: make([][]byte, 0, bs), reflect: make([]reflection, 0, bs), frames: make([][]byte, 0, bs)}
+	return &decapState{out: make([][]byte, 0, bs), reflect: make([]reflection, 0, bs), frames: make([][]byte, 0, bs), detour: make([]detour, 0, bs)}
+}
+
+// reset empties what one tunnel's part of a batch queues.
+func (d *decapState) reset() {
+	d.out, d.bytes, d.reflect = d.out[:0], 0, d.reflect[:0]
 }
 
 // decapBatch decapsulates a batch of the tunnel's packets from a port (of
@@ -497,9 +568,8 @@ func (t *Tunnel) decapBatch(d *decapState, esp bool, pkts []Packet) {
 			return
 		}
 	}
-	d.out = d.out[:0]
-	d.reflect = d.reflect[:0]
-	var bytes uint64
+	d.reset()
+	d.detour = d.detour[:0]
 	for i := range pkts {
 		frame := pkts[i].Payload
 		if prot != nil {
@@ -520,56 +590,122 @@ func (t *Tunnel) decapBatch(d *decapState, esp bool, pkts []Packet) {
 			t.C.InMalformed.Add(1)
 			continue
 		case h.HasKey != p.HasKey || h.Key != p.Key:
+			// Two tunnels between the same endpoints, told apart by key,
+			// may each hold the SA pair IKE filed under the other (IKE
+			// cannot see keys): the key decides.
+			if s := t.sibling(esp, h); s != nil {
+				d.detour = append(d.detour, detour{t: s, h: h, inner: inner, buf: pkts[i].Buf})
+				continue
+			}
 			t.C.InKeyMismatch.Add(1)
 			continue
 		}
-		if h.Protocol == gre.ProtoKeepalive {
-			t.C.KeepaliveReplies.Add(1)
-			if t.hooks.KeepaliveReply != nil {
-				t.hooks.KeepaliveReply()
-			}
-			continue
-		}
-		if p.Sequence {
-			if !h.HasSeq || !t.rxSeq.Accept(h.Seq) {
-				t.C.InSeqDrops.Add(1)
-				continue
-			}
-		}
-		// inner is a sub-slice of Buf reaching its end: its offset follows
-		// from the capacities, with no per-packet arithmetic on headers.
-		start := cap(pkts[i].Buf) - cap(inner)
-		if k, ok := gre.ParseKeepalive(inner); ok {
-			// An IOS keepalive: send its inner GRE packet back to the peer
-			// ourselves (the kernel's reverse-path filter would drop a
-			// packet with the peer's source); the socket adds the IP header.
-			rs := start + k.Len - k.GRE.Len()
-			d.reflect = append(d.reflect, reflection{buf: pkts[i].Buf, start: rs, end: start + k.Len})
-			continue
-		}
-		switch h.Protocol {
-		case gre.ProtoIPv4, gre.ProtoIPv6:
-		default:
-			t.C.InUnknownProto.Add(1)
-			continue
-		}
-		if !t.up.Load() {
-			t.C.InDownDrops.Add(1)
-			continue
-		}
-		if p.AdjustMSS > 0 && packet.ClampMSS(inner, uint16(p.AdjustMSS)) {
-			t.C.MSSClamped.Add(1)
-		}
-		if start < overlayWriteOffset {
-			t.C.InMalformed.Add(1)
-			continue
-		}
-		d.out = append(d.out, pkts[i].Buf[start-overlayWriteOffset:start+len(inner)])
-		bytes += uint64(len(inner))
+		t.acceptGRE(d, p, h, inner, pkts[i].Buf)
 	}
+	t.flush(d, p, esp)
+	if prot != nil {
+		t.noteSoftLimit(prot)
+	}
+	for len(d.detour) > 0 {
+		// A few tunnels at most: one sibling's packets at a time.
+		s := d.detour[0].t
+		sp := s.params.Load()
+		d.reset()
+		rest := d.detour[:0]
+		for _, x := range d.detour {
+			if x.t == s {
+				s.acceptGRE(d, sp, x.h, x.inner, x.buf)
+			} else {
+				rest = append(rest, x)
+			}
+		}
+		d.detour = rest
+		s.flush(d, sp, esp)
+	}
+}
+
+// detour is a decrypted GRE packet for another tunnel to the same peer.
+type detour struct {
+	t     *Tunnel
+	h     gre.Header
+	inner []byte
+	buf   []byte
+}
+
+// sibling finds, among the tunnels to the same peer on the same ESP port,
+// the one whose GRE key h carries (nil: none; clear GRE is never handed
+// over, its port sorted it by key already).
+func (t *Tunnel) sibling(esp bool, h gre.Header) *Tunnel {
+	if !esp {
+		return nil
+	}
+	a := t.esp.Load()
+	if a == nil {
+		return nil
+	}
+	for _, s := range (*a.port.peers.Load())[a.peer] {
+		if p := s.params.Load(); s != t && p.HasKey == h.HasKey && p.Key == h.Key {
+			return s
+		}
+	}
+	return nil
+}
+
+// acceptGRE takes one decapsulated GRE packet of this tunnel (inner, in
+// buf): a keepalive reply, a keepalive to reflect, or a packet for the
+// overlay, queued in d.
+func (t *Tunnel) acceptGRE(d *decapState, p *Params, h gre.Header, inner, buf []byte) {
+	if h.Protocol == gre.ProtoKeepalive {
+		t.C.KeepaliveReplies.Add(1)
+		if t.env.KeepaliveReply != nil {
+			t.env.KeepaliveReply()
+		}
+		return
+	}
+	if p.Sequence {
+		if !h.HasSeq || !t.rxSeq.Accept(h.Seq) {
+			t.C.InSeqDrops.Add(1)
+			return
+		}
+	}
+	// inner is a sub-slice of buf reaching its end: its offset follows
+	// from the capacities, with no per-packet arithmetic on headers.
+	start := cap(buf) - cap(inner)
+	if k, ok := gre.ParseKeepalive(inner); ok {
+		// An IOS keepalive: send its inner GRE packet back to the peer
+		// ourselves (the kernel's reverse-path filter would drop a
+		// packet with the peer's source); the socket adds the IP header.
+		rs := start + k.Len - k.GRE.Len()
+		d.reflect = append(d.reflect, reflection{buf: buf, start: rs, end: start + k.Len})
+		return
+	}
+	switch h.Protocol {
+	case gre.ProtoIPv4, gre.ProtoIPv6:
+	default:
+		t.C.InUnknownProto.Add(1)
+		return
+	}
+	if !t.up.Load() {
+		t.C.InDownDrops.Add(1)
+		return
+	}
+	if p.AdjustMSS > 0 && packet.ClampMSS(inner, uint16(p.AdjustMSS)) {
+		t.C.MSSClamped.Add(1)
+	}
+	if start < overlayWriteOffset {
+		t.C.InMalformed.Add(1)
+		return
+	}
+	d.out = append(d.out, buf[start-overlayWriteOffset:start+len(inner)])
+	d.bytes += uint64(len(inner))
+}
+
+// flush writes the packets queued in d to the overlay and sends the
+// keepalive reflections.
+func (t *Tunnel) flush(d *decapState, p *Params, esp bool) {
 	if len(d.out) > 0 {
 		t.C.InPackets.Add(uint64(len(d.out)))
-		t.C.InBytes.Add(bytes)
+		t.C.InBytes.Add(d.bytes)
 		t.writeOverlay(d.out)
 	}
 	if len(d.reflect) > 0 {

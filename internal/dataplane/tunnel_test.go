@@ -112,7 +112,7 @@ func testPort(t *Tunnel, u Underlay) bool {
 func newTestTunnel(p Params) (*Tunnel, *fakeOverlay, *fakeUnderlay, bool) {
 	ov := &fakeOverlay{}
 	ul := &fakeUnderlay{}
-	t := New(ov, p, Hooks{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t := New(ov, p, Env{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	idlePort(false).Attach(t, ul)
 	t.SetUp(true)
 	return t, ov, ul, false
@@ -303,7 +303,7 @@ func TestDecapsulate(t *testing.T) {
 func TestKeepaliveReflectAndReply(t *testing.T) {
 	replies := 0
 	tun, ov, ul, ref := newTestTunnel(baseParams())
-	tun.hooks.KeepaliveReply = func() { replies++ }
+	tun.env.KeepaliveReply = func() { replies++ }
 	// An IOS keepalive from the peer: outer GRE 0x0800 carrying IPv4
 	// 192.0.2.1 <- 192.0.2.2 proto 47 TTL 255 with GRE protocol 0.
 	inner := unhex(t, "45000018 0000 0000 ff 2f 0000 c0000202 c0000201 0000 0000")

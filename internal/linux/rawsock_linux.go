@@ -36,6 +36,7 @@ type RawSocket struct {
 	rc   syscall.RawConn
 	rb   *recvBatch // the reading goroutine's batch
 	rbuf [][]byte
+	rw   *readWaiter
 }
 
 // ListenRaw opens a raw socket for proto on src.
@@ -58,7 +59,7 @@ func ListenRaw(proto int, src netip.Addr, opts UnderlayOptions) (*RawSocket, err
 	if err != nil {
 		return nil, err
 	}
-	return &RawSocket{conn: ipc, rc: rc, rb: newRecvBatch(rc, batchSize), rbuf: make([][]byte, batchSize)}, nil
+	return &RawSocket{conn: ipc, rc: rc, rb: newRecvBatch(rc, batchSize), rbuf: make([][]byte, batchSize), rw: newReadWaiter(rc)}, nil
 }
 
 // RawSender sends a tunnel's datagrams to its peer through a RawSocket; it
@@ -151,6 +152,9 @@ func setUnderlaySockopts(fd int, opts UnderlayOptions) error {
 	}
 	return nil
 }
+
+// WaitRead implements dataplane.Waiter.
+func (s *RawSocket) WaitRead() error { return s.rw.wait() }
 
 // BatchSize is the largest batch worth passing to ReadBatch.
 func (s *RawSocket) BatchSize() int { return batchSize }

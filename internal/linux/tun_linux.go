@@ -11,16 +11,31 @@ import (
 // tunSetCarrier is TUNSETCARRIER, _IOW('T', 226, int), which x/sys lacks.
 const tunSetCarrier = 0x400454e2
 
+// TunnelDevice is the TUN device of a TunnelN interface.
+type TunnelDevice struct {
+	tun.Device
+	rw *readWaiter
+}
+
 // CreateTunnelDevice creates the TUN device of a TunnelN interface, with the
 // virtio-net header and TSO/USO offloads that golang.zx2c4.com/wireguard/tun
 // negotiates, so that reads hand over batches and writes coalesce.
-func CreateTunnelDevice(name string, mtu int) (tun.Device, error) {
+func CreateTunnelDevice(name string, mtu int) (*TunnelDevice, error) {
 	dev, err := tun.CreateTUN(name, mtu)
 	if err != nil {
 		return nil, fmt.Errorf("%s: create TUN device: %w", name, err)
 	}
-	return dev, nil
+	rc, err := dev.File().SyscallConn()
+	if err != nil {
+		dev.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &TunnelDevice{Device: dev, rw: newReadWaiter(rc)}, nil
 }
+
+// WaitRead implements dataplane.Waiter: it returns when the kernel has a
+// packet for the tunnel, without reading it.
+func (d *TunnelDevice) WaitRead() error { return d.rw.wait() }
 
 // SetCarrier sets the carrier of a TUN device. With the carrier off, the
 // link is administratively up but operationally down: the kernel and any

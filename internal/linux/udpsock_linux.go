@@ -41,6 +41,7 @@ type UDPUnderlay struct {
 	// The reading goroutine's state: datagrams received into gbuf, of
 	// which message gi, from offset goff, is still to be handed over.
 	rb         *recvBatch
+	rw         *readWaiter
 	gbuf       [][]byte
 	gro        bool
 	gn, gi     int
@@ -103,6 +104,7 @@ func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, er
 		conn:   uc,
 		peer:   peer,
 		rb:     newRecvBatch(rc, groMessages),
+		rw:     newReadWaiter(rc),
 		gbuf:   make([][]byte, groMessages),
 		gro:    gro,
 		wb:     newSendBatch(rc, batchSize, 4*batchSize, netip.Addr{}),
@@ -119,6 +121,15 @@ func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, er
 
 // BatchSize implements dataplane.Underlay.
 func (u *UDPUnderlay) BatchSize() int { return udpBatchSize }
+
+// WaitRead implements dataplane.Waiter: datagrams of a coalesced run not
+// yet handed over count as something to read.
+func (u *UDPUnderlay) WaitRead() error {
+	if u.gi < u.gn {
+		return nil
+	}
+	return u.rw.wait()
+}
 
 // ReadBatch implements dataplane.Underlay; only ESP reaches the caller,
 // one datagram per packet, copied into the packets' buffers.

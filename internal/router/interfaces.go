@@ -229,7 +229,11 @@ func (r *Router) ensureTunnel(it *iface) error {
 		}
 		it.mtu = mtu
 		name := it.cfg.Name
-		it.dp = dataplane.New(dev, r.tunnelParams(it), dataplane.Hooks{KeepaliveReply: func() { r.keepaliveReply(name) }}, r.log.With("interface", name))
+		it.dp = dataplane.New(dev, r.tunnelParams(it), dataplane.Env{
+			Buffers:        r.bufs,
+			KeepaliveReply: func() { r.keepaliveReply(name) },
+			SoftLimit:      func() { r.softLimit(name) },
+		}, r.log.With("interface", name))
 		it.lp = lineproto.Machine{}
 		it.dp.Start()
 	}

@@ -113,7 +113,7 @@ func (r *Router) openPort(it *iface, key portKey) (*portShare, error) {
 				name, key.dst, err, segment), "interface", name)
 		}
 		sh.udp = u
-		sh.port = dataplane.NewESPPort(u, sh.onUnknownSPI(r), log)
+		sh.port = dataplane.NewESPPort(u, r.bufs, sh.onUnknownSPI(r), log)
 	default:
 		s, err := linux.ListenRaw(proto, key.src, key.opts)
 		if err != nil {
@@ -121,9 +121,9 @@ func (r *Router) openPort(it *iface, key portKey) (*portShare, error) {
 		}
 		sh.raw = s
 		if key.esp {
-			sh.port = dataplane.NewESPPort(s, sh.onUnknownSPI(r), log)
+			sh.port = dataplane.NewESPPort(s, r.bufs, sh.onUnknownSPI(r), log)
 		} else {
-			sh.port = dataplane.NewGREPort(s, log)
+			sh.port = dataplane.NewGREPort(s, r.bufs, log)
 		}
 	}
 	return sh, nil

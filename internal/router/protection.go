@@ -225,9 +225,13 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 			p.rekeyAsked = true
 			rekey = true
 		}
-		if (!end.IsZero() && !now.Before(end)) || p.out.Expired() {
+		volume := p.out.Expired() || p.in.Expired()
+		if (!end.IsZero() && !now.Before(end)) || volume {
 			changed = true
 			it.retired.add(p)
+			// A pair the engine did not replace in time: it still counts
+			// it as live (volume is the data plane's), so ask again.
+			rekey = rekey || volume && r.ike != nil
 			continue
 		}
 		soon(end)

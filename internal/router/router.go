@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/dataplane"
 	"github.com/gresec/gresec/internal/ike"
 	"github.com/gresec/gresec/internal/linux"
 )
@@ -47,13 +48,16 @@ type Router struct {
 	fwd    bool
 	ike    *ikeSide // nil while no tunnel is protected
 	ports  map[portKey]*portShare
+	// bufs pools the read batches of every tunnel and port.
+	bufs *dataplane.Buffers
 	// icmp6Source sources the ICMPv6 errors of tunnels (Packet Too Big).
 	icmp6Source netip.Addr
 
 	kick  chan struct{}
 	ikeIn chan ike.Datagram
-	// kaIn carries the names of tunnels that got a keepalive reply.
-	kaIn chan string
+	// kaIn carries the names of tunnels that got a keepalive reply; softIn
+	// those whose SAs reached a soft limit.
+	kaIn, softIn chan string
 	// keyLog is the open --keylog file (nil without one).
 	keyLog *os.File
 }
@@ -74,9 +78,11 @@ func New(opts Options) (*Router, error) {
 		ifs:    map[string]*iface{},
 		routes: map[netip.Prefix]linux.Route{},
 		ports:  map[portKey]*portShare{},
+		bufs:   dataplane.NewBuffers(),
 		kick:   make(chan struct{}, 1),
 		ikeIn:  make(chan ike.Datagram, 256),
 		kaIn:   make(chan string, 64),
+		softIn: make(chan string, 64),
 	}
 	cfg, problems := r.load()
 	if cfg == nil {
@@ -178,6 +184,13 @@ func (r *Router) Run(ctx context.Context) error {
 			r.keepaliveReplyLocked(name)
 			r.mu.Unlock()
 			continue
+		case name := <-r.softIn:
+			r.mu.Lock()
+			if it := r.ifs[name]; it != nil && it.dp != nil {
+				it.saNext = r.expireSAs(r.opts.Now(), it)
+			}
+			r.mu.Unlock()
+			continue
 		}
 		r.mu.Lock()
 		r.passLocked()
@@ -215,6 +228,16 @@ func (r *Router) Reload() ([]string, error) {
 func (r *Router) keepaliveReply(name string) {
 	select {
 	case r.kaIn <- name:
+	default:
+	}
+}
+
+// softLimit tells the main loop that a tunnel's SAs reached a soft limit,
+// so that IKE negotiates their replacement at once. It runs on a data
+// plane goroutine and never blocks (a full queue: the next pass sees it).
+func (r *Router) softLimit(name string) {
+	select {
+	case r.softIn <- name:
 	default:
 	}
 }

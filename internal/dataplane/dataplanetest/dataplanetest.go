@@ -40,10 +40,10 @@ type Underlay struct {
 	// Close: the time a read loop would still be working on a batch.
 	CloseDelay time.Duration
 
-	// Reading is the number of ReadBatch calls in progress; Reads counts
-	// them all; Dropped counts writes Out had no room for.
+	// Reading is the number of ReadBatch and WaitRead calls in progress;
+	// Reads counts them all; Dropped counts writes Out had no room for.
 	Reading, Reads, Dropped atomic.Int64
-	// OnRead, if set, runs at the start of each ReadBatch.
+	// OnRead, if set, runs at the start of each ReadBatch and WaitRead.
 	OnRead func()
 
 	closeOnce sync.Once
@@ -60,7 +60,10 @@ func NewUnderlay(n int) *Underlay {
 	}
 }
 
-var _ dataplane.Underlay = (*Underlay)(nil)
+var (
+	_ dataplane.Underlay = (*Underlay)(nil)
+	_ dataplane.Waiter   = (*Underlay)(nil)
+)
 
 // ReadBatch implements dataplane.Underlay.
 func (u *Underlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
@@ -101,6 +104,27 @@ func (u *Underlay) WriteBatch(bufs [][]byte, _ []byte) (int, error) {
 		}
 	}
 	return len(bufs), nil
+}
+
+// WaitRead implements dataplane.Waiter: it returns once a datagram or an
+// error is queued, or the underlay is closed, without taking it.
+// Like ReadBatch it counts in Reading and Reads and runs OnRead.
+func (u *Underlay) WaitRead() error {
+	u.Reading.Add(1)
+	defer u.Reading.Add(-1)
+	u.Reads.Add(1)
+	if u.OnRead != nil {
+		u.OnRead()
+	}
+	for len(u.In) == 0 && len(u.Errs) == 0 {
+		select {
+		case <-u.closed:
+			time.Sleep(u.CloseDelay)
+			return net.ErrClosed
+		case <-time.After(100 * time.Microsecond):
+		}
+	}
+	return nil
 }
 
 // BatchSize implements dataplane.Underlay.
