@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/tun"
 )
@@ -19,11 +20,34 @@ type TunnelDevice struct {
 
 // CreateTunnelDevice creates the TUN device of a TunnelN interface, with the
 // virtio-net header and TSO/USO offloads that golang.zx2c4.com/wireguard/tun
-// negotiates, so that reads hand over batches and writes coalesce.
+// negotiates, so that reads hand over batches and writes coalesce. The
+// device is "unmonitored": wireguard/tun's own watchers (a netlink socket
+// and two goroutines per device, one waking every second) would cost a
+// hub of N tunnels N sockets that each receive every link event of the
+// host; the router follows links itself.
 func CreateTunnelDevice(name string, mtu int) (*TunnelDevice, error) {
-	dev, err := tun.CreateTUN(name, mtu)
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
+		return nil, fmt.Errorf("%s: open /dev/net/tun: %w", name, err)
+	}
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
+	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s: TUNSETIFF: %w", name, err)
+	}
+	dev, _, err := tun.CreateUnmonitoredTUNFromFD(fd) // sets it non-blocking
+	if err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("%s: create TUN device: %w", name, err)
+	}
+	if err := setMTU(name, mtu); err != nil {
+		dev.Close()
+		return nil, err
 	}
 	rc, err := dev.File().SyscallConn()
 	if err != nil {
@@ -31,6 +55,18 @@ func CreateTunnelDevice(name string, mtu int) (*TunnelDevice, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &TunnelDevice{Device: dev, rw: newReadWaiter(rc)}, nil
+}
+
+// setMTU sets a link's MTU by name.
+func setMTU(name string, mtu int) error {
+	l, err := netlink.LinkByName(name)
+	if err == nil {
+		err = netlink.LinkSetMTU(l, mtu)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: set MTU %d: %w", name, mtu, err)
+	}
+	return nil
 }
 
 // WaitRead implements dataplane.Waiter: it returns when the kernel has a
