@@ -45,16 +45,27 @@
 //
 // # Overlapping SAs
 //
-// Rekeying (before 85-90% of a lifetime) and initiation from both ends at
-// once leave a peer with two ISAKMP SAs or two SA pairs for a while. The
-// rule that resolves it is evaluated alike at both ends: a replacement
-// newer by more than 30 seconds wins over the SA it replaces; between two
-// SAs set up within 30 seconds of each other, the ISAKMP SA with the lower
-// cookies, or the SA pair whose Quick Mode had the lower initiator nonce,
-// wins. The side that initiated the losing SA deletes it (for a rekey: the
-// side that initiated the replacement deletes the old one), SA pairs after
-// a 10-second overlap, so that the data plane switches outbound traffic to
+// Rekeying (before 85-90% of a lifetime, or at the data plane's soft
+// volume limit) and initiation from both ends at once leave a peer with
+// two ISAKMP SAs or two SA pairs for a while. The rules that resolve it
+// are evaluated alike at both ends. An ISAKMP SA newer by more than 30
+// seconds wins over the one it replaces; between two set up within 30
+// seconds of each other, the one with the lower cookies wins. An SA pair
+// whose Quick Mode started after another pair of the tunnel was installed
+// replaces it and wins, however soon; pairs negotiated at the same time
+// (both ends' Quick Modes crossed) collided, and the one whose Quick Mode
+// had the lower initiator nonce wins. An end that answers a Quick Mode
+// for a tunnel starts none of its own for it meanwhile. The side that
+// initiated the losing SA deletes it (for a rekey: the side that
+// initiated the replacement deletes the old one), SA pairs after a
+// 10-second overlap, so that the data plane switches outbound traffic to
 // the new pair before the old one goes (make-before-break).
+//
+// Tunnels with the same endpoints, told apart by their GRE key alone,
+// negotiate with the same identities, so a responder cannot tell them
+// apart. An end negotiates for one of them at a time, both ends rank them
+// alike by how much they need a pair, and every Quick Mode goes to the
+// neediest: each gets a pair of its own, the same pair at both ends.
 //
 // Log lines never contain keys or the pre-shared key; the key log actions
 // exist only when Config.KeyLog asks for them.

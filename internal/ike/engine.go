@@ -124,6 +124,10 @@ type Engine struct {
 	dests     map[netip.Addr]int // tunnels per destination: the configured peers
 	connID    int
 	limiter   limiter
+	// events counts Quick Mode starts and SA pair installs: the order in
+	// which they happened here tells a rekey from a collision (see
+	// replaces).
+	events uint64
 
 	now time.Time
 	out []Action
@@ -267,19 +271,37 @@ func (e *Engine) UnknownSPI(now time.Time, tunnel string, spi uint32) []Action {
 	return e.finish()
 }
 
-// Rekey negotiates a new SA pair for a tunnel now, for instance because
-// the data plane reached the soft volume limit of the current one.
+// Rekey negotiates a new SA pair for a tunnel now, because the pair the
+// data plane sends on reached its soft volume limit. The request names no
+// pair, so it changes nothing while a Quick Mode for the tunnel is under
+// way (its pair is the replacement), nor within switchGrace of the
+// install of a pair that replaced another one still there: the data plane
+// may still have sent on the old one, which is replaced already.
 func (e *Engine) Rekey(now time.Time, name string) []Action {
 	e.begin(now)
-	if t := e.tunnels[name]; t != nil {
-		for _, c := range t.live() {
+	if t := e.tunnels[name]; t != nil && !t.negotiating() && !t.switching(now) {
+		if c := t.current(); c != nil {
 			if c.rekeyAt.After(now) {
 				c.rekeyAt = now
 			}
+			t.retryAt = time.Time{}
 		}
-		t.retryAt = time.Time{}
 	}
 	return e.finish()
+}
+
+// switchGrace is how long after installing a new SA pair the data plane
+// may still send on the pair it replaces (the router waits a second
+// before it switches).
+const switchGrace = 2 * time.Second
+
+// switching reports whether the data plane may still send on a pair that
+// a newer one replaced: the tunnel has more than one pair, one of them
+// installed less than switchGrace ago.
+func (t *tunnel) switching(now time.Time) bool {
+	return len(t.children) > 1 && slices.ContainsFunc(t.children, func(c *childSA) bool {
+		return now.Sub(c.installed) < switchGrace
+	})
 }
 
 // Receive processes one datagram from port 500 or 4500.
@@ -354,6 +376,12 @@ func (e *Engine) random(n int) []byte {
 		panic("ike: random source failed: " + err.Error())
 	}
 	return b
+}
+
+// event returns the next value of the Quick Mode event counter.
+func (e *Engine) event() uint64 {
+	e.events++
+	return e.events
 }
 
 func (e *Engine) randUint32() uint32 { return binary.BigEndian.Uint32(e.random(4)) }
@@ -531,8 +559,8 @@ func (e *Engine) drivePeer(p *peer) {
 		return
 	}
 	for _, t := range slices.Clone(p.tunnels) {
-		if at, ok := quickModeDue(best, t); ok && !e.now.Before(at) {
-			e.startQuickMode(best, t)
+		if u, at, ok := quickModeDue(best, t); ok && !e.now.Before(at) {
+			e.startQuickMode(best, u)
 		}
 	}
 }
@@ -544,17 +572,23 @@ func (e *Engine) drivePeer(p *peer) {
 // PAYLOAD-MALFORMED, and the pair it does install later gets torn down.
 const responderQMDelay = 3 * time.Second
 
-// quickModeDue is tunnelDue on the ISAKMP SA sa: for a tunnel's first SA
-// pair, a Main Mode responder waits responderQMDelay for the initiator's
-// Quick Mode (rekeys follow their own, jittered, schedule).
-func quickModeDue(sa *ikeSA, t *tunnel) (time.Time, bool) {
-	at, ok := tunnelDue(t)
-	if ok && !sa.initiator && len(t.children) == 0 {
-		if w := sa.established.Add(responderQMDelay); w.After(at) {
-			at = w
-		}
+// quickModeDue returns when t needs a Quick Mode over the ISAKMP SA sa,
+// and the tunnel to negotiate for then: t or a twin that needs a pair
+// more (see neediest). None is due for a passive tunnel, while a Quick
+// Mode for it or a twin is under way, or before the back-off of a failure
+// ends. For a tunnel's first SA pair, a Main Mode responder waits
+// responderQMDelay for the initiator's Quick Mode (rekeys follow their
+// own, jittered, schedule).
+func quickModeDue(sa *ikeSA, t *tunnel) (*tunnel, time.Time, bool) {
+	if t.p.Passive || t.twinNegotiating() {
+		return nil, time.Time{}, false
 	}
-	return at, ok
+	u := t.neediest()
+	at := maxTime(maxTime(t.needAt(), t.retryAt), u.retryAt)
+	if !sa.initiator && len(u.children) == 0 {
+		at = maxTime(at, sa.established.Add(responderQMDelay))
+	}
+	return u, at, true
 }
 
 // mainModeDue returns when a Main Mode with p should start.
@@ -569,19 +603,6 @@ func (e *Engine) mainModeDue(p *peer) (time.Time, bool) {
 	}
 	if p.mmRetryAt.After(at) {
 		at = p.mmRetryAt
-	}
-	return at, true
-}
-
-// tunnelDue returns when a Quick Mode for t should start, given an
-// established ISAKMP SA.
-func tunnelDue(t *tunnel) (time.Time, bool) {
-	if t.qm != nil || t.p.Passive {
-		return time.Time{}, false
-	}
-	at := t.needAt()
-	if t.retryAt.After(at) {
-		at = t.retryAt
 	}
 	return at, true
 }
@@ -700,7 +721,7 @@ func (e *Engine) peerTimers(p *peer, w *earliest) {
 	}
 	if best := p.bestSA(); best != nil {
 		for _, t := range p.tunnels {
-			if at, ok := quickModeDue(best, t); ok {
+			if _, at, ok := quickModeDue(best, t); ok {
 				w.add(maxTime(at, e.now))
 			}
 		}

@@ -94,10 +94,8 @@ func (e *Engine) invalidSPI(sa *ikeSA, n *isakmp.Notification) {
 			e.logf(slog.LevelWarn, p.key.remote, "%s: peer %s does not know our outbound SPI 0x%08x (INVALID-SPI); deleting the SA pair and negotiating a new one",
 				t.p.Name, p.key.remote, spi)
 			e.deleteChild(t, c, true, "peer sent INVALID-SPI")
-			for _, o := range t.live() {
-				if o.rekeyAt.After(e.now) {
-					o.rekeyAt = e.now
-				}
+			if o := t.current(); o != nil && o.rekeyAt.After(e.now) {
+				o.rekeyAt = e.now
 			}
 			t.retryAt = time.Time{}
 			return

@@ -99,7 +99,7 @@ func (e *Engine) startQuickMode(sa *ikeSA, t *tunnel) {
 	qm := &quickMode{
 		sa: sa, mid: mid, initiator: true, tun: t, iv: next,
 		ni: ni, dh: dh, inSPI: inSPI, offers: offers,
-		idci: idciB, idcr: idcrB, step: qmAwaitQM2,
+		idci: idciB, idcr: idcrB, step: qmAwaitQM2, started: e.event(),
 	}
 	sa.qms[mid] = qm
 	t.qm = qm
@@ -214,26 +214,43 @@ func (e *Engine) recvQM1(sa *ikeSA, in inbound) {
 	}
 	ids := all[*isakmp.ID](m)
 	peerSPI := proposalSPI(saP)
-	var t *tunnel
+	var cands []*tunnel
 	if len(ids) == 2 {
-		t = e.tunnelForIDs(sa, ids[0], ids[1])
+		cands = e.tunnelsForIDs(sa, ids[0], ids[1])
 	}
-	if t == nil {
+	if len(cands) == 0 {
 		e.logLimited("qmid", slog.LevelWarn, remote,
 			"peer %s: Quick Mode for %s does not match a protected tunnel to this peer (tunnel endpoints, protocol 47)",
 			remote, describeIDs(ids))
 		e.sendNotify(sa, isakmp.NotifyInvalidIDInformation, peerSPI)
 		return
 	}
+	// The peer starts a Quick Mode for a tunnel or its twins only once it
+	// has finished the one before: if we still wait for the QM3 of that
+	// one, it was lost, and its pair is older than this one (see
+	// replaces).
+	for _, o := range sa.peer.sas {
+		for _, qm := range o.qms {
+			if !qm.initiator && qm.step == qmAwaitQM3 && qm.finished == 0 && slices.Contains(cands, qm.tun) {
+				qm.finished = e.event()
+			}
+		}
+	}
 	udp := sa.udpEncap()
-	choice, ok := selectP2(saP, t.offersFor(udp), udp, isakmp.Group(t.pfs))
-	if !ok {
+	acceptable := slices.DeleteFunc(slices.Clone(cands), func(t *tunnel) bool {
+		_, ok := selectP2(saP, t.offersFor(udp), udp, isakmp.Group(t.pfs))
+		return !ok
+	})
+	t := tunnelForQM(acceptable)
+	if t == nil {
+		t = cands[0]
 		e.logLimited("qmproposal", slog.LevelWarn, remote,
 			"%s: peer %s: no acceptable Quick Mode proposal (peer offers %s; we accept %s)",
 			t.p.Name, remote, describeP2(saP), describeOffers(t.offersFor(udp)))
 		e.sendNotify(sa, isakmp.NotifyNoProposalChosen, peerSPI)
 		return
 	}
+	choice, _ := selectP2(saP, t.offersFor(udp), udp, isakmp.Group(t.pfs))
 	var dh *dhKey
 	var gxy []byte
 	switch {
@@ -292,7 +309,7 @@ func (e *Engine) recvQM1(sa *ikeSA, in inbound) {
 		ni: bytes.Clone(nonce.Data), nr: nr, dh: dh, gxy: gxy,
 		inSPI: inSPI, outSPI: binary.BigEndian.Uint32(choice.proposal.SPI),
 		chosen: choice.offer, idci: idciB, idcr: idcrB,
-		step: qmAwaitQM3, lastIn: in.digest, lastOut: msg,
+		step: qmAwaitQM3, lastIn: in.digest, lastOut: msg, started: e.event(),
 	}
 	sa.qms[mid] = qm
 	// The responder retransmits QM2 until QM3 arrives: QM3 is the last
@@ -330,21 +347,23 @@ func responderLifetime(spi uint32, chosen, proposed p2Offer) *isakmp.Notificatio
 	}
 }
 
-// tunnelForIDs finds the protected tunnel a Quick Mode's identities name:
-// IDci the peer's endpoint, IDcr ours, both single addresses with the
-// tunnel's protocol and port 0. Behind a NAT the address the peer knows
-// itself (or us) by may differ from what we see, so any single address of
-// the right family is accepted for the side behind the NAT.
-func (e *Engine) tunnelForIDs(sa *ikeSA, idci, idcr *isakmp.ID) *tunnel {
+// tunnelsForIDs returns the protected tunnels a Quick Mode's identities
+// name: IDci the peer's endpoint, IDcr ours, both single addresses with
+// the tunnel's protocol and port 0. Behind a NAT the address the peer
+// knows itself (or us) by may differ from what we see, so any single
+// address of the right family is accepted for the side behind the NAT.
+// Tunnels with the same endpoints all match (see tunnelForQM).
+func (e *Engine) tunnelsForIDs(sa *ikeSA, idci, idcr *isakmp.ID) []*tunnel {
+	var out []*tunnel
 	for _, t := range sa.peer.tunnels {
 		if idci.Protocol != t.p.Protocol || idcr.Protocol != t.p.Protocol || idci.Port != 0 || idcr.Port != 0 {
 			continue
 		}
 		if idMatches(idci, t.p.Remote, sa.natRemote) && idMatches(idcr, t.p.Local, sa.natLocal) {
-			return t
+			out = append(out, t)
 		}
 	}
-	return nil
+	return out
 }
 
 func idMatches(id *isakmp.ID, want netip.Addr, nat bool) bool {
@@ -543,6 +562,10 @@ func (e *Engine) installChild(qm *quickMode) {
 		inSPI: qm.inSPI, outSPI: qm.outSPI, offer: o, encap: encap, peerAddr: sa.remote,
 		installed: e.now, rekeyAt: e.jitter(e.now, o.lifetime), expires: e.now.Add(o.lifetime),
 		initiator: qm.initiator, ni: qm.ni, parent: sa,
+		started: qm.started, seq: qm.finished,
+	}
+	if c.seq == 0 {
+		c.seq = e.event()
 	}
 	kl := o.suite.KeyLen()
 	e.emit(InstallSA{
@@ -575,25 +598,20 @@ func (e *Engine) installChild(qm *quickMode) {
 	e.resolveChildren(t)
 }
 
-// resolveChildren schedules the deletion of SA pairs that lost to a better
-// one, where this side is the one to delete them (see simultaneousWindow).
+// resolveChildren schedules the deletion of SA pairs that lost to the best
+// one (see bestChild) where this side is the one to delete them: in a
+// rekey the side that negotiated the replacement deletes the old pair;
+// after a collision the side that negotiated the loser deletes it. Either
+// way it goes after rekeyOverlap, once both ends have the winner
+// (make-before-break).
 func (e *Engine) resolveChildren(t *tunnel) {
 	live := t.live()
-	if len(live) < 2 {
-		return
-	}
-	w := live[0]
-	for _, c := range live[1:] {
-		if betterChild(c, w) {
-			w = c
-		}
-	}
+	w := bestChild(live)
 	for _, c := range live {
 		if c == w {
 			continue
 		}
-		old := w.installed.Sub(c.installed) > simultaneousWindow
-		if (old && w.initiator) || (!old && c.initiator) {
+		if rekey := w.replaces(c); (rekey && w.initiator) || (!rekey && c.initiator) {
 			c.deleteAt = e.now.Add(rekeyOverlap)
 		}
 	}

@@ -208,13 +208,14 @@ func (p *peer) remove(sa *ikeSA) {
 }
 
 // simultaneousWindow separates the two cases in which one peer ends up
-// with two SAs of the same kind: a rekey (the replacement is newer by more
-// than the window, and the older one goes), and simultaneous initiation
-// from both ends (both are new, and a rule both ends evaluate alike picks
-// one: the lower cookies for ISAKMP SAs, the lower initiator nonce for SA
-// pairs). The side that initiated the loser deletes it, so that it is
-// deleted exactly once and only after both sides have it; in a rekey the
-// side that initiated the replacement deletes the old one.
+// with two ISAKMP SAs: a rekey (the replacement is newer by more than the
+// window, and the older one goes), and simultaneous initiation from both
+// ends (both are new, and the lower cookies win, a rule both ends
+// evaluate alike). The side that initiated the loser deletes it, so that
+// it is deleted exactly once and only after both sides have it; in a
+// rekey the side that initiated the replacement deletes the old one. SA
+// pairs follow the same rule with the order of events instead of the
+// window (see replaces).
 const simultaneousWindow = 30 * time.Second
 
 // betterIKE reports whether a is preferred to b (see simultaneousWindow).
@@ -231,14 +232,34 @@ func betterIKE(a, b *ikeSA) bool {
 	return bytes.Compare(a.ckyR[:], b.ckyR[:]) < 0
 }
 
-// betterChild reports whether SA pair a is preferred to b.
-func betterChild(a, b *childSA) bool {
-	switch d := a.installed.Sub(b.installed); {
-	case d > simultaneousWindow:
-		return true
-	case d < -simultaneousWindow:
-		return false
+// replaces reports whether SA pair c is a rekey of old: its Quick Mode
+// started after old was installed. Of two pairs neither of which replaces
+// the other, both ends started a Quick Mode for the same need: they
+// collided. What counts is the order of events, not the time between
+// them (volume lifetimes rekey within seconds), and both ends see the
+// same order: a Quick Mode that one end starts after an install there
+// reaches the other end after the message that installs the pair there,
+// and an end answering a Quick Mode for a tunnel starts none of its own
+// for it (see tunnel.negotiating).
+func (c *childSA) replaces(old *childSA) bool { return c.started > old.seq }
+
+// bestChild returns the SA pair of ps to keep: of those no other replaces,
+// the one whose Quick Mode had the lowest initiator nonce. Both ends know
+// the nonces, so both pick the same pair.
+func bestChild(ps []*childSA) *childSA {
+	var w *childSA
+	for _, c := range ps {
+		if slices.ContainsFunc(ps, func(d *childSA) bool { return d.replaces(c) }) {
+			continue
+		}
+		if w == nil || lowerNonce(c, w) {
+			w = c
+		}
 	}
+	return w
+}
+
+func lowerNonce(a, b *childSA) bool {
 	if c := bytes.Compare(a.ni, b.ni); c != 0 {
 		return c < 0
 	}
@@ -357,6 +378,10 @@ type quickMode struct {
 	lastIn    [32]byte
 	lastOut   []byte
 	expires   time.Time // when a finished exchange is forgotten
+	// started is the Engine.events when QM1 went out or came in;
+	// finished, when the peer had finished the exchange as far as we
+	// know before its QM3 came (see recvQM1).
+	started, finished uint64
 }
 
 // A tunnel is one protection request: the SA pairs of a protected tunnel.
@@ -403,19 +428,33 @@ func (t *tunnel) live() []*childSA {
 	return out
 }
 
+// current returns the live SA pair the tunnel keeps (see bestChild).
+func (t *tunnel) current() *childSA { return bestChild(t.live()) }
+
 // needAt returns when the tunnel needs a new SA pair: the zero time when it
-// has none (now), else the rekey time of its newest live pair.
+// has none (now), else the rekey time of its current pair.
 func (t *tunnel) needAt() time.Time {
-	var newest *childSA
-	for _, c := range t.live() {
-		if newest == nil || c.installed.After(newest.installed) {
-			newest = c
+	if c := t.current(); c != nil {
+		return c.rekeyAt
+	}
+	return time.Time{}
+}
+
+// negotiating reports whether a Quick Mode for the tunnel is under way:
+// ours, or the peer's that we answer. While we answer one we start none
+// for the tunnel: the peer's brings the pair, and ours would collide.
+func (t *tunnel) negotiating() bool { return t.qm != nil || t.answering() }
+
+// answering reports whether we answer a Quick Mode of the peer's for t.
+func (t *tunnel) answering() bool {
+	for _, sa := range t.peer.sas {
+		for _, qm := range sa.qms {
+			if !qm.initiator && qm.tun == t && qm.step != qmDone {
+				return true
+			}
 		}
 	}
-	if newest == nil {
-		return time.Time{}
-	}
-	return newest.rekeyAt
+	return false
 }
 
 // A childSA is an installed ESP SA pair.
@@ -430,6 +469,9 @@ type childSA struct {
 	deleteAt      time.Time // scheduled deletion once superseded
 	initiator     bool
 	ni            []byte
+	// started and seq are the Engine.events of the start of the pair's
+	// Quick Mode and of its install here (see replaces).
+	started, seq uint64
 	// parent is the ISAKMP SA whose Quick Mode made the pair. strongSwan
 	// binds IKEv1 child SAs to it and deletes them with it, so a
 	// duplicate ISAKMP SA that carries pairs must outlive one that does
