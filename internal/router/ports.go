@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/gresec/gresec/internal/dataplane"
 	"github.com/gresec/gresec/internal/linux"
@@ -24,6 +25,14 @@ type portKey struct {
 	dst   netip.Addr
 }
 
+// portLinger is how long a port of ESP in UDP outlives its last tunnel. Its
+// connected socket is the one that receives the peer's datagrams on port
+// 4500, IKE included: closed at once, it dropped what it had queued, such
+// as a restarted peer's first Quick Mode, which comes right after the
+// INITIAL-CONTACT that made this side flush the old SAs (and then only its
+// retransmission 2 s later got through).
+const portLinger = 5 * time.Second
+
 // portShare is an open port and the tunnels on it.
 type portShare struct {
 	port *dataplane.Port
@@ -34,6 +43,9 @@ type portShare struct {
 	// unknown is the last ESP on an SPI no tunnel owns, since the last
 	// pass (nil: none); the engine decides whether to answer INVALID-SPI.
 	unknown atomic.Pointer[unknownSPI]
+	// idleSince is when a lingering port lost its last tunnel (zero: in
+	// use).
+	idleSince time.Time
 }
 
 type unknownSPI struct {
@@ -69,8 +81,12 @@ func (r *Router) attachPort(it *iface, key portKey) error {
 	if old := r.ports[*cur]; old != nil {
 		delete(old.tunnels, it.cfg.Name)
 		if old.port.Detach(it.dp) == 0 {
-			old.port.Close()
-			delete(r.ports, *cur)
+			if cur.udp {
+				old.idleSince = r.opts.Now() // see portLinger
+			} else {
+				old.port.Close()
+				delete(r.ports, *cur)
+			}
 		}
 	}
 	*cur = portKey{esp: key.esp}
@@ -87,8 +103,27 @@ func (r *Router) attachPort(it *iface, key portKey) error {
 	}
 	sh.port.Attach(it.dp, sh.writer(dst))
 	sh.tunnels[it.cfg.Name] = dst
+	sh.idleSince = time.Time{}
 	*cur = key
 	return nil
+}
+
+// closeIdlePorts closes the lingering ports whose time is up (all of them
+// with all) and returns when the next one is due (zero: none).
+func (r *Router) closeIdlePorts(now time.Time, all bool) time.Time {
+	var next time.Time
+	for key, sh := range r.ports {
+		if sh.idleSince.IsZero() && !all {
+			continue
+		}
+		if end := sh.idleSince.Add(portLinger); all || !now.Before(end) {
+			sh.port.Close()
+			delete(r.ports, key)
+		} else if next.IsZero() || end.Before(next) {
+			next = end
+		}
+	}
+	return next
 }
 
 // openPort opens the socket of a port and starts reading it.

@@ -50,6 +50,8 @@ type Router struct {
 	ports  map[portKey]*portShare
 	// bufs pools the read batches of every tunnel and port.
 	bufs *dataplane.Buffers
+	// portsWake is when a lingering port is next due to close.
+	portsWake time.Time
 	// icmp6Source sources the ICMPv6 errors of tunnels (Packet Too Big).
 	icmp6Source netip.Addr
 
@@ -202,6 +204,7 @@ func (r *Router) Run(ctx context.Context) error {
 func (r *Router) passLocked() {
 	r.reconcileLocked()
 	r.syncIKE(r.opts.Now())
+	r.portsWake = r.closeIdlePorts(r.opts.Now(), false)
 }
 
 // Reload re-reads the configuration file. An invalid file changes nothing:
@@ -253,8 +256,10 @@ func (r *Router) Kick() {
 func (r *Router) nextWakeLocked() time.Time {
 	now := r.opts.Now()
 	var next time.Time
-	if w := r.ikeWake(); !w.IsZero() {
-		next = w
+	for _, w := range []time.Time{r.ikeWake(), r.portsWake} {
+		if !w.IsZero() && (next.IsZero() || w.Before(next)) {
+			next = w
+		}
 	}
 	for _, it := range r.ifs {
 		if it.tun == nil {
@@ -312,4 +317,5 @@ func (r *Router) shutdown() {
 		r.teardown(it)
 		delete(r.ifs, name)
 	}
+	r.closeIdlePorts(r.opts.Now(), true)
 }
