@@ -83,46 +83,6 @@ func (w *RawSender) WriteBatch(bufs [][]byte, tos []byte) (int, error) {
 	return sendEach(w.wb, bufs, tos)
 }
 
-// RawUnderlay is a RawSocket used by one tunnel alone: it reads only its
-// peer's datagrams and sends to it.
-type RawUnderlay struct {
-	*RawSocket
-	*RawSender
-	peer netip.Addr
-}
-
-var _ dataplane.Underlay = (*RawUnderlay)(nil)
-
-// DialRaw opens a raw socket for proto from src to dst alone.
-func DialRaw(proto int, src, dst netip.Addr, opts UnderlayOptions) (*RawUnderlay, error) {
-	s, err := ListenRaw(proto, src, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &RawUnderlay{RawSocket: s, RawSender: s.To(dst), peer: dst}, nil
-}
-
-// ReadBatch implements dataplane.Underlay: the peer's datagrams only.
-func (u *RawUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
-	for {
-		n, err := u.RawSocket.ReadBatch(pkts)
-		if err != nil {
-			return 0, err
-		}
-		out := 0
-		for i := range n {
-			if pkts[i].Src.Addr() != u.peer {
-				continue // another tunnel's peer
-			}
-			pkts[out], pkts[i] = pkts[i], pkts[out]
-			out++
-		}
-		if out > 0 {
-			return out, nil
-		}
-	}
-}
-
 func setUnderlaySockopts(fd int, opts UnderlayOptions) error {
 	// Outer packets may be fragmented on the path rather than be refused
 	// locally: the inner MTU is what gresec enforces.

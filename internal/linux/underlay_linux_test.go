@@ -183,19 +183,20 @@ func TestUnderlaysDoNotAllocate(t *testing.T) {
 		t.Errorf("UDP: %v allocations per batch, want 0", allocs)
 	}
 
-	var ra, rb *RawUnderlay
+	var ra, rb *RawSocket
 	inNewNetns(t, func() error {
 		var err error
-		if ra, err = DialRaw(47, addrA.Addr(), addrB.Addr(), UnderlayOptions{}); err != nil {
+		if ra, err = ListenRaw(47, addrA.Addr(), UnderlayOptions{}); err != nil {
 			return err
 		}
-		rb, err = DialRaw(47, addrB.Addr(), addrA.Addr(), UnderlayOptions{})
+		rb, err = ListenRaw(47, addrB.Addr(), UnderlayOptions{})
 		return err
 	})
 	defer ra.Close()
 	defer rb.Close()
+	toB := ra.To(addrB.Addr())
 	allocs = testing.AllocsPerRun(50, func() {
-		if _, err := ra.WriteBatch(frames, nil); err != nil {
+		if _, err := toB.WriteBatch(frames, nil); err != nil {
 			t.Fatal(err)
 		}
 		for got := 0; got < len(frames); {
@@ -211,43 +212,56 @@ func TestUnderlaysDoNotAllocate(t *testing.T) {
 	}
 }
 
-func TestRawUnderlayFiltersPeer(t *testing.T) {
+// TestRawSocketSharedByPeers: one raw socket receives every peer's
+// datagrams, each with its sender (the data plane sorts them by it), and
+// each sender writes with its own ToS, TTL 255.
+func TestRawSocketSharedByPeers(t *testing.T) {
 	other := netip.MustParseAddr("127.0.0.3")
-	var ra, rb, rc *RawUnderlay
+	var ra, rb, rc *RawSocket
 	inNewNetns(t, func() error {
 		var err error
-		if ra, err = DialRaw(47, addrA.Addr(), addrB.Addr(), UnderlayOptions{}); err != nil {
+		if ra, err = ListenRaw(47, addrA.Addr(), UnderlayOptions{}); err != nil {
 			return err
 		}
-		if rc, err = DialRaw(47, other, addrB.Addr(), UnderlayOptions{}); err != nil {
+		if rc, err = ListenRaw(47, other, UnderlayOptions{}); err != nil {
 			return err
 		}
-		rb, err = DialRaw(47, addrB.Addr(), addrA.Addr(), UnderlayOptions{})
+		rb, err = ListenRaw(47, addrB.Addr(), UnderlayOptions{})
 		return err
 	})
 	defer ra.Close()
 	defer rb.Close()
 	defer rc.Close()
 	frames := espFrames(3, 100, 50)
-	if _, err := rc.WriteBatch(frames[:1], nil); err != nil { // not rb's peer
+	if _, err := rc.To(addrB.Addr()).WriteBatch(frames[:1], nil); err != nil {
 		t.Fatal(err)
 	}
 	tos := []byte{0x20, 0, 0xb8}
-	if _, err := ra.WriteBatch(frames, tos); err != nil {
+	if _, err := ra.To(addrB.Addr()).WriteBatch(frames, tos); err != nil {
 		t.Fatal(err)
 	}
+	type want struct {
+		src     netip.Addr
+		payload []byte
+		tos     byte
+	}
+	wants := []want{{other, frames[0], 0}}
+	for i, f := range frames {
+		wants = append(wants, want{addrA.Addr(), f, tos[i]})
+	}
 	pkts := packets(8)
-	for i := 0; i < 3; {
+	for i := 0; i < len(wants); {
 		n, err := rb.ReadBatch(pkts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range pkts[:n] {
-			if !bytes.Equal(p.Payload, frames[i]) {
-				t.Errorf("datagram %d differs: %x", i, p.Payload)
+			w := wants[i]
+			if p.Src.Addr() != w.src || !bytes.Equal(p.Payload, w.payload) {
+				t.Errorf("datagram %d from %v: %x; want from %v: %x", i, p.Src, p.Payload, w.src, w.payload)
 			}
-			if hdr := p.Buf[:20]; hdr[1] != tos[i] || hdr[8] != 255 {
-				t.Errorf("datagram %d: ToS %#x TTL %d, want %#x and 255", i, hdr[1], hdr[8], tos[i])
+			if hdr := p.Buf[:20]; hdr[1] != w.tos || hdr[8] != 255 {
+				t.Errorf("datagram %d: ToS %#x TTL %d, want %#x and 255", i, hdr[1], hdr[8], w.tos)
 			}
 			i++
 		}
