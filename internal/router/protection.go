@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -136,6 +137,14 @@ func (r *Router) deleteSALocked(tunnel string, inSPI uint32) {
 		}
 	}
 	it.sas = kept
+	// When both ends negotiate at once, two new pairs come a moment apart
+	// and the first was set to retire as the second came; the engine then
+	// keeps one of them, which may be that first one: the newest pair left
+	// must not retire (it would leave the tunnel without SAs while the
+	// engine counts it as live).
+	if len(it.sas) > 0 && !slices.ContainsFunc(it.sas, func(p *saPair) bool { return p.retireAt.IsZero() }) {
+		it.sas[0].retireAt = time.Time{}
+	}
 	r.applyProtection(it)
 }
 

@@ -1,0 +1,66 @@
+package router
+
+import (
+	"io"
+	"log/slog"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/dataplane"
+	"github.com/gresec/gresec/internal/dataplane/dataplanetest"
+	"github.com/gresec/gresec/internal/esp"
+)
+
+// protectedRouter is a router with one protected tunnel that has no source
+// yet (so no socket is opened) and a clock the test moves.
+func protectedRouter(t *testing.T) (*Router, *iface, *time.Time) {
+	t.Helper()
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := &Router{
+		opts:  Options{Now: func() time.Time { return now }},
+		log:   log,
+		cfg:   &config.Config{ReplayWindow: 64},
+		ifs:   map[string]*iface{},
+		ports: map[portKey]*portShare{},
+		bufs:  dataplane.NewBuffers(),
+	}
+	it := &iface{cfg: &config.Interface{Name: "Tunnel0", Kind: config.Tunnel,
+		Tunnel: &config.TunnelConfig{Destination: netip.MustParseAddr("192.0.2.2"), ProtectionProfile: "P"}}}
+	it.dp = dataplane.New(dataplanetest.NewOverlay(1), dataplane.Params{Name: "Tunnel0", Protected: true}, dataplane.Env{}, log)
+	r.ifs["Tunnel0"] = it
+	return r, it, &now
+}
+
+func gcmSpec(in, out uint32) SASpec {
+	k := make([]byte, 36)
+	return SASpec{Suite: esp.Suite{Cipher: esp.AES256GCM}, InSPI: in, OutSPI: out, InEncKey: k, OutEncKey: k}
+}
+
+// TestCrossingPairsSurvivorKept: both ends negotiate at once, so two new
+// pairs are installed a moment apart (the first set to retire as the
+// second comes), and the engine keeps one of them, here the first: it must
+// stay installed after the others' grace, not retire and leave the
+// tunnel without SAs (the soak's 90 s black hole).
+func TestCrossingPairsSurvivorKept(t *testing.T) {
+	r, it, now := protectedRouter(t)
+	for _, s := range []SASpec{gcmSpec(0x100, 0x200), gcmSpec(0x101, 0x201), gcmSpec(0x102, 0x202)} {
+		if err := r.installSALocked("Tunnel0", s); err != nil {
+			t.Fatal(err)
+		}
+		*now = now.Add(time.Millisecond)
+	}
+	*now = now.Add(10 * time.Second)
+	r.deleteSALocked("Tunnel0", 0x100) // the old pair
+	r.deleteSALocked("Tunnel0", 0x102) // the loser of the two crossing pairs
+	*now = now.Add(5 * time.Minute)
+	r.expireSAs(*now, it)
+	if len(it.sas) != 1 || it.sas[0].spec.InSPI != 0x101 {
+		t.Fatalf("after the grace: %d pairs installed, want the survivor 0x101", len(it.sas))
+	}
+	if prot := it.dp.Protection(); prot == nil || prot.Out == nil || prot.Out.SPI() != 0x201 {
+		t.Fatalf("the data plane does not send on the survivor: %+v", prot)
+	}
+}
