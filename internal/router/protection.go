@@ -3,7 +3,6 @@ package router
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -60,7 +59,16 @@ type saPair struct {
 	// rekeyAsked is set once IKE was asked to replace this pair at its
 	// soft volume limit (or near the end of its sequence numbers).
 	rekeyAsked bool
+	// deleted is set when IKE deleted the pair: it sends nothing more and
+	// its inbound SA accepts packets already on the way until retireAt.
+	deleted bool
 }
+
+// deleteGrace is how long a deleted pair's inbound SA still accepts
+// packets: those the peer sent before it deleted the pair too (when both
+// ends negotiated at once, both drop the losing pair at the same moment
+// while traffic flows on it).
+const deleteGrace = 2 * time.Second
 
 // InstallSA installs an SA pair on a protected tunnel. A pair already
 // there is replaced make-before-break: outbound moves to the new SA at
@@ -128,24 +136,37 @@ func (r *Router) deleteSALocked(tunnel string, inSPI uint32) {
 	if it == nil {
 		return
 	}
-	kept := it.sas[:0]
+	now := r.opts.Now()
 	for _, p := range it.sas {
-		if p.spec.InSPI != inSPI {
-			kept = append(kept, p)
-		} else {
-			it.retired.add(p)
+		if p.spec.InSPI == inSPI && !p.deleted {
+			p.deleted = true
+			if end := now.Add(deleteGrace); p.retireAt.IsZero() || end.Before(p.retireAt) {
+				p.retireAt = end
+			}
 		}
 	}
-	it.sas = kept
 	// When both ends negotiate at once, two new pairs come a moment apart
 	// and the first was set to retire as the second came; the engine then
 	// keeps one of them, which may be that first one: the newest pair left
 	// must not retire (it would leave the tunnel without SAs while the
 	// engine counts it as live).
-	if len(it.sas) > 0 && !slices.ContainsFunc(it.sas, func(p *saPair) bool { return p.retireAt.IsZero() }) {
-		it.sas[0].retireAt = time.Time{}
+	var newest *saPair
+	for _, p := range it.sas {
+		if !p.deleted {
+			if p.retireAt.IsZero() {
+				newest = nil
+				break
+			}
+			if newest == nil {
+				newest = p
+			}
+		}
+	}
+	if newest != nil {
+		newest.retireAt = time.Time{}
 	}
 	r.applyProtection(it)
+	it.saNext = r.expireSAs(now, it)
 }
 
 // movePeerLocked follows a peer behind a NAT to its new port (ike.PeerMoved):
@@ -169,28 +190,40 @@ func (r *Router) movePeerLocked(tunnel string, e UDPEncap) {
 // makes sure the ESP socket matches the newest pair's encapsulation.
 func (r *Router) applyProtection(it *iface) {
 	if len(it.sas) == 0 {
+		it.outPair = nil
 		it.dp.SetProtection(nil)
 		r.setESPPort(it, portKey{esp: true})
 		return
 	}
-	// The newest pair whose outbound side is active sends; every pair's
-	// inbound side receives.
-	cur := it.sas[len(it.sas)-1]
+	// The newest pair not deleted whose outbound side is active sends
+	// (none: the tunnel fails closed); every pair's inbound side receives.
+	var cur, oldest *saPair
 	now := r.opts.Now()
 	for _, p := range it.sas {
-		if !now.Before(p.activeAt) {
-			cur = p
-			break
+		if p.deleted {
+			continue
 		}
+		if cur == nil && !now.Before(p.activeAt) {
+			cur = p
+		}
+		oldest = p
+	}
+	if cur == nil {
+		cur = oldest
 	}
 	it.outPair = cur
-	prot := &dataplane.Protection{Out: cur.out, OutMu: &cur.outMu, TunnelMode: cur.spec.TunnelMode}
+	enc := it.sas[0] // whose encapsulation the ESP port follows
+	prot := &dataplane.Protection{TunnelMode: enc.spec.TunnelMode}
+	if cur != nil {
+		enc = cur
+		prot.Out, prot.OutMu, prot.TunnelMode = cur.out, &cur.outMu, cur.spec.TunnelMode
+	}
 	for _, p := range it.sas {
 		prot.In = append(prot.In, p.in)
 	}
 	it.dp.SetProtection(prot)
 	key := portKey{esp: true, src: it.src, opts: r.underlayOptions(it)}
-	if e := cur.spec.Encap; e != nil {
+	if e := enc.spec.Encap; e != nil {
 		key.udp, key.encap, key.dst = true, *e, it.cfg.Tunnel.Destination
 	}
 	r.setESPPort(it, key)
@@ -218,7 +251,7 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 	for _, p := range it.sas {
 		if p.activeAt.After(now) {
 			soon(p.activeAt)
-		} else if it.outPair != nil && p != it.outPair && p.installed.After(it.outPair.installed) {
+		} else if it.outPair != nil && p != it.outPair && !p.deleted && p.installed.After(it.outPair.installed) {
 			changed = true // a newer pair's outbound side became active
 		}
 		var end time.Time
@@ -240,7 +273,7 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 			it.retired.add(p)
 			// A pair the engine did not replace in time: it still counts
 			// it as live (volume is the data plane's), so ask again.
-			rekey = rekey || volume && r.ike != nil
+			rekey = rekey || volume && !p.deleted && r.ike != nil
 			continue
 		}
 		soon(end)

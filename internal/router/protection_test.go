@@ -64,3 +64,35 @@ func TestCrossingPairsSurvivorKept(t *testing.T) {
 		t.Fatalf("the data plane does not send on the survivor: %+v", prot)
 	}
 }
+
+// TestDeletedPairAcceptsInFlight: a pair IKE deletes (here the loser of two
+// crossing Quick Modes, while it carries traffic) sends nothing more at
+// once, but its inbound SA accepts what the peer sent before it deleted the
+// pair too, for deleteGrace; then it goes.
+func TestDeletedPairAcceptsInFlight(t *testing.T) {
+	r, it, now := protectedRouter(t)
+	for _, s := range []SASpec{gcmSpec(0x100, 0x200), gcmSpec(0x101, 0x201)} {
+		if err := r.installSALocked("Tunnel0", s); err != nil {
+			t.Fatal(err)
+		}
+		*now = now.Add(time.Millisecond)
+	}
+	*now = now.Add(switchDelay)
+	it.saNext = r.expireSAs(*now, it)
+	if out := it.dp.Protection().Out.SPI(); out != 0x201 {
+		t.Fatalf("sending on 0x%x before the delete, want the new pair's 0x201", out)
+	}
+	r.deleteSALocked("Tunnel0", 0x101)
+	prot := it.dp.Protection()
+	if prot.Out.SPI() != 0x200 {
+		t.Errorf("after the delete: sending on 0x%x, want the remaining pair's 0x200", prot.Out.SPI())
+	}
+	if len(prot.In) != 2 {
+		t.Errorf("after the delete: %d inbound SAs, want 2 (the deleted one for its grace)", len(prot.In))
+	}
+	*now = now.Add(deleteGrace)
+	it.saNext = r.expireSAs(*now, it)
+	if prot := it.dp.Protection(); len(prot.In) != 1 || prot.In[0].SPI() != 0x100 || prot.Out.SPI() != 0x200 {
+		t.Errorf("after the grace: in %d SAs, out 0x%x; want only the pair 0x100/0x200", len(prot.In), prot.Out.SPI())
+	}
+}
