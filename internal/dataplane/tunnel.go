@@ -131,17 +131,31 @@ func isClosed(err error) bool {
 }
 
 // readLoop reads ref's underlay in batches and hands each to handle, until
-// the underlay is closed. Other errors are counted in errs and retried
-// with back-off. A Reader that can wait for data gets its batch from bufs
-// only then, and gives it back after each batch.
+// the underlay is closed; failed reads are counted in errs and retried.
 func readLoop(ref *underlayRef, bufs *Buffers, errs *atomic.Uint64, log *slog.Logger, handle func([]Packet)) {
 	defer close(ref.done)
 	bs := min(ref.u.BatchSize(), maxUnderlayBatch)
-	waiter, _ := ref.u.(Waiter)
-	var held *[]Packet
+	runReads(ref.u, bufs.getUnderlay, bufs.putUnderlay, func(pkts *[]Packet) error {
+		n, err := ref.u.ReadBatch((*pkts)[:bs])
+		if n > 0 {
+			handle((*pkts)[:n])
+		}
+		return err
+	}, ref.stop, errs, log)
+}
+
+// runReads calls read with a batch until it fails with a closed device or
+// socket; other errors are counted in errs and retried with back-off, and
+// stop ends the loop during a back-off. When src can wait for data (a
+// Waiter) the batch is taken from the pool (get) only once it has some,
+// and given back (put) after each read: an idle source holds none.
+// Otherwise one batch is held for good, since the read itself waits.
+func runReads[B any](src any, get func() *B, put func(*B), read func(*B) error, stop <-chan struct{}, errs *atomic.Uint64, log *slog.Logger) {
+	waiter, _ := src.(Waiter)
+	var held *B
 	if waiter == nil {
-		held = bufs.getUnderlay() // kept: the read itself waits
-		defer bufs.putUnderlay(held)
+		held = get()
+		defer put(held)
 	}
 	var b backoff
 	for {
@@ -150,17 +164,13 @@ func readLoop(ref *underlayRef, bufs *Buffers, errs *atomic.Uint64, log *slog.Lo
 			err = waiter.WaitRead()
 		}
 		if err == nil {
-			pkts := held
-			if pkts == nil {
-				pkts = bufs.getUnderlay()
+			batch := held
+			if batch == nil {
+				batch = get()
 			}
-			var n int
-			n, err = ref.u.ReadBatch((*pkts)[:bs])
-			if n > 0 {
-				handle((*pkts)[:n])
-			}
+			err = read(batch)
 			if held == nil {
-				bufs.putUnderlay(pkts)
+				put(batch)
 			}
 		}
 		if err == nil {
@@ -172,9 +182,9 @@ func readLoop(ref *underlayRef, bufs *Buffers, errs *atomic.Uint64, log *slog.Lo
 		}
 		errs.Add(1)
 		if b.failures == 0 {
-			log.Debug("underlay read failed; retrying", "err", err)
+			log.Debug("read failed; retrying", "err", err)
 		}
-		if !b.wait(ref.stop) {
+		if !b.wait(stop) {
 			return
 		}
 	}
@@ -327,45 +337,13 @@ func (t *Tunnel) sendFrames(p *Params, frames [][]byte, buf []byte, start int) e
 func (t *Tunnel) encapLoop() {
 	bs := min(t.ov.BatchSize(), maxOverlayBatch)
 	e := newEncapState(bs)
-	waiter, _ := t.ov.(Waiter)
-	var held *overlayReadBatch
-	if waiter == nil {
-		held = t.env.Buffers.getOverlay()
-		defer t.env.Buffers.putOverlay(held)
-	}
-	var b backoff
-	for {
-		var err error
-		if waiter != nil {
-			err = waiter.WaitRead()
+	runReads(t.ov, t.env.Buffers.getOverlay, t.env.Buffers.putOverlay, func(ob *overlayReadBatch) error {
+		n, err := t.ov.Read(ob.bufs[:bs], ob.sizes[:bs], Headroom)
+		if n > 0 {
+			t.encapBatch(e, ob.bufs[:n], ob.sizes[:n])
 		}
-		if err == nil {
-			ob := held
-			if ob == nil {
-				ob = t.env.Buffers.getOverlay()
-			}
-			var n int
-			n, err = t.ov.Read(ob.bufs[:bs], ob.sizes[:bs], Headroom)
-			if n > 0 {
-				t.encapBatch(e, ob.bufs[:n], ob.sizes[:n])
-			}
-			if held == nil {
-				t.env.Buffers.putOverlay(ob)
-			}
-		}
-		if err == nil {
-			b.reset()
-			continue
-		}
-		if isClosed(err) {
-			return
-		}
-		t.C.OutReadErrors.Add(1)
-		if b.failures == 0 {
-			t.log.Debug("overlay read failed; retrying", "err", err)
-		}
-		b.wait(nil)
-	}
+		return err
+	}, nil, &t.C.OutReadErrors, t.log)
 }
 
 // encapState is the encapsulating goroutine's scratch space.
