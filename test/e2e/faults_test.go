@@ -20,7 +20,6 @@ import (
 	"github.com/gresec/gresec/internal/api"
 	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/lab"
-	"github.com/gresec/gresec/internal/router"
 )
 
 // withProfileLines adds statements to the crypto ipsec profile TUNNEL.
@@ -608,29 +607,10 @@ func TestTwoTunnelsSamePeerStaticSAs(t *testing.T) {
 			})
 			waitUp(t, l)
 			suite := esp.Suite{Cipher: esp.AES256CBC, Integrity: esp.HMACSHA384}
-			installStaticTunnelSAs(t, l, "Tunnel0", suite, udp, 0x2002, 0x1001)
-			installStaticTunnelSAs(t, l, "Tunnel1", suite, udp, 0x4004, 0x3003)
+			installStaticTunnelSAs(t, l, "Tunnel0", suite, false, udp, 0x2002, 0x1001)
+			installStaticTunnelSAs(t, l, "Tunnel1", suite, false, udp, 0x4004, 0x3003)
 			checkTwoTunnelTraffic(t, l, false)
 		})
-	}
-}
-
-// installStaticTunnelSAs is installStaticSAPair for any tunnel.
-func installStaticTunnelSAs(t *testing.T, l *lab.Lab, tunnel string, suite esp.Suite, udp bool, leftIn, leftOut uint32) {
-	t.Helper()
-	lr := router.TestSA{Cipher: suite.Cipher, Integrity: suite.Integrity,
-		InSPI: leftIn, OutSPI: leftOut,
-		InEnc: randHex(suite.KeyLen()), InAuth: randHex(suite.AuthKeyLen()),
-		OutEnc: randHex(suite.KeyLen()), OutAuth: randHex(suite.AuthKeyLen()),
-		UDP: udp, LocalPort: 4500, RemotePort: 4500}
-	rr := lr
-	rr.InSPI, rr.OutSPI = lr.OutSPI, lr.InSPI
-	rr.InEnc, rr.InAuth, rr.OutEnc, rr.OutAuth = lr.OutEnc, lr.OutAuth, lr.InEnc, lr.InAuth
-	for name, sa := range map[string]router.TestSA{"left": lr, "right": rr} {
-		js, _ := json.Marshal(sa)
-		if code, out, stderr := gresec(t, "test-sa", "--socket", l.Socket(name), tunnel, string(js)); code != 0 {
-			t.Fatalf("%s: installing static SAs on %s: exit %d %s%s", name, tunnel, code, out, stderr)
-		}
 	}
 }
 

@@ -44,9 +44,15 @@ func installStaticSAs(t testing.TB, l *lab.Lab, suite esp.Suite, tunnelMode, udp
 	installStaticSAPair(t, l, suite, tunnelMode, udp, 0x2002, 0x1001)
 }
 
-// installStaticSAPair installs SAs with the given SPIs: left receives on
-// leftIn and sends on leftOut, right the other way round.
+// installStaticSAPair installs SAs with the given SPIs on Tunnel0: left
+// receives on leftIn and sends on leftOut, right the other way round.
 func installStaticSAPair(t testing.TB, l *lab.Lab, suite esp.Suite, tunnelMode, udp bool, leftIn, leftOut uint32) {
+	t.Helper()
+	installStaticTunnelSAs(t, l, "Tunnel0", suite, tunnelMode, udp, leftIn, leftOut)
+}
+
+// installStaticTunnelSAs is installStaticSAPair for any tunnel.
+func installStaticTunnelSAs(t testing.TB, l *lab.Lab, tunnel string, suite esp.Suite, tunnelMode, udp bool, leftIn, leftOut uint32) {
 	t.Helper()
 	lr := router.TestSA{Cipher: suite.Cipher, Integrity: suite.Integrity, TunnelMode: tunnelMode,
 		InSPI: leftIn, OutSPI: leftOut,
@@ -60,11 +66,9 @@ func installStaticSAPair(t testing.TB, l *lab.Lab, suite esp.Suite, tunnelMode, 
 		name string
 		sa   router.TestSA
 	}{{"left", lr}, {"right", rr}} {
-		name, sa := side.name, side.sa
-		js, _ := json.Marshal(sa)
-		code, out, stderr := gresec(t, "test-sa", "--socket", l.Socket(name), "Tunnel0", string(js))
-		if code != 0 {
-			t.Fatalf("%s: installing static SAs: exit %d %s%s", name, code, out, stderr)
+		js, _ := json.Marshal(side.sa)
+		if code, out, stderr := gresec(t, "test-sa", "--socket", l.Socket(side.name), tunnel, string(js)); code != 0 {
+			t.Fatalf("%s: installing static SAs on %s: exit %d %s%s", side.name, tunnel, code, out, stderr)
 		}
 	}
 }
