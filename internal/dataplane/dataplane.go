@@ -4,7 +4,7 @@
 // so tests plug in fakes and the daemon plugs in TUN devices and sockets.
 package dataplane
 
-import "net/netip"
+import "github.com/gresec/gresec/internal/packet"
 
 // Overlay is the tunnel's side towards the kernel: a TUN device. It matches
 // the batch contract of golang.zx2c4.com/wireguard/tun.Device: Read fills
@@ -17,14 +17,7 @@ type Overlay interface {
 }
 
 // Packet is one datagram received from the underlay.
-type Packet struct {
-	// Buf is the caller's buffer; the underlay reads into it.
-	Buf []byte
-	// Payload is the part of Buf after the outer IP (and UDP) headers.
-	Payload []byte
-	// Src is the sender; the port is 0 for raw IP.
-	Src netip.AddrPort
-}
+type Packet = packet.Datagram
 
 // Reader is the receiving side of an underlay socket, which a Port reads.
 type Reader interface {

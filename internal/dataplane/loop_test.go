@@ -291,6 +291,60 @@ func TestESPPortDemultiplexes(t *testing.T) {
 	}
 }
 
+// TestUDPPortSortsControl: on a port of ESP in UDP, ESP goes to the
+// tunnel, IKE behind the non-ESP marker to the control callback (with its
+// sender), and NAT keepalives and runts nowhere; none of them is counted
+// as ESP without an SA.
+func TestUDPPortSortsControl(t *testing.T) {
+	ul := dataplanetest.NewUnderlay(64)
+	control := make(chan []byte, 4)
+	from := netip.AddrPortFrom(right, 4500)
+	port := dataplane.NewUDPPort(ul, nil, nil, func(data []byte, src netip.AddrPort) {
+		if src != from {
+			t.Errorf("control from %v, want %v", src, from)
+		}
+		control <- data
+	}, quiet)
+	defer port.Close()
+	out, in := sa(t, 0x6006)
+	ov := dataplanetest.NewOverlay(16)
+	tun := dataplane.New(ov, params(left, right, true), dataplane.Env{}, quiet)
+	tun.SetUp(true)
+	own, _ := sa(t, 0x7007)
+	tun.SetProtection(&dataplane.Protection{Out: own, OutMu: &sync.Mutex{}, In: []*esp.SA{in}})
+	port.Attach(tun, ul)
+	defer tun.Close()
+
+	gre := append([]byte{0, 0, 0x08, 0}, echo...)
+	buf := make([]byte, 64+len(gre)+64)
+	copy(buf[64:], gre)
+	sealed, err := out.Seal(buf[:64+len(gre)], 64, esp.NextHeaderGRE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ike := append([]byte{0, 0, 0, 0}, bytes.Repeat([]byte{7}, 40)...)
+	for _, d := range [][]byte{{0xff}, ike, {1, 2, 3}, append([]byte(nil), sealed...)} {
+		ul.In <- dataplanetest.Datagram{Src: from, Payload: d}
+	}
+	if got := receive(t, ov.Out, "ESP after the control messages"); !bytes.Equal(got, echo) {
+		t.Fatalf("tunnel got %x", got)
+	}
+	select {
+	case got := <-control:
+		if !bytes.Equal(got, ike) {
+			t.Errorf("control got %x, want the IKE message", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the IKE message never reached the control callback")
+	}
+	if len(control) != 0 {
+		t.Errorf("%d more control messages: keepalives or runts went there", len(control))
+	}
+	if s := tun.C.Snapshot(); s.InNoSA != 0 || s.InPackets != 1 {
+		t.Errorf("tunnel: %d in, %d without SA; want 1, 0", s.InPackets, s.InNoSA)
+	}
+}
+
 // TestGREPortHub: one GRE socket serves the tunnels of a hub: each packet
 // goes to the tunnel of its sender, and among two tunnels to one peer to
 // the one whose key it carries; a stranger's packets reach nobody.

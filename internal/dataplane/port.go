@@ -1,12 +1,15 @@
 package dataplane
 
 import (
+	"bytes"
 	"encoding/binary"
 	"log/slog"
 	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gresec/gresec/internal/esp"
 )
 
 // Writer sends datagrams to one peer: a tunnel's way out through a port.
@@ -34,6 +37,9 @@ type Port struct {
 	// (the last of a batch); it runs on the reading goroutine and must
 	// not block.
 	onUnknown func(peer netip.Addr, spi uint32)
+	// udp is set on a port of ESP in UDP, whose IKE goes to onControl.
+	udp       bool
+	onControl func(data []byte, from netip.AddrPort)
 
 	mu    sync.Mutex // serialises Attach and Detach
 	peers atomic.Pointer[map[netip.Addr][]*Tunnel]
@@ -56,7 +62,9 @@ type attachment struct {
 // NewGREPort starts reading GRE in clear from u, with read batches from
 // bufs (nil: a pool of its own).
 func NewGREPort(u Reader, bufs *Buffers, log *slog.Logger) *Port {
-	return newPort(u, false, bufs, nil, log)
+	p := newPort(u, false, bufs, nil, log)
+	go p.loop()
+	return p
 }
 
 // NewESPPort starts reading ESP from u, with read batches from bufs (nil:
@@ -64,7 +72,20 @@ func NewGREPort(u Reader, bufs *Buffers, log *slog.Logger) *Port {
 // configured peer on an SPI that none of its tunnels has; it must not
 // block.
 func NewESPPort(u Reader, bufs *Buffers, onUnknownSPI func(peer netip.Addr, spi uint32), log *slog.Logger) *Port {
-	return newPort(u, true, bufs, onUnknownSPI, log)
+	p := newPort(u, true, bufs, onUnknownSPI, log)
+	go p.loop()
+	return p
+}
+
+// NewUDPPort starts reading ESP in UDP (RFC 3948) from u: ESP as on an ESP
+// port; IKE behind the non-ESP marker goes to onControl (a copy; it runs
+// on the reading goroutine and must not block); NAT keepalives and runts
+// are dropped.
+func NewUDPPort(u Reader, bufs *Buffers, onUnknownSPI func(peer netip.Addr, spi uint32), onControl func(data []byte, from netip.AddrPort), log *slog.Logger) *Port {
+	p := newPort(u, true, bufs, onUnknownSPI, log)
+	p.udp, p.onControl = true, onControl
+	go p.loop()
+	return p
 }
 
 func newPort(u Reader, esp bool, bufs *Buffers, onUnknown func(netip.Addr, uint32), log *slog.Logger) *Port {
@@ -73,7 +94,6 @@ func newPort(u Reader, esp bool, bufs *Buffers, onUnknown func(netip.Addr, uint3
 	}
 	p := &Port{ref: newUnderlayRef(u, esp), esp: esp, bufs: bufs, log: log, onUnknown: onUnknown}
 	p.peers.Store(&map[netip.Addr][]*Tunnel{})
-	go p.loop()
 	return p
 }
 
@@ -173,6 +193,8 @@ func (p *Port) dispatch(d *decapState, pkts []Packet) {
 		ts := peers[src]
 		var t *Tunnel
 		switch {
+		case p.udp && !p.control(pkts[i]):
+			// IKE or a NAT keepalive: not for a tunnel.
 		case len(ts) == 0:
 			p.Strangers.Add(1)
 		case p.esp:
@@ -202,6 +224,20 @@ func (p *Port) dispatch(d *decapState, pkts []Packet) {
 	if unknownSPI != 0 && p.onUnknown != nil {
 		p.onUnknown(unknownPeer, unknownSPI)
 	}
+}
+
+// control sorts a datagram of ESP in UDP: true for ESP; IKE goes to
+// onControl, and the rest (NAT keepalives, runts) nowhere.
+func (p *Port) control(pkt Packet) bool {
+	switch esp.ClassifyUDP(pkt.Payload) {
+	case esp.UDPESP:
+		return true
+	case esp.UDPIKE:
+		if p.onControl != nil {
+			p.onControl(bytes.Clone(pkt.Payload), pkt.Src)
+		}
+	}
+	return false
 }
 
 // bySPI finds the tunnel whose inbound SAs include the ESP packet's SPI;

@@ -27,7 +27,10 @@ type Link struct {
 	// OperUp is the carrier: false when the cable (or a TUN's carrier) is off.
 	OperUp bool
 	MTU    int
+	// Addrs are the IPv4 addresses, the primary first; Addrs6 the usable
+	// (not tentative) IPv6 ones.
 	Addrs  []netip.Prefix
+	Addrs6 []netip.Prefix
 	Stats  LinkStats
 }
 
@@ -60,16 +63,17 @@ func (x *Host) LinkExists(name string) bool {
 	return err == nil
 }
 
-// Link reads one interface with its IPv4 addresses.
+// Link reads one interface with its usable addresses of both families.
 func (x *Host) Link(name string) (Link, error) {
 	l, err := x.h.LinkByName(name)
 	if err != nil {
 		return Link{}, fmt.Errorf("%s: %w", name, err)
 	}
-	addrs, err := x.h.AddrList(l, unix.AF_INET)
+	addrs, err := x.h.AddrList(l, unix.AF_UNSPEC)
 	if err != nil {
 		return Link{}, fmt.Errorf("%s: list addresses: %w", name, err)
 	}
+	addrs = slices.DeleteFunc(addrs, func(a netlink.Addr) bool { return a.Flags&unix.IFA_F_TENTATIVE != 0 })
 	return describe(l, addrs), nil
 }
 
@@ -113,8 +117,13 @@ func describe(l netlink.Link, addrs []netlink.Addr) Link {
 		}
 	}
 	for _, ad := range addrs {
-		if p, ok := prefixOf(ad.IPNet); ok {
+		p, ok := prefixOf(ad.IPNet)
+		switch {
+		case !ok:
+		case p.Addr().Is4():
 			d.Addrs = append(d.Addrs, p)
+		default:
+			d.Addrs6 = append(d.Addrs6, p)
 		}
 	}
 	return d

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
-	"github.com/gresec/gresec/internal/dataplane"
+	"github.com/gresec/gresec/internal/packet"
 )
 
 // UnderlayOptions pin an underlay socket the way `tunnel route-via` asks.
@@ -122,7 +122,7 @@ func (s *RawSocket) BatchSize() int { return batchSize }
 // ReadBatch fills pkts with datagrams from any peer. A raw IPv4 socket
 // hands over the whole IP datagram (reassembled); Payload is what follows
 // its header, Src its sender.
-func (s *RawSocket) ReadBatch(pkts []dataplane.Packet) (int, error) {
+func (s *RawSocket) ReadBatch(pkts []packet.Datagram) (int, error) {
 	n := min(len(pkts), len(s.rbuf))
 	for i := range n {
 		s.rbuf[i] = pkts[i].Buf

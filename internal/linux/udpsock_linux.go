@@ -11,16 +11,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gresec/gresec/internal/dataplane"
-	"github.com/gresec/gresec/internal/esp"
+	"github.com/gresec/gresec/internal/packet"
 )
 
 // UDPUnderlay carries ESP in UDP (RFC 3948) between the tunnel source and
 // the peer. It is bound to the local NAT-T port with SO_REUSEPORT and
 // connected to the peer, so that the kernel hands it that peer's datagrams
 // while an IKE socket bound to the same port gets everyone else's.
-// Datagrams that are not ESP (NAT keepalives, IKE behind the non-ESP marker)
-// go to OnControl, if set, and never to the data plane.
+// It hands over every datagram, ESP, IKE behind the non-ESP marker and NAT
+// keepalives alike: the data plane tells them apart.
 //
 // It uses the kernel's UDP segmentation offloads where it can: a run of
 // same-sized datagrams leaves in one sendmmsg message carrying UDP_SEGMENT
@@ -31,8 +30,6 @@ type UDPUnderlay struct {
 	conn *net.UDPConn
 	peer netip.AddrPort
 
-	// OnControl receives IKE messages that arrive on this socket (copied).
-	OnControl func(data []byte, from netip.AddrPort)
 	// OnGSORefused, if set, hears when the route refused UDP GSO and the
 	// socket sends runs of datagrams of segment bytes or more one by one
 	// from now on (segment 0: all of them).
@@ -56,8 +53,6 @@ type UDPUnderlay struct {
 	runTos [][]byte   // and their ToS (nil: 0)
 	fb     *sendBatch // datagram by datagram, when GSO is refused
 }
-
-var _ dataplane.Underlay = (*UDPUnderlay)(nil)
 
 const (
 	// groMessages is how many (possibly coalesced) datagrams one
@@ -131,9 +126,9 @@ func (u *UDPUnderlay) WaitRead() error {
 	return u.rw.wait()
 }
 
-// ReadBatch implements dataplane.Underlay; only ESP reaches the caller,
-// one datagram per packet, copied into the packets' buffers.
-func (u *UDPUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
+// ReadBatch reads datagrams from the peer, one per packet (a coalesced run
+// split again), copied into the packets' buffers.
+func (u *UDPUnderlay) ReadBatch(pkts []packet.Datagram) (int, error) {
 	out := 0
 	for out < len(pkts) {
 		if u.gi >= u.gn {
@@ -158,16 +153,6 @@ func (u *UDPUnderlay) ReadBatch(pkts []dataplane.Packet) (int, error) {
 		end := min(u.goff+u.gseg, l)
 		b := u.gbuf[u.gi][u.goff:end]
 		u.goff = end
-		switch esp.ClassifyUDP(b) {
-		case esp.UDPESP:
-		case esp.UDPIKE:
-			if u.OnControl != nil {
-				u.OnControl(append([]byte(nil), b...), u.peer)
-			}
-			continue
-		default: // NAT keepalives and runts
-			continue
-		}
 		if len(b) > len(pkts[out].Buf) {
 			continue
 		}

@@ -136,7 +136,7 @@ func (r *Router) overhead(it *iface) (lo, hi int) {
 // transportMTU is the MTU of the interface the underlay leaves by.
 func (r *Router) transportMTU(it *iface) int {
 	if it.lookup.Found {
-		if l, err := r.host.Link(it.lookup.Device); err == nil {
+		if l, ok := r.hs.link(it.lookup.Device); ok {
 			return l.MTU
 		}
 	}

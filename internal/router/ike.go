@@ -11,7 +11,6 @@ import (
 
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/ike"
-	"github.com/gresec/gresec/internal/linux"
 )
 
 // IKE ports (RFC 2408, RFC 3948).
@@ -25,7 +24,7 @@ const (
 // tunnel needs them) and what it has been asked to protect.
 type ikeSide struct {
 	engine  *ike.Engine
-	socks   map[ikeSockKey]*net.UDPConn
+	socks   map[ikeSockKey]IKESocket
 	started map[string]ike.Protect
 	// decrypted remembers each tunnel's decrypted-packet count, to tell
 	// the engine about traffic from the peer (on-demand DPD).
@@ -102,7 +101,7 @@ func (r *Router) syncIKE(now time.Time) {
 			r.log.Error(fmt.Sprintf("IKE: %v", err))
 			return
 		}
-		r.ike = &ikeSide{engine: eng, socks: map[ikeSockKey]*net.UDPConn{}, started: map[string]ike.Protect{}, decrypted: map[string]uint64{}}
+		r.ike = &ikeSide{engine: eng, socks: map[ikeSockKey]IKESocket{}, started: map[string]ike.Protect{}, decrypted: map[string]uint64{}}
 	}
 	x := r.ike
 	for name, p := range x.started {
@@ -202,12 +201,12 @@ func (r *Router) ikeMark(peer netip.Addr) uint32 {
 
 // ikeSocket opens (once) the IKE socket for a local address and port with
 // a route-via mark.
-func (r *Router) ikeSocket(local netip.AddrPort, mark uint32) *net.UDPConn {
+func (r *Router) ikeSocket(local netip.AddrPort, mark uint32) IKESocket {
 	key := ikeSockKey{local: local, mark: mark}
 	if c := r.ike.socks[key]; c != nil {
 		return c
 	}
-	c, err := linux.ListenIKE(local, mark)
+	c, err := r.host.ListenIKE(local, mark)
 	if err != nil {
 		r.log.Warn(fmt.Sprintf("IKE: %v", err))
 		return nil
@@ -236,7 +235,7 @@ func (r *Router) ikeSocket(local netip.AddrPort, mark uint32) *net.UDPConn {
 // (10 s in the reference configuration), and a Quick Mode or any other
 // informational message moves the peer as well. Without `crypto isakmp
 // keepalive` the peer moves at the next rekey at the latest.
-func (r *Router) readIKE(c *net.UDPConn, local netip.AddrPort) {
+func (r *Router) readIKE(c IKESocket, local netip.AddrPort) {
 	buf := make([]byte, 65536)
 	for {
 		n, from, err := c.ReadFromUDPAddrPort(buf)

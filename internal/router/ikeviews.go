@@ -79,6 +79,7 @@ func (r *Router) cryptoMaps() api.CryptoMaps {
 func (r *Router) clear(args []string) api.Response {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.Kick() // the main loop's timers follow what was cleared
 	what := strings.Join(args, " ")
 	if r.ike == nil {
 		return api.Response{Data: "no crypto sessions"}

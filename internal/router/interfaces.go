@@ -2,12 +2,10 @@ package router
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
-	"os"
 	"slices"
 	"time"
-
-	"golang.zx2c4.com/wireguard/tun"
 
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/dataplane"
@@ -15,6 +13,10 @@ import (
 	"github.com/gresec/gresec/internal/lineproto"
 	"github.com/gresec/gresec/internal/linux"
 )
+
+// fullDelay is how soon after the kernel reports a tunnel's carrier every
+// tunnel is evaluated again.
+const fullDelay = 500 * time.Millisecond
 
 // greOverhead is the outer IPv4 header plus the basic GRE header.
 const greOverhead = 20 + 4
@@ -24,8 +26,8 @@ type iface struct {
 	cfg *config.Interface
 
 	// loop holds a LoopbackN device open; tun is a TunnelN device.
-	loop *os.File
-	tun  tun.Device
+	loop io.Closer
+	tun  TunnelDevice
 	dp   *dataplane.Tunnel
 
 	// addr is the address gresec put on the interface (to remove it later).
@@ -74,26 +76,24 @@ func (it *iface) keepaliveWake() time.Time {
 
 func (it *iface) saWake() time.Time { return it.saNext }
 
-// linkState reads links into a map by name.
-func (r *Router) linkState() map[string]linux.Link {
-	links, err := r.host.Links()
+// refreshLink reads a link afresh into the host state.
+func (r *Router) refreshLink(name string) {
+	l, err := r.host.Link(name)
 	if err != nil {
 		r.log.Warn(err.Error())
+		return
 	}
-	m := make(map[string]linux.Link, len(links))
-	for _, l := range links {
-		m[l.Name] = l
-	}
-	return m
+	r.hs.replace(l)
 }
 
-// reconcileLocked makes the host match the configuration and re-evaluates
-// every tunnel and route.
-func (r *Router) reconcileLocked() {
-	now := r.opts.Now()
+// reconcileLocked makes the host match the configuration, evaluates the
+// tunnels that are marked dirty (all of them with dirtyAll) and runs the
+// timers of the others, and synchronises the static routes when something
+// they depend on changed.
+func (r *Router) reconcileLocked(now time.Time) {
 	if !r.fwd && (len(r.cfg.Routes) > 0 || hasTunnel(r.cfg)) {
 		// A router with routes to serve forwards; a bare host does not.
-		if err := linux.EnableForwarding(); err != nil {
+		if err := r.host.EnableForwarding(); err != nil {
 			r.log.Warn(err.Error())
 		}
 		r.fwd = true
@@ -103,27 +103,46 @@ func (r *Router) reconcileLocked() {
 		if it == nil {
 			it = &iface{}
 			r.ifs[ic.Name] = it
+			r.dirty[ic.Name] = true
 		}
 		it.cfg = ic
 		if err := r.ensureInterface(it); err != nil {
 			r.warnOnce(it, err.Error())
 		}
 	}
-	links := r.linkState()
-	if a, err := r.host.IPv6Source(); err != nil {
-		r.log.Warn(err.Error())
-	} else {
-		r.icmp6Source = a
-	}
-	for _, ic := range r.cfg.Interfaces {
-		if ic.Kind == config.Tunnel {
+	// Evaluating a tunnel may change what others depend on (its underlay
+	// runs into another tunnel, its line protocol changed); a few rounds
+	// settle chains of tunnels, the rest waits for the next pass.
+	for round := 0; round < 4; round++ {
+		all, dirty := r.dirtyAll, r.dirty
+		r.dirtyAll, r.dirty = false, map[string]bool{}
+		for _, ic := range r.cfg.Interfaces {
+			if ic.Kind != config.Tunnel {
+				continue
+			}
 			it := r.ifs[ic.Name]
-			r.evaluateTunnel(now, it, links)
-			it.saNext = r.expireSAs(now, it)
+			switch {
+			case all || dirty[ic.Name] || dueAt(it.lp.HoldDownUntil(), now):
+				r.evaluateTunnel(now, it)
+			case dueAt(it.keepaliveWake(), now):
+				r.refreshTunnel(now, it)
+			}
+			if round == 0 {
+				it.saNext = r.expireSAs(now, it)
+			}
+		}
+		if !r.dirtyAll && len(r.dirty) == 0 {
+			break
 		}
 	}
-	r.syncRoutes()
+	if r.routesDirty {
+		r.routesDirty = false
+		r.syncRoutes()
+	}
 }
+
+// dueAt reports whether a timer set for t (zero: none) is due at now.
+func dueAt(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
 
 func (r *Router) warnOnce(it *iface, msg string) {
 	if it.warned == msg {
@@ -137,21 +156,31 @@ func (r *Router) warnOnce(it *iface, msg string) {
 // applies MTU, address and shutdown.
 func (r *Router) ensureInterface(it *iface) error {
 	ic := it.cfg
+	// A change to a loopback or physical interface is read back at once,
+	// not from its events: tunnels sourced from it are evaluated in this
+	// very pass.
+	changed := false
+	defer func() {
+		if changed && ic.Kind != config.Tunnel {
+			r.refreshLink(ic.Name)
+		}
+	}()
 	switch ic.Kind {
 	case config.Loopback:
 		if it.loop == nil {
-			f, err := linux.CreateLoopbackDevice(ic.Name)
+			f, err := r.host.CreateLoopbackDevice(ic.Name)
 			if err != nil {
 				return err
 			}
 			it.loop = f
+			changed = true
 		}
 	case config.Tunnel:
 		if err := r.ensureTunnel(it); err != nil {
 			return err
 		}
 	case config.Physical:
-		if !r.host.LinkExists(ic.Name) {
+		if !r.hs.has(ic.Name) {
 			return fmt.Errorf("interface %s: no such Linux interface", ic.Name)
 		}
 	}
@@ -160,6 +189,7 @@ func (r *Router) ensureInterface(it *iface) error {
 			return err
 		}
 		it.addr = ic.Address
+		changed = true
 	}
 	// The admin state is applied when the configuration sets or changes
 	// it, not enforced on every pass: an operator's `ip link set down` on
@@ -171,6 +201,7 @@ func (r *Router) ensureInterface(it *iface) error {
 		return err
 	}
 	it.adminApplied, it.adminShutdown = true, ic.Shutdown
+	changed = true
 	return nil
 }
 
@@ -207,7 +238,7 @@ func (r *Router) tunnelParams(it *iface) dataplane.Params {
 		AdjustMSS:   tc.AdjustMSS,
 		Protected:   tc.ProtectionProfile != "",
 		ICMPSource:  it.cfg.Address.Addr(),
-		ICMPSource6: r.icmp6Source,
+		ICMPSource6: r.hs.ipv6Source(),
 	}
 }
 
@@ -215,16 +246,16 @@ func (r *Router) ensureTunnel(it *iface) error {
 	tc := it.cfg.Tunnel
 	mtu := tunnelMTU(tc, 1500)
 	if it.tun == nil {
-		dev, err := linux.CreateTunnelDevice(it.cfg.Name, mtu)
+		dev, err := r.host.CreateTunnelDevice(it.cfg.Name, mtu)
 		if err != nil {
 			return err
 		}
 		it.tun = dev
-		if err := linux.IgnoreLinkdownRoutes(it.cfg.Name); err != nil {
+		if err := r.host.IgnoreLinkdownRoutes(it.cfg.Name); err != nil {
 			r.log.Warn(err.Error())
 		}
 		// The carrier stays off until the line protocol comes up.
-		if err := linux.SetCarrier(dev, false); err != nil {
+		if err := dev.SetCarrier(false); err != nil {
 			return fmt.Errorf("%s: %w", it.cfg.Name, err)
 		}
 		it.mtu = mtu
@@ -254,10 +285,10 @@ func (r *Router) ensureTunnel(it *iface) error {
 }
 
 // resolveSource finds the tunnel's source address, or says why it has none.
-func (r *Router) resolveSource(it *iface, links map[string]linux.Link) (netip.Addr, string) {
+func (r *Router) resolveSource(it *iface) (netip.Addr, string) {
 	tc := it.cfg.Tunnel
 	if tc.SourceInterface != "" {
-		l, ok := links[tc.SourceInterface]
+		l, ok := r.hs.link(tc.SourceInterface)
 		switch {
 		case !ok:
 			return netip.Addr{}, fmt.Sprintf("tunnel source %s does not exist", tc.SourceInterface)
@@ -268,15 +299,11 @@ func (r *Router) resolveSource(it *iface, links map[string]linux.Link) (netip.Ad
 		}
 		return l.Addrs[0].Addr(), ""
 	}
-	for _, l := range links {
-		for _, a := range l.Addrs {
-			if a.Addr() == tc.SourceAddr {
-				if !l.AdminUp {
-					return netip.Addr{}, fmt.Sprintf("tunnel source %s is on %s, which is down", tc.SourceAddr, l.Name)
-				}
-				return tc.SourceAddr, ""
-			}
+	if l, ok := r.hs.owner(tc.SourceAddr); ok {
+		if !l.AdminUp {
+			return netip.Addr{}, fmt.Sprintf("tunnel source %s is on %s, which is down", tc.SourceAddr, l.Name)
 		}
+		return tc.SourceAddr, ""
 	}
 	return netip.Addr{}, fmt.Sprintf("tunnel source %s is not an address of this router", tc.SourceAddr)
 }
@@ -297,7 +324,7 @@ func (r *Router) underlayOptions(it *iface) linux.UnderlayOptions {
 // and table) while it is configured, and in the slot's table the route to
 // the destination through the interface, copied from the main table. It
 // returns a problem that keeps a mandatory tunnel down.
-func (r *Router) pinUnderlay(it *iface, links map[string]linux.Link) string {
+func (r *Router) pinUnderlay(it *iface) string {
 	tc := it.cfg.Tunnel
 	rv := tc.RouteVia
 	if rv == nil || !tc.Destination.IsValid() {
@@ -318,7 +345,7 @@ func (r *Router) pinUnderlay(it *iface, links map[string]linux.Link) string {
 	if err != nil {
 		return fmt.Sprintf("tunnel route-via %s: %v", rv.Interface, err)
 	}
-	if l, ok := links[rv.Interface]; ok && l.AdminUp && l.OperUp {
+	if l, ok := r.hs.link(rv.Interface); ok && l.AdminUp && l.OperUp {
 		for _, nh := range routeVia(routes, tc.Destination, rv.Interface) {
 			p.Nexthops = append(p.Nexthops, linux.Nexthop{Gateway: nh.Gateway, LinkIndex: l.Index})
 		}
@@ -386,16 +413,16 @@ func routeVia(routes []linux.KernelRoute, dst netip.Addr, dev string) []linux.Ke
 
 // evaluateTunnel re-resolves a tunnel's source and underlay route, runs
 // keepalives, and updates its line protocol.
-func (r *Router) evaluateTunnel(now time.Time, it *iface, links map[string]linux.Link) {
+func (r *Router) evaluateTunnel(now time.Time, it *iface) {
 	tc := it.cfg.Tunnel
 	name := it.cfg.Name
-	src, srcProblem := r.resolveSource(it, links)
+	src, srcProblem := r.resolveSource(it)
 	if it.cfg.Shutdown {
 		srcProblem = ""
 	}
 	it.srcProblem = srcProblem
 	oldOpts := r.underlayOptions(it)
-	pinProblem := r.pinUnderlay(it, links)
+	pinProblem := r.pinUnderlay(it)
 	if pinProblem != "" {
 		r.warnOnce(it, fmt.Sprintf("%s: %s", name, pinProblem))
 	}
@@ -436,24 +463,30 @@ func (r *Router) evaluateTunnel(now time.Time, it *iface, links map[string]linux
 
 // keepaliveReplyLocked records a GRE keepalive reply on one tunnel: its
 // keepalive machine and line protocol move at once, without a pass over
-// the host (the other inputs are those of the last pass).
+// the host.
 func (r *Router) keepaliveReplyLocked(name string) {
 	it := r.ifs[name]
 	if it == nil || it.dp == nil || it.ka == nil || it.cfg.Kind != config.Tunnel {
 		return
 	}
+	r.refreshTunnel(r.opts.Now(), it)
+	if r.routesDirty {
+		r.routesDirty = false
+		r.syncRoutes()
+	}
+}
+
+// refreshTunnel runs a tunnel's keepalives and line protocol on the
+// inputs of its last evaluation: what a keepalive timer or reply needs,
+// without asking the host anything.
+func (r *Router) refreshTunnel(now time.Time, it *iface) {
 	in := it.lpIn
 	if in.AdminDown || in.SourceProblem != "" {
 		return
 	}
-	now := r.opts.Now()
-	wasUp := it.lp.Up()
 	in.KeepaliveProblem = r.runKeepalive(now, it)
 	it.lpIn = in
 	r.updateLineProtocol(now, it, in)
-	if it.lp.Up() != wasUp {
-		r.syncRoutes() // static routes through the tunnel follow its state
-	}
 }
 
 // updateLineProtocol runs the tunnel's line protocol on its inputs and
@@ -475,7 +508,12 @@ func (r *Router) updateLineProtocol(now time.Time, it *iface, in lineproto.Input
 			args = append(args, "reason", it.lp.Reason())
 		}
 		r.log.Info(fmt.Sprintf("%%LINEPROTO-5-UPDOWN: Line protocol on Interface %s, changed state to %s", name, state), args...)
-		if err := linux.SetCarrier(it.tun, it.lp.Up()); err != nil {
+		// Static routes through the tunnel, and tunnels whose underlay
+		// runs through it, follow its state (and again when the kernel
+		// reports its carrier: noteEventLocked).
+		r.routesDirty = true
+		r.markUsers(name, netip.Prefix{})
+		if err := it.tun.SetCarrier(it.lp.Up()); err != nil {
 			r.log.Warn(err.Error())
 		}
 		it.dp.SetUp(it.lp.Up())
@@ -491,6 +529,10 @@ func (r *Router) resolveDestination(it *iface) (problem, recursion string) {
 	lk, err := r.host.RouteGet(tc.Destination, opts)
 	if err != nil {
 		return err.Error(), ""
+	}
+	if lk.Device != it.lookup.Device {
+		// Tunnels whose underlay runs through this one see a new chain.
+		defer r.markUsers(it.cfg.Name, netip.Prefix{})
 	}
 	it.lookup = lk
 	rv := tc.RouteVia

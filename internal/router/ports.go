@@ -36,8 +36,8 @@ const portLinger = 5 * time.Second
 // portShare is an open port and the tunnels on it.
 type portShare struct {
 	port *dataplane.Port
-	raw  *linux.RawSocket   // the socket of a raw port
-	udp  *linux.UDPUnderlay // the socket of a port of ESP in UDP
+	raw  RawSocket // the socket of a raw port
+	udp  UDPSocket // the socket of a port of ESP in UDP
 	// tunnels maps the names of the tunnels on the port to their peers.
 	tunnels map[string]netip.Addr
 	// unknown is the last ESP on an SPI no tunnel owns, since the last
@@ -137,20 +137,20 @@ func (r *Router) openPort(it *iface, key portKey) (*portShare, error) {
 	switch {
 	case key.udp:
 		local := netip.AddrPortFrom(key.src, key.encap.LocalPort)
-		u, err := linux.DialUDP(local, netip.AddrPortFrom(key.dst, key.encap.RemotePort), key.opts)
+		name := it.cfg.Name
+		u, err := r.host.DialUDP(local, netip.AddrPortFrom(key.dst, key.encap.RemotePort), key.opts, UDPHooks{
+			OnGSORefused: func(segment int, err error) {
+				r.log.Info(fmt.Sprintf("%s: the route to %s refused UDP segmentation offload (%v); ESP datagrams of %d bytes or more now leave one by one",
+					name, key.dst, err, segment), "interface", name)
+			},
+		})
 		if err != nil {
 			return nil, err
 		}
-		u.OnControl = r.ikeControl(local)
-		name := it.cfg.Name
-		u.OnGSORefused = func(segment int, err error) {
-			r.log.Info(fmt.Sprintf("%s: the route to %s refused UDP segmentation offload (%v); ESP datagrams of %d bytes or more now leave one by one",
-				name, key.dst, err, segment), "interface", name)
-		}
 		sh.udp = u
-		sh.port = dataplane.NewESPPort(u, r.bufs, sh.onUnknownSPI(r), log)
+		sh.port = dataplane.NewUDPPort(u, r.bufs, sh.onUnknownSPI(r), r.ikeControl(local), log)
 	default:
-		s, err := linux.ListenRaw(proto, key.src, key.opts)
+		s, err := r.host.ListenRaw(proto, key.src, key.opts)
 		if err != nil {
 			return nil, err
 		}

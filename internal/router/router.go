@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"reflect"
 	"sync"
 	"time"
 
@@ -20,9 +21,16 @@ import (
 	"github.com/gresec/gresec/internal/linux"
 )
 
-// resolveInterval re-resolves the underlay even without netlink events:
-// route changes in other tables or missed events must not go unseen.
-const resolveInterval = 5 * time.Second
+// resolveInterval is how often every tunnel is evaluated afresh even
+// without an event that concerns it: netlink reports no change of policy
+// routing rules, and the kernel removes the IPv4 routes of a link that goes
+// down without reporting each. Between these passes a pass evaluates only
+// the tunnels whose inputs changed.
+const resolveInterval = 30 * time.Second
+
+// settle is how long the main loop lets a burst of host events gather
+// before it evaluates what they changed.
+const settle = 20 * time.Millisecond
 
 // Options configure a Router.
 type Options struct {
@@ -33,15 +41,28 @@ type Options struct {
 	// KeyLog, when set, is a file that gets every SA's keys in Wireshark's
 	// format (a debugging aid; off by default).
 	KeyLog string
+	// Host is the machine; nil means Linux (the daemon). Tests pass an
+	// in-memory host.
+	Host Host
 }
 
 // Router is one gresec daemon's state.
 type Router struct {
 	opts Options
 	log  *slog.Logger
-	host *linux.Host
+	host Host
 
-	mu     sync.Mutex
+	mu sync.Mutex
+	// hs is the host's links and addresses as the events tell them.
+	hs *hostState
+	// dirty names the tunnels to evaluate afresh at the next pass (all of
+	// them with dirtyAll); routesDirty asks for the static routes to be
+	// synchronised.
+	dirty       map[string]bool
+	dirtyAll    bool
+	routesDirty bool
+	lastFull    time.Time
+
 	cfg    *config.Config
 	ifs    map[string]*iface // by canonical name, for configured interfaces
 	routes map[netip.Prefix]linux.Route
@@ -52,8 +73,9 @@ type Router struct {
 	bufs *dataplane.Buffers
 	// portsWake is when a lingering port is next due to close.
 	portsWake time.Time
-	// icmp6Source sources the ICMPv6 errors of tunnels (Packet Too Big).
-	icmp6Source netip.Addr
+	// fullAt is when every tunnel is due to be evaluated after a line
+	// protocol changed (zero: not scheduled); see updateLineProtocol.
+	fullAt time.Time
 
 	kick  chan struct{}
 	ikeIn chan ike.Datagram
@@ -69,14 +91,19 @@ func New(opts Options) (*Router, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	host, err := linux.NewHost()
-	if err != nil {
-		return nil, err
+	host := opts.Host
+	if host == nil {
+		var err error
+		if host, err = NewLinuxHost(func(err error) { opts.Log.Warn(err.Error()) }); err != nil {
+			return nil, err
+		}
 	}
 	r := &Router{
 		opts:   opts,
 		log:    opts.Log,
 		host:   host,
+		hs:     newHostState(),
+		dirty:  map[string]bool{},
 		ifs:    map[string]*iface{},
 		routes: map[netip.Prefix]linux.Route{},
 		ports:  map[portKey]*portShare{},
@@ -140,13 +167,14 @@ func (r *Router) Run(ctx context.Context) error {
 	if err := r.host.FlushRoutes(); err != nil {
 		r.log.Warn("removing stale gresec routes", "err", err)
 	}
-	changed := make(chan struct{}, 1)
+	events := make(chan linux.Event, 4096)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if err := linux.Watch(wctx, changed, func(err error) { r.log.Warn(err.Error()) }); err != nil {
+	if err := r.host.Watch(wctx, events); err != nil {
 		return err
 	}
 	r.mu.Lock()
+	r.drainEventsLocked(events) // the snapshot
 	r.log.Info(fmt.Sprintf("%%SYS-5-CONFIG_I: Configured from %s", r.opts.ConfigPath), "hostname", r.cfg.Hostname)
 	r.passLocked()
 	r.mu.Unlock()
@@ -166,13 +194,15 @@ func (r *Router) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			r.shutdown()
 			return nil
-		case <-changed:
+		case ev := <-events:
 			// Let a burst of events settle into one pass.
-			time.Sleep(20 * time.Millisecond)
-			select {
-			case <-changed:
-			default:
-			}
+			time.Sleep(settle)
+			r.mu.Lock()
+			r.noteEventLocked(ev)
+			r.drainEventsLocked(events)
+			r.passLocked()
+			r.mu.Unlock()
+			continue
 		case <-tick.C:
 		case <-wake.C:
 		case <-r.kick:
@@ -200,11 +230,33 @@ func (r *Router) Run(ctx context.Context) error {
 	}
 }
 
-// passLocked is one pass over everything: host, tunnels, routes, IKE.
+// passLocked is one pass: the configured interfaces, the tunnels whose
+// inputs changed or whose timers are due, the static routes when anything
+// they depend on changed, and IKE. Every resolveInterval it evaluates
+// every tunnel.
 func (r *Router) passLocked() {
-	r.reconcileLocked()
-	r.syncIKE(r.opts.Now())
-	r.portsWake = r.closeIdlePorts(r.opts.Now(), false)
+	now := r.opts.Now()
+	if now.Sub(r.lastFull) >= resolveInterval || dueAt(r.fullAt, now) {
+		r.dirtyAll = true
+	}
+	if r.dirtyAll {
+		r.lastFull, r.fullAt = now, time.Time{}
+	}
+	r.reconcileLocked(now)
+	r.syncIKE(now)
+	r.portsWake = r.closeIdlePorts(now, false)
+}
+
+// drainEventsLocked applies the events already queued.
+func (r *Router) drainEventsLocked(events <-chan linux.Event) {
+	for {
+		select {
+		case ev := <-events:
+			r.noteEventLocked(ev)
+		default:
+			return
+		}
+	}
 }
 
 // Reload re-reads the configuration file. An invalid file changes nothing:
@@ -221,6 +273,7 @@ func (r *Router) Reload() ([]string, error) {
 	r.mu.Lock()
 	r.applyLocked(cfg)
 	r.mu.Unlock()
+	r.Kick() // the main loop's timers follow the new configuration
 	r.log.Info(fmt.Sprintf("%%SYS-5-CONFIG_I: Configured from %s", r.opts.ConfigPath), "hostname", cfg.Hostname)
 	return problems, nil
 }
@@ -256,7 +309,7 @@ func (r *Router) Kick() {
 func (r *Router) nextWakeLocked() time.Time {
 	now := r.opts.Now()
 	var next time.Time
-	for _, w := range []time.Time{r.ikeWake(), r.portsWake} {
+	for _, w := range []time.Time{r.ikeWake(), r.portsWake, r.fullAt} {
 		if !w.IsZero() && (next.IsZero() || w.Before(next)) {
 			next = w
 		}
@@ -285,8 +338,19 @@ func (r *Router) applyLocked(cfg *config.Config) {
 		if !keep[name] {
 			r.teardown(it)
 			delete(r.ifs, name)
+			r.dirtyAll = true // tunnels may have run through it
 		}
 	}
+	// Only the tunnels whose configuration changed are evaluated again.
+	for _, ic := range cfg.Interfaces {
+		if it := r.ifs[ic.Name]; it != nil && !sameInterface(it.cfg, ic) {
+			r.dirty[ic.Name] = true
+			if ic.Kind != config.Tunnel {
+				r.dirtyAll = true // a source or a way to a destination
+			}
+		}
+	}
+	r.routesDirty = true
 	r.cfg = cfg
 	if r.ike != nil {
 		if err := r.ike.engine.SetConfig(r.ikeConfig(cfg)); err != nil {
@@ -294,6 +358,14 @@ func (r *Router) applyLocked(cfg *config.Config) {
 		}
 	}
 	r.passLocked()
+}
+
+// sameInterface reports whether two configurations of an interface are
+// the same, wherever they stand in the file.
+func sameInterface(a, b *config.Interface) bool {
+	x, y := *a, *b
+	x.Pos, y.Pos = config.Pos{}, config.Pos{}
+	return reflect.DeepEqual(x, y)
 }
 
 func (r *Router) shutdown() {

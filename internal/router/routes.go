@@ -11,12 +11,11 @@ import (
 
 // resolver answers rib's questions from the host and the line protocols.
 type resolver struct {
-	r     *Router
-	links map[string]linux.Link
+	r *Router
 }
 
 func (s resolver) Interface(name string) (int, bool) {
-	l, ok := s.links[name]
+	l, ok := s.r.hs.link(name)
 	if !ok {
 		return 0, false
 	}
@@ -33,7 +32,7 @@ func (s resolver) NextHop(a netip.Addr) (int, bool) {
 	if err != nil || !lk.Found || lk.Gateway.IsValid() {
 		return 0, false
 	}
-	l, ok := s.links[lk.Device]
+	l, ok := s.r.hs.link(lk.Device)
 	if !ok || !l.AdminUp || !l.OperUp {
 		return 0, false
 	}
@@ -47,7 +46,7 @@ func (s resolver) NextHop(a netip.Addr) (int, bool) {
 // It compares with what the kernel holds, not with what it last did: the
 // kernel drops routes of a device that goes down, and so may an operator.
 func (r *Router) syncRoutes() {
-	sel := rib.Select(r.cfg.Routes, resolver{r: r, links: r.linkState()})
+	sel := rib.Select(r.cfg.Routes, resolver{r: r})
 	want := make(map[netip.Prefix]linux.Route, len(sel))
 	for _, s := range sel {
 		lr := linux.Route{Prefix: s.Prefix, Metric: s.Distance}
