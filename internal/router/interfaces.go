@@ -546,7 +546,46 @@ func (r *Router) resolveDestination(it *iface) (problem, recursion string) {
 	if chain := r.tunnelChain(lk.Device, it.cfg.Name); chain != "" {
 		return "", fmt.Sprintf("%s via %s, proto %s", lk.Prefix, chain, protoName(lk.Protocol))
 	}
+	if tc.RecursionHoldDown == 0 && it.lpIn.Recursion != "" && it.pin == nil {
+		return "", r.hiddenRecursion(it)
+	}
 	return "", ""
+}
+
+// hiddenRecursion looks, for a tunnel down for recursive routing, for the
+// route that the kernel ignores while the tunnel's carrier is off: the
+// best route to the destination in the main table, in use or not, when it
+// runs through a tunnel that leads back to this one. With a zero
+// hold-down the tunnel stays down for as long as that route lasts; if the
+// lookup alone decided, the tunnel would come up, the route would come
+// back into use, and the tunnel would flap at every pass.
+func (r *Router) hiddenRecursion(it *iface) string {
+	dst := it.cfg.Tunnel.Destination
+	routes, err := r.host.Routes()
+	if err != nil {
+		r.log.Warn(err.Error())
+		return ""
+	}
+	var best *linux.KernelRoute
+	for i := range routes {
+		kr := &routes[i]
+		if !kr.Prefix.Contains(dst) {
+			continue
+		}
+		if best == nil || kr.Prefix.Bits() > best.Prefix.Bits() ||
+			kr.Prefix.Bits() == best.Prefix.Bits() && kr.Metric < best.Metric {
+			best = kr
+		}
+	}
+	if best == nil || !best.Linkdown {
+		return "" // the lookup saw the best route
+	}
+	for _, nh := range best.Nexthops {
+		if chain := r.tunnelChain(nh.Device, it.cfg.Name); chain != "" {
+			return fmt.Sprintf("%s via %s, proto %s", best.Prefix, chain, protoName(best.Protocol))
+		}
+	}
+	return ""
 }
 
 // tunnelChain reports whether the underlay through device dev runs into
