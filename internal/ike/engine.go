@@ -271,16 +271,17 @@ func (e *Engine) UnknownSPI(now time.Time, tunnel string, spi uint32) []Action {
 	return e.finish()
 }
 
-// Rekey negotiates a new SA pair for a tunnel now, because the pair the
-// data plane sends on reached its soft volume limit. The request names no
-// pair, so it changes nothing while a Quick Mode for the tunnel is under
-// way (its pair is the replacement), nor within switchGrace of the
-// install of a pair that replaced another one still there: the data plane
-// may still have sent on the old one, which is replaced already.
-func (e *Engine) Rekey(now time.Time, name string) []Action {
+// Rekey negotiates a new SA pair for a tunnel now, because the pair whose
+// inbound SPI is inSPI, the one the data plane sends on, reached its soft
+// volume limit (or its hard one before a replacement came). It changes
+// nothing when that pair is no longer the tunnel's current one (a newer
+// pair replaces it already, and the data plane has not switched yet) or
+// while a Quick Mode for the tunnel is under way (its pair is the
+// replacement).
+func (e *Engine) Rekey(now time.Time, name string, inSPI uint32) []Action {
 	e.begin(now)
-	if t := e.tunnels[name]; t != nil && !t.negotiating() && !t.switching(now) {
-		if c := t.current(); c != nil {
+	if t := e.tunnels[name]; t != nil && !t.negotiating() {
+		if c := t.current(); c != nil && c.inSPI == inSPI {
 			if c.rekeyAt.After(now) {
 				c.rekeyAt = now
 			}
@@ -288,20 +289,6 @@ func (e *Engine) Rekey(now time.Time, name string) []Action {
 		}
 	}
 	return e.finish()
-}
-
-// switchGrace is how long after installing a new SA pair the data plane
-// may still send on the pair it replaces (the router waits a second
-// before it switches).
-const switchGrace = 2 * time.Second
-
-// switching reports whether the data plane may still send on a pair that
-// a newer one replaced: the tunnel has more than one pair, one of them
-// installed less than switchGrace ago.
-func (t *tunnel) switching(now time.Time) bool {
-	return len(t.children) > 1 && slices.ContainsFunc(t.children, func(c *childSA) bool {
-		return now.Sub(c.installed) < switchGrace
-	})
 }
 
 // Receive processes one datagram from port 500 or 4500.

@@ -30,6 +30,8 @@ type node struct {
 	e       *Engine
 	actions []Action
 	sends   []timedSend
+	// installedAt is when each inbound SPI was installed.
+	installedAt map[uint32]time.Time
 }
 
 type timedSend struct {
@@ -90,6 +92,29 @@ func (n *node) installed() []InstallSA {
 		}
 	}
 	return live
+}
+
+// sending is the inbound SPI of the pair the node's data plane sends on
+// for a tunnel at now, as Rekey names it: as the router does, the newest
+// pair installed (and not deleted) at least a second ago, else the oldest
+// one left (0: none).
+func (n *node) sending(tunnel string, now time.Time) uint32 {
+	var spi, first uint32
+	for _, i := range n.installed() {
+		if i.Tunnel != tunnel {
+			continue
+		}
+		if first == 0 {
+			first = i.In.SPI
+		}
+		if now.Sub(n.installedAt[i.In.SPI]) >= time.Second {
+			spi = i.In.SPI
+		}
+	}
+	if spi == 0 {
+		return first
+	}
+	return spi
 }
 
 func (n *node) logged(substr string) bool {
@@ -183,6 +208,12 @@ func (n *network) record(from *node, as []Action) {
 			n.t.Logf("%s %s %s: %s", n.now.Sub(t0), from.name, l.Level, l.Msg)
 		}
 		from.actions = append(from.actions, a)
+		if i, ok := a.(InstallSA); ok {
+			if from.installedAt == nil {
+				from.installedAt = map[uint32]time.Time{}
+			}
+			from.installedAt[i.In.SPI] = n.now
+		}
 		if s, ok := a.(Send); ok {
 			n.sent++
 			from.sends = append(from.sends, timedSend{n.now, n.sent, s})

@@ -67,7 +67,7 @@ func TestInvalidSPI(t *testing.T) {
 	// Nothing for the inbound SPI of a Quick Mode under way (the peer may
 	// send before we install), even past the rate limit.
 	n.run(11 * time.Second)
-	n.record(a, a.e.Rekey(n.now, "Tunnel0"))
+	n.record(a, a.e.Rekey(n.now, "Tunnel0", a.sending("Tunnel0", n.now)))
 	n.step() // QM1 reaches B; B's QM2 is in flight
 	var qmSPI uint32
 	for _, sa := range b.e.peers[peerKey{addrB, addrA}].sas {

@@ -479,7 +479,7 @@ func TestRekeyNow(t *testing.T) {
 	n, a, b := oneWay(t, refConfig(), refConfig())
 	n.run(time.Minute)
 	old, _ := established(t, a, b)
-	n.record(a, a.e.Rekey(n.now, "Tunnel0"))
+	n.record(a, a.e.Rekey(n.now, "Tunnel0", a.sending("Tunnel0", n.now)))
 	n.run(time.Second)
 	if len(a.installed()) != 2 {
 		t.Fatalf("%d pairs during the overlap, want 2", len(a.installed()))

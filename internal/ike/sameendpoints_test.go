@@ -133,7 +133,7 @@ func TestSameEndpoints(t *testing.T) {
 							}
 						}
 						for _, name := range tuns {
-							n.record(nd, nd.e.Rekey(n.now, name))
+							n.record(nd, nd.e.Rekey(n.now, name, nd.sending(name, n.now)))
 						}
 					}
 					n.run(5 * time.Second)

@@ -95,7 +95,10 @@ func TestVolumeRekey(t *testing.T) {
 					installsA, installsB := len(a.installs()), len(b.installs())
 					qmA, qmB := countQM1(a), countQM1(b)
 					next := n.now.Add(gap)
-					n.record(a, a.e.Rekey(n.now, "Tunnel0"))
+					// Both data planes reach the limit on the pair they
+					// send on now; B may tell its engine later.
+					bSPI := b.sending("Tunnel0", n.now)
+					n.record(a, a.e.Rekey(n.now, "Tunnel0", a.sending("Tunnel0", n.now)))
 					if c.b {
 						for range c.steps {
 							if len(n.queue) > 0 {
@@ -105,7 +108,7 @@ func TestVolumeRekey(t *testing.T) {
 						if c.late > 0 {
 							n.run(c.late)
 						}
-						n.record(b, b.e.Rekey(n.now, "Tunnel0"))
+						n.record(b, b.e.Rekey(n.now, "Tunnel0", bSPI))
 					}
 					started := 0
 					for n.now.Before(next) && started <= c.pairs {

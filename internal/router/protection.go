@@ -247,7 +247,8 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 		}
 	}
 	kept := it.sas[:0]
-	changed, rekey := false, false
+	changed := false
+	var rekey *saPair // the pair that asks IKE for its replacement
 	for _, p := range it.sas {
 		if p.activeAt.After(now) {
 			soon(p.activeAt)
@@ -265,7 +266,7 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 			// The volume (or sequence number) soft limit: IKE negotiates a
 			// replacement before the hard limit fails the tunnel closed.
 			p.rekeyAsked = true
-			rekey = true
+			rekey = p
 		}
 		volume := p.out.Expired() || p.in.Expired()
 		if (!end.IsZero() && !now.Before(end)) || volume {
@@ -273,7 +274,9 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 			it.retired.add(p)
 			// A pair the engine did not replace in time: it still counts
 			// it as live (volume is the data plane's), so ask again.
-			rekey = rekey || volume && !p.deleted && r.ike != nil
+			if volume && !p.deleted && r.ike != nil {
+				rekey = p
+			}
 			continue
 		}
 		soon(end)
@@ -283,8 +286,8 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 	if changed {
 		r.applyProtection(it)
 	}
-	if rekey {
-		r.handleIKE(r.ike.engine.Rekey(now, it.cfg.Name))
+	if rekey != nil {
+		r.handleIKE(r.ike.engine.Rekey(now, it.cfg.Name, rekey.spec.InSPI))
 	}
 	return next
 }
