@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,31 +47,32 @@ func cmdRun(args []string, stderr io.Writer) int {
 	if *debug {
 		level = slog.LevelDebug
 	}
-	// The hostname comes from the file; a refused file is reported before.
-	host := ""
-	if src, err := os.ReadFile(*cfgPath); err == nil {
-		if cfg, _ := config.Parse(*cfgPath, src, config.Options{}); cfg != nil {
-			host = cfg.Hostname
-		}
+	// The configuration is parsed here, once, and handed to the router;
+	// a reload parses it again.
+	load := func() (*config.Config, []string) {
+		return config.Load(*cfgPath, config.Options{InterfaceExists: linkExists})
 	}
-	log := slog.New(logging.New(stderr, level, host))
+	cfg, problems := load()
+	if cfg == nil {
+		for _, p := range problems {
+			fmt.Fprintln(stderr, p)
+		}
+		fmt.Fprintf(stderr, "gresec: %s: refusing to start with an invalid configuration\n", *cfgPath)
+		return 1
+	}
+	log := slog.New(logging.New(stderr, level, cfg.Hostname))
+	for _, p := range problems {
+		log.Warn(p)
+	}
 	if procs, set := dataPlaneProcs(); set {
 		log.Debug("GOMAXPROCS lowered for the data plane", "procs", procs)
 	}
 
-	r, err := router.New(router.Options{ConfigPath: *cfgPath, Log: log, KeyLog: *keylog})
+	r, err := router.New(cfg, router.Options{ConfigPath: *cfgPath, Load: load, Log: log, KeyLog: *keylog})
 	if *keylog != "" {
 		log.Warn("keylog enabled: IPsec keys are written to " + *keylog)
 	}
 	if err != nil {
-		var ce *router.ConfigError
-		if errors.As(err, &ce) {
-			for _, p := range ce.Problems {
-				fmt.Fprintln(stderr, p)
-			}
-			fmt.Fprintf(stderr, "gresec: %s: refusing to start with an invalid configuration\n", *cfgPath)
-			return 1
-		}
 		fmt.Fprintf(stderr, "gresec: %v\n", err)
 		return 1
 	}
@@ -94,7 +94,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				_, _ = r.Reload()
+				r.Handle(ctx, api.Request{Args: []string{"reload"}})
 			}
 		}
 	}()
@@ -115,16 +115,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 1 {
 		*cfgPath = fs.Arg(0)
 	}
-	src, err := os.ReadFile(*cfgPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "gresec: %v\n", err)
-		return 1
+	cfg, problems := config.Load(*cfgPath, config.Options{InterfaceExists: linkExists})
+	for _, p := range problems {
+		fmt.Fprintln(stderr, p)
 	}
-	_, diags := config.Parse(*cfgPath, src, config.Options{InterfaceExists: linkExists})
-	for _, d := range diags {
-		fmt.Fprintln(stderr, d.String())
-	}
-	if diags.HasErrors() {
+	if cfg == nil {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: configuration is valid\n", *cfgPath)

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 )
@@ -391,4 +392,20 @@ func (p *parser) finish() {
 			pr.TransformSets = nil
 		}
 	}
+}
+
+// Load reads and parses a configuration file. It returns the problems as
+// text (FILE:LINE:COL: ...), warnings included; the Config is nil when the
+// file could not be read or has errors.
+func Load(path string, opts Options) (*Config, []string) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	cfg, diags := Parse(path, src, opts)
+	problems := make([]string, 0, len(diags))
+	for _, d := range diags {
+		problems = append(problems, d.String())
+	}
+	return cfg, problems
 }

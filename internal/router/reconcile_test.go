@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gresec/gresec/internal/api"
+	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/dataplane/dataplanetest"
 	"github.com/gresec/gresec/internal/linux"
 )
@@ -88,10 +89,15 @@ func startRouter(t *testing.T, h *fakeHost, conf string) *testRouter {
 	tr := &testRouter{t: t, h: h, events: make(chan linux.Event, 4096), logs: &syncBuffer{},
 		clock: &fakeClock{now: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)}, path: path}
 	log := slog.New(slog.NewTextHandler(tr.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	r, err := New(Options{ConfigPath: path, Log: log, Now: tr.clock.Now, Host: h})
-	if ce, ok := err.(*ConfigError); ok {
-		t.Fatalf("New: %v\n%s", err, strings.Join(ce.Problems, "\n"))
-	} else if err != nil {
+	load := func() (*config.Config, []string) {
+		return config.Load(path, config.Options{InterfaceExists: h.LinkExists})
+	}
+	cfg, problems := load()
+	if cfg == nil {
+		t.Fatalf("configuration refused:\n%s", strings.Join(problems, "\n"))
+	}
+	r, err := New(cfg, Options{ConfigPath: path, Load: load, Log: log, Now: tr.clock.Now, Host: h})
+	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	tr.r = r
@@ -443,7 +449,7 @@ func TestRecursionStaticRoute(t *testing.T) {
 	}
 
 	tr.writeConfig(tunnelConf(threeTunnels[:1], "", ""))
-	if _, err := tr.r.Reload(); err != nil {
+	if _, err := tr.r.reloadFile(); err != nil {
 		t.Fatal(err)
 	}
 	tr.settle()
@@ -572,7 +578,7 @@ func TestReloadOneTunnel(t *testing.T) {
 
 	tr.writeConfig(tunnelConf([]string{"198.51.100.10", "198.51.100.99", "198.51.100.12"}, "", ""))
 	got := tr.gets(func() {
-		if _, err := tr.r.Reload(); err != nil {
+		if _, err := tr.r.reloadFile(); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -714,7 +720,7 @@ func TestRouteViaFollowsMainTable(t *testing.T) {
 func TestShutdownReload(t *testing.T) {
 	tr := startRouter(t, physicalHost(), tunnelConf(threeTunnels[:2], "", ""))
 	tr.writeConfig(strings.Replace(tunnelConf(threeTunnels[:2], "", ""), "interface Tunnel1\n", "interface Tunnel1\n shutdown\n", 1))
-	if _, err := tr.r.Reload(); err != nil {
+	if _, err := tr.r.reloadFile(); err != nil {
 		t.Fatal(err)
 	}
 	tr.settle()
@@ -728,7 +734,7 @@ func TestShutdownReload(t *testing.T) {
 		t.Errorf("show interfaces Tunnel1: %+v", resp)
 	}
 	tr.writeConfig(tunnelConf(threeTunnels[:2], "", ""))
-	if _, err := tr.r.Reload(); err != nil {
+	if _, err := tr.r.reloadFile(); err != nil {
 		t.Fatal(err)
 	}
 	tr.settle()

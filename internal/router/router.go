@@ -7,6 +7,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -34,8 +35,13 @@ const settle = 20 * time.Millisecond
 
 // Options configure a Router.
 type Options struct {
+	// ConfigPath names where the configuration comes from, for the logs.
 	ConfigPath string
-	Log        *slog.Logger
+	// Load reads the configuration again for the control socket's reload
+	// (the caller parses; nil: reload is refused). It returns the
+	// problems found, and a nil Config when the file is refused.
+	Load func() (*config.Config, []string)
+	Log  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// KeyLog, when set, is a file that gets every SA's keys in Wireshark's
@@ -86,8 +92,9 @@ type Router struct {
 	keyLog *os.File
 }
 
-// New loads and validates the configuration; nothing is applied yet.
-func New(opts Options) (*Router, error) {
+// New makes the router for a parsed, valid configuration; nothing is
+// applied yet.
+func New(cfg *config.Config, opts Options) (*Router, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -113,14 +120,6 @@ func New(opts Options) (*Router, error) {
 		kaIn:   make(chan string, 64),
 		softIn: make(chan string, 64),
 	}
-	cfg, problems := r.load()
-	if cfg == nil {
-		host.Close()
-		return nil, &ConfigError{Problems: problems}
-	}
-	for _, p := range problems {
-		r.log.Warn(p)
-	}
 	r.cfg = cfg
 	if opts.KeyLog != "" {
 		f, err := openKeyLog(opts.KeyLog)
@@ -138,23 +137,6 @@ type ConfigError struct{ Problems []string }
 
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("invalid configuration (%d problems)", len(e.Problems))
-}
-
-// load reads and parses the configuration file; cfg is nil on errors.
-func (r *Router) load() (*config.Config, []string) {
-	src, err := os.ReadFile(r.opts.ConfigPath)
-	if err != nil {
-		return nil, []string{err.Error()}
-	}
-	cfg, diags := config.Parse(r.opts.ConfigPath, src, config.Options{InterfaceExists: r.host.LinkExists})
-	problems := make([]string, 0, len(diags))
-	for _, d := range diags {
-		problems = append(problems, d.String())
-	}
-	if diags.HasErrors() {
-		return nil, problems
-	}
-	return cfg, problems
 }
 
 // Run applies the configuration and keeps it applied until ctx ends; then
@@ -259,10 +241,23 @@ func (r *Router) drainEventsLocked(events <-chan linux.Event) {
 	}
 }
 
-// Reload re-reads the configuration file. An invalid file changes nothing:
-// the running configuration stays and the problems are returned.
-func (r *Router) Reload() ([]string, error) {
-	cfg, problems := r.load()
+// Reload replaces the running configuration with cfg (parsed and valid).
+func (r *Router) Reload(cfg *config.Config) {
+	r.mu.Lock()
+	r.applyLocked(cfg)
+	r.mu.Unlock()
+	r.Kick() // the main loop's timers follow the new configuration
+	r.log.Info(fmt.Sprintf("%%SYS-5-CONFIG_I: Configured from %s", r.opts.ConfigPath), "hostname", cfg.Hostname)
+}
+
+// reloadFile reads the configuration again (Options.Load) and applies it.
+// A refused file changes nothing: the running configuration stays and the
+// problems are returned.
+func (r *Router) reloadFile() ([]string, error) {
+	if r.opts.Load == nil {
+		return nil, errors.New("this router cannot read its configuration again")
+	}
+	cfg, problems := r.opts.Load()
 	if cfg == nil {
 		r.log.Error("%PARSER-3-RELOAD: configuration not reloaded, the running configuration stays", "file", r.opts.ConfigPath, "problems", len(problems))
 		for _, p := range problems {
@@ -270,11 +265,7 @@ func (r *Router) Reload() ([]string, error) {
 		}
 		return problems, &ConfigError{Problems: problems}
 	}
-	r.mu.Lock()
-	r.applyLocked(cfg)
-	r.mu.Unlock()
-	r.Kick() // the main loop's timers follow the new configuration
-	r.log.Info(fmt.Sprintf("%%SYS-5-CONFIG_I: Configured from %s", r.opts.ConfigPath), "hostname", cfg.Hostname)
+	r.Reload(cfg)
 	return problems, nil
 }
 

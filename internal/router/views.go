@@ -19,7 +19,7 @@ func (r *Router) Handle(_ context.Context, req api.Request) api.Response {
 	}
 	switch {
 	case len(args) == 1 && args[0] == "reload":
-		problems, err := r.Reload()
+		problems, err := r.reloadFile()
 		if err != nil {
 			return api.Response{Error: "configuration not reloaded; the running configuration stays", Problems: problems}
 		}
