@@ -36,9 +36,10 @@ type Interface struct {
 	Address    string `json:"address,omitempty"` // CIDR
 	MTU        int    `json:"mtu"`
 	// LinuxName is the device name in Linux.
-	LinuxName string   `json:"linux_name"`
-	Tunnel    *Tunnel  `json:"tunnel,omitempty"`
-	Counters  Counters `json:"counters"`
+	LinuxName string  `json:"linux_name"`
+	Tunnel    *Tunnel `json:"tunnel,omitempty"`
+	// Counters are left out of `show ip interface brief`.
+	Counters *Counters `json:"counters,omitempty"`
 }
 
 // Tunnel holds what `show interfaces TunnelN` adds for tunnels.

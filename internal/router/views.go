@@ -40,8 +40,10 @@ func (r *Router) show(args []string) api.Response {
 		return api.Response{Data: api.RunningConfig{Text: r.cfg.Format(config.FormatOptions{MaskKeys: true})}}
 	case "ip route":
 		return api.Response{Data: r.routeTable()}
-	case "interfaces", "ip interface brief":
+	case "interfaces":
 		return api.Response{Data: api.Interfaces{Interfaces: r.interfaces("")}}
+	case "ip interface brief":
+		return api.Response{Data: api.Interfaces{Interfaces: r.brief()}}
 	case "crypto ipsec sa":
 		return api.Response{Data: r.ipsecSAs("")}
 	case "crypto isakmp sa", "crypto isakmp sa detail":
@@ -87,18 +89,25 @@ func (r *Router) interfaces(only string) []api.Interface {
 	return out
 }
 
-func (r *Router) describe(l linux.Link) api.Interface {
-	ai := api.Interface{
-		Name:      l.Name,
-		LinuxName: l.Name,
-		Kind:      "physical",
-		MTU:       l.MTU,
-		Counters: api.Counters{
-			InPackets: l.Stats.RxPackets, InBytes: l.Stats.RxBytes, InErrors: l.Stats.RxErrors,
-			OutPackets: l.Stats.TxPackets, OutBytes: l.Stats.TxBytes, OutErrors: l.Stats.TxErrors,
-			OutDrops: l.Stats.TxDropped,
-		},
+// brief is `show ip interface brief`: names, addresses and states from
+// the host state the router keeps, without counters or tunnel details, so
+// that a hub with thousands of tunnels answers at once.
+func (r *Router) brief() []api.Interface {
+	out := make([]api.Interface, 0, len(r.hs.links))
+	for _, l := range r.hs.all() {
+		ai := r.linkStatus(l)
+		if it := r.ifs[l.Name]; it != nil && it.cfg.Kind == config.Tunnel {
+			r.tunnelStatus(it, &ai)
+		}
+		out = append(out, ai)
 	}
+	return out
+}
+
+// linkStatus is what every view says of a link: name, kind, address and
+// states.
+func (r *Router) linkStatus(l linux.Link) api.Interface {
+	ai := api.Interface{Name: l.Name, LinuxName: l.Name, Kind: "physical", MTU: l.MTU}
 	if len(l.Addrs) > 0 {
 		ai.Address = l.Addrs[0].String()
 	}
@@ -108,24 +117,20 @@ func (r *Router) describe(l linux.Link) api.Interface {
 	} else if !l.OperUp {
 		ai.LineProtocol, ai.DownReason = "down", "no carrier"
 	}
-	it := r.ifs[l.Name]
-	if it == nil {
-		return ai
-	}
-	ai.Description = it.cfg.Description
-	switch it.cfg.Kind {
-	case config.Loopback:
-		ai.Kind = "loopback"
-	case config.Tunnel:
-		ai.Kind = "tunnel"
-		r.describeTunnel(it, &ai)
+	if it := r.ifs[l.Name]; it != nil {
+		ai.Description = it.cfg.Description
+		switch it.cfg.Kind {
+		case config.Loopback:
+			ai.Kind = "loopback"
+		case config.Tunnel:
+			ai.Kind = "tunnel"
+		}
 	}
 	return ai
 }
 
-func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
-	tc := it.cfg.Tunnel
-	now := r.opts.Now()
+// tunnelStatus gives a tunnel's states as its line protocol has them.
+func (r *Router) tunnelStatus(it *iface, ai *api.Interface) {
 	ai.MTU = it.mtu
 	if it.cfg.Shutdown {
 		ai.Status, ai.LineProtocol = "administratively down", "down"
@@ -136,6 +141,25 @@ func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
 		}
 	}
 	ai.DownReason = it.lp.Reason()
+}
+
+func (r *Router) describe(l linux.Link) api.Interface {
+	ai := r.linkStatus(l)
+	ai.Counters = &api.Counters{
+		InPackets: l.Stats.RxPackets, InBytes: l.Stats.RxBytes, InErrors: l.Stats.RxErrors,
+		OutPackets: l.Stats.TxPackets, OutBytes: l.Stats.TxBytes, OutErrors: l.Stats.TxErrors,
+		OutDrops: l.Stats.TxDropped,
+	}
+	if it := r.ifs[l.Name]; it != nil && it.cfg.Kind == config.Tunnel {
+		r.describeTunnel(it, &ai)
+	}
+	return ai
+}
+
+func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
+	tc := it.cfg.Tunnel
+	now := r.opts.Now()
+	r.tunnelStatus(it, ai)
 	t := &api.Tunnel{
 		SourceInterface: tc.SourceInterface,
 		Destination:     tc.Destination.String(),
@@ -184,7 +208,7 @@ func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
 	}
 	ai.Tunnel = t
 	s := it.dp.C.Snapshot()
-	ai.Counters = api.Counters{
+	ai.Counters = &api.Counters{
 		InPackets: s.InPackets, InBytes: s.InBytes, InErrors: s.InDrops(),
 		OutPackets: s.OutPackets, OutBytes: s.OutBytes, OutDrops: s.OutDrops(), OutErrors: s.OutErrors,
 		Detail: map[string]uint64{

@@ -41,7 +41,10 @@ func Interface(w io.Writer, i api.Interface) {
 	if t := i.Tunnel; t != nil {
 		tunnel(w, t)
 	}
-	c := i.Counters
+	var c api.Counters
+	if i.Counters != nil {
+		c = *i.Counters
+	}
 	fmt.Fprintf(w, "  Total output drops: %d\n", c.OutDrops)
 	fmt.Fprintf(w, "     %d packets input, %d bytes\n", c.InPackets, c.InBytes)
 	fmt.Fprintf(w, "     %d input errors\n", c.InErrors)
