@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/isakmp"
 )
 
 // UDP ports of IKE.
 const (
 	Port     = 500  // RFC 2408 section 2.5.1
-	NATTPort = 4500 // RFC 3947 section 4, with the non-ESP marker
+	NATTPort = esp.NATTPort // RFC 3947 section 4, with the non-ESP marker
 )
 
 // Limits on state a peer can make us keep before it authenticates.

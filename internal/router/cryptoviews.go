@@ -7,6 +7,7 @@ import (
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/ike"
+	"github.com/gresec/gresec/internal/packet"
 )
 
 // ipsecSAs builds `show crypto ipsec sa [interface NAME]`.
@@ -26,7 +27,7 @@ func (r *Router) ipsecSAs(only string) api.IPsecSAs {
 			LocalIdent:  fmt.Sprintf("(%s/255.255.255.255/47/0)", it.src),
 			RemoteIdent: fmt.Sprintf("(%s/255.255.255.255/47/0)", tc.Destination),
 			Peer:        tc.Destination.String(),
-			PeerPort:    500,
+			PeerPort:    ike.Port,
 			PFS:         "N, DH group: none",
 		}
 		if prof := r.cfg.Profile(tc.ProtectionProfile); prof != nil && prof.PFS != 0 {
@@ -124,13 +125,13 @@ func (r *Router) overhead(it *iface) (lo, hi int) {
 		return n, n
 	}
 	if tunnelMode {
-		n += 20
+		n += packet.IPv4HeaderLen
 	}
 	if udp {
-		n += 8
+		n += esp.UDPEncapLen
 	}
-	n += suite.Headroom() + 2 + suite.ICVLen()
-	return n, n + suite.BlockSize() - 1
+	hi = n + suite.MaxOverhead()
+	return hi - (suite.BlockSize() - 1), hi
 }
 
 // transportMTU is the MTU of the interface the underlay leaves by.

@@ -13,12 +13,6 @@ import (
 	"github.com/gresec/gresec/internal/ike"
 )
 
-// IKE ports (RFC 2408, RFC 3948).
-const (
-	ikePort  = 500
-	nattPort = 4500
-)
-
 // ikeSide is the daemon's IKE control plane: the engine, its UDP sockets
 // (one per tunnel source address and port, opened only while a protected
 // tunnel needs them) and what it has been asked to protect.
@@ -112,7 +106,7 @@ func (r *Router) syncIKE(now time.Time) {
 	}
 	wantSocks := map[ikeSockKey]bool{}
 	for name, p := range want {
-		for _, port := range []uint16{ikePort, nattPort} {
+		for _, port := range []uint16{ike.Port, ike.NATTPort} {
 			key := ikeSockKey{local: netip.AddrPortFrom(p.Local, port), mark: r.ikeMark(p.Remote)}
 			wantSocks[key] = true
 			r.ikeSocket(key.local, key.mark)

@@ -9,17 +9,16 @@ import (
 
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/dataplane"
+	"github.com/gresec/gresec/internal/gre"
 	"github.com/gresec/gresec/internal/keepalive"
 	"github.com/gresec/gresec/internal/lineproto"
 	"github.com/gresec/gresec/internal/linux"
+	"github.com/gresec/gresec/internal/packet"
 )
 
 // fullDelay is how soon after the kernel reports a tunnel's carrier every
 // tunnel is evaluated again.
 const fullDelay = 500 * time.Millisecond
-
-// greOverhead is the outer IPv4 header plus the basic GRE header.
-const greOverhead = 20 + 4
 
 // iface is the runtime state of one configured interface.
 type iface struct {
@@ -215,13 +214,8 @@ func tunnelMTU(tc *config.TunnelConfig, underlayMTU int) int {
 
 // overhead is the GRE overhead of a tunnel's packets.
 func overhead(tc *config.TunnelConfig) int {
-	n := greOverhead
-	for _, on := range []bool{tc.HasKey, tc.Sequence, tc.Checksum} {
-		if on {
-			n += 4
-		}
-	}
-	return n
+	h := gre.Header{HasKey: tc.HasKey, HasSeq: tc.Sequence, HasChecksum: tc.Checksum}
+	return packet.IPv4HeaderLen + h.Len()
 }
 
 func (r *Router) tunnelParams(it *iface) dataplane.Params {
@@ -654,27 +648,34 @@ func (r *Router) teardown(it *iface) {
 	}
 }
 
+// routeProtocol is how IOS shows routes of one kernel route protocol:
+// its name, its code letter in `show ip route`, its administrative
+// distance.
+type routeProtocol struct {
+	name     string
+	code     string
+	distance int
+}
+
+// routeProtocols are the kernel's route protocols as FRR sets them; the
+// rest are kernel routes ("K").
+var routeProtocols = map[int]routeProtocol{
+	2:                        {"connected", "C", 0},
+	3:                        {"kernel", "K", 0},
+	4:                        {"kernel", "K", 0},
+	11:                       {"zebra", "K", 0},
+	int(linux.RouteProtocol): {"static", "S", 0}, // the distance is the metric
+	186:                      {"bgp", "B", 20},
+	187:                      {"isis", "i", 115},
+	188:                      {"ospf", "O", 110},
+	189:                      {"rip", "R", 120},
+	192:                      {"eigrp", "D", 90},
+}
+
 // protoName names a kernel route protocol as IOS and FRR do.
 func protoName(p int) string {
-	switch p {
-	case 2:
-		return "connected"
-	case 3, 4:
-		return "kernel"
-	case int(linux.RouteProtocol):
-		return "static"
-	case 186:
-		return "bgp"
-	case 187:
-		return "isis"
-	case 188:
-		return "ospf"
-	case 189:
-		return "rip"
-	case 192:
-		return "eigrp"
-	case 11:
-		return "zebra"
+	if rp, ok := routeProtocols[p]; ok {
+		return rp.name
 	}
 	return fmt.Sprintf("%d", p)
 }

@@ -258,21 +258,12 @@ func (r *Router) routeTable() api.RouteTable {
 
 // routeCode maps a kernel route to IOS's code letter and default distance.
 func routeCode(kr linux.KernelRoute) (string, int) {
-	switch kr.Protocol {
-	case 2:
-		return "C", 0
-	case int(linux.RouteProtocol):
-		return "S", kr.Metric
-	case 188:
-		return "O", 110
-	case 189:
-		return "R", 120
-	case 186:
-		return "B", 20
-	case 192:
-		return "D", 90
-	case 187:
-		return "i", 115
+	rp, ok := routeProtocols[kr.Protocol]
+	switch {
+	case !ok:
+		return "K", 0
+	case kr.Protocol == int(linux.RouteProtocol):
+		return rp.code, kr.Metric
 	}
-	return "K", 0
+	return rp.code, rp.distance
 }
