@@ -88,7 +88,7 @@ func TestOverlayReadLoopSurvivesErrors(t *testing.T) {
 	if !bytes.Equal(got[4:], echo) {
 		t.Fatalf("underlay got %x", got)
 	}
-	if n := tun.C.OutReadErrors.Load(); n != 1 {
+	if n := tun.C.Load(dataplane.OutReadErrors); n != 1 {
 		t.Errorf("OutReadErrors = %d, want 1", n)
 	}
 	ov.Close()
@@ -273,8 +273,8 @@ func TestESPPortDemultiplexes(t *testing.T) {
 		if i == 0 {
 			wantNoSA = 1 // a packet no tunnel owns is counted on the first
 		}
-		if want := uint64(3 + i); s.InPackets != want || s.InKeyMismatch != 0 || s.InNoSA != wantNoSA {
-			t.Errorf("tunnel %d: in %d, key mismatches %d, no SA %d; want %d, 0, %d", i, s.InPackets, s.InKeyMismatch, s.InNoSA, want, wantNoSA)
+		if want := uint64(3 + i); s[dataplane.InPackets] != want || s[dataplane.InKeyMismatch] != 0 || s[dataplane.InNoSA] != wantNoSA {
+			t.Errorf("tunnel %d: in %d, key mismatches %d, no SA %d; want %d, 0, %d", i, s[dataplane.InPackets], s[dataplane.InKeyMismatch], s[dataplane.InNoSA], want, wantNoSA)
 		}
 	}
 	// Detached, a tunnel no longer receives from the port.
@@ -340,8 +340,8 @@ func TestUDPPortSortsControl(t *testing.T) {
 	if len(control) != 0 {
 		t.Errorf("%d more control messages: keepalives or runts went there", len(control))
 	}
-	if s := tun.C.Snapshot(); s.InNoSA != 0 || s.InPackets != 1 {
-		t.Errorf("tunnel: %d in, %d without SA; want 1, 0", s.InPackets, s.InNoSA)
+	if s := tun.C.Snapshot(); s[dataplane.InNoSA] != 0 || s[dataplane.InPackets] != 1 {
+		t.Errorf("tunnel: %d in, %d without SA; want 1, 0", s[dataplane.InPackets], s[dataplane.InNoSA])
 	}
 }
 
@@ -389,8 +389,8 @@ func TestGREPortHub(t *testing.T) {
 		t.Errorf("Strangers = %d, want 1", n)
 	}
 	for i, s := range spokes {
-		if c := s.tun.C.Snapshot(); c.InPackets != 2 || c.InKeyMismatch != 0 {
-			t.Errorf("spoke %d: in %d, key mismatches %d; want 2 and 0", i, c.InPackets, c.InKeyMismatch)
+		if c := s.tun.C.Snapshot(); c[dataplane.InPackets] != 2 || c[dataplane.InKeyMismatch] != 0 {
+			t.Errorf("spoke %d: in %d, key mismatches %d; want 2 and 0", i, c[dataplane.InPackets], c[dataplane.InKeyMismatch])
 		}
 	}
 }

@@ -200,7 +200,7 @@ func (p *Port) dispatch(d *decapState, pkts []Packet) {
 		case p.esp:
 			var spi uint32
 			if t, spi = bySPI(ts, pkts[i].Payload); t == nil {
-				ts[0].C.InNoSA.Add(1)
+				ts[0].C.Add(InNoSA, 1)
 				if spi != 0 {
 					unknownPeer, unknownSPI = src, spi
 				}

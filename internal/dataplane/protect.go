@@ -95,10 +95,10 @@ func (t *Tunnel) seal(p *Params, prot *Protection, buf []byte, off, end int) ([]
 // countSealError files a failed seal under the right counter.
 func (t *Tunnel) countSealError(err error) {
 	if errors.Is(err, esp.ErrSeqExhausted) || errors.Is(err, esp.ErrExpired) {
-		t.C.OutNoSADrops.Add(1) // fail closed until the new SA is installed
+		t.C.Add(OutNoSADrops, 1) // fail closed until the new SA is installed
 		return
 	}
-	t.C.OutErrors.Add(1)
+	t.C.Add(OutErrors, 1)
 }
 
 // openESP authenticates and decrypts an ESP packet in place and returns
@@ -106,22 +106,22 @@ func (t *Tunnel) countSealError(err error) {
 func (t *Tunnel) openESP(p *Params, prot *Protection, pkt []byte) []byte {
 	sa := prot.inbound(pkt)
 	if sa == nil {
-		t.C.InNoSA.Add(1)
+		t.C.Add(InNoSA, 1)
 		return nil
 	}
 	payload, nh, _, err := sa.Open(pkt)
 	switch {
 	case errors.Is(err, esp.ErrAuth):
-		t.C.InAuthFailures.Add(1)
+		t.C.Add(InAuthFailures, 1)
 		return nil
 	case errors.Is(err, esp.ErrReplay):
-		t.C.InReplayDrops.Add(1)
+		t.C.Add(InReplayDrops, 1)
 		return nil
 	case err != nil:
-		t.C.InMalformed.Add(1)
+		t.C.Add(InMalformed, 1)
 		return nil
 	}
-	t.C.Decrypted.Add(1)
+	t.C.Add(Decrypted, 1)
 	switch {
 	case nh == esp.NextHeaderGRE && !prot.TunnelMode:
 		return payload
@@ -130,11 +130,11 @@ func (t *Tunnel) openESP(p *Params, prot *Protection, pkt []byte) []byte {
 		// selectors are the two endpoints and protocol 47.
 		h, err := packet.ParseIPv4(payload)
 		if err != nil || h.Protocol != packet.ProtoGRE || h.Src != p.Remote || h.Dst != p.Local || h.IsFragment() {
-			t.C.InPolicyDrops.Add(1)
+			t.C.Add(InPolicyDrops, 1)
 			return nil
 		}
 		return payload[h.HeaderLen:h.TotalLen]
 	}
-	t.C.InPolicyDrops.Add(1)
+	t.C.Add(InPolicyDrops, 1)
 	return nil
 }

@@ -65,8 +65,8 @@ func TestProtectedRoundTrip(t *testing.T) {
 				inner := unhex(t, icmpEcho)
 				bufs, sizes := overlayBatch(inner, inner)
 				a.encapBatch(newEncapState(16), bufs, sizes)
-				if len(aUL.sent) != 2 || a.C.Encrypted.Load() != 2 {
-					t.Fatalf("sent %d ESP packets, encrypted %d", len(aUL.sent), a.C.Encrypted.Load())
+				if len(aUL.sent) != 2 || a.C.Load(Encrypted) != 2 {
+					t.Fatalf("sent %d ESP packets, encrypted %d", len(aUL.sent), a.C.Load(Encrypted))
 				}
 				// What leaves is ESP: the SPI, then nothing readable.
 				if !bytes.Equal(aUL.sent[0][:4], []byte{0, 0, 0x10, 0x01}) || bytes.Contains(aUL.sent[0], inner[12:20]) {
@@ -87,7 +87,7 @@ func TestProtectedRoundTrip(t *testing.T) {
 				// Replayed: dropped and counted.
 				replay := underlayPacket(aUL.sent[0])
 				b.decapBatch(&decapState{}, bRef, []Packet{replay})
-				if b.C.InReplayDrops.Load() != 1 || len(bOV.written) != 2 {
+				if b.C.Load(InReplayDrops) != 1 || len(bOV.written) != 2 {
 					t.Errorf("replay accepted: counters %+v", b.C.Snapshot())
 				}
 				// Tampered: dropped and counted.
@@ -96,14 +96,14 @@ func TestProtectedRoundTrip(t *testing.T) {
 				tampered := append([]byte(nil), aUL.sent[2]...)
 				tampered[len(tampered)/2] ^= 0x40
 				b.decapBatch(&decapState{}, bRef, []Packet{underlayPacket(tampered)})
-				if b.C.InAuthFailures.Load() != 1 || len(bOV.written) != 2 {
+				if b.C.Load(InAuthFailures) != 1 || len(bOV.written) != 2 {
 					t.Errorf("tampered packet accepted: counters %+v", b.C.Snapshot())
 				}
 				// Unknown SPI.
 				unknown := append([]byte(nil), aUL.sent[2]...)
 				unknown[3] = 0x77
 				b.decapBatch(&decapState{}, bRef, []Packet{underlayPacket(unknown)})
-				if b.C.InNoSA.Load() != 1 {
+				if b.C.Load(InNoSA) != 1 {
 					t.Errorf("unknown SPI not counted: %+v", b.C.Snapshot())
 				}
 			})
@@ -116,11 +116,11 @@ func TestProtectedKeepaliveReflectedThroughSA(t *testing.T) {
 	if err := a.SendKeepalive(); err != nil {
 		t.Fatal(err)
 	}
-	if len(aUL.sent) != 1 || a.C.Encrypted.Load() != 0 && aUL.sent[0][0] != 0 {
+	if len(aUL.sent) != 1 || a.C.Load(Encrypted) != 0 && aUL.sent[0][0] != 0 {
 		t.Fatalf("keepalive: %x", aUL.sent)
 	}
 	b.decapBatch(&decapState{}, bRef, []Packet{underlayPacket(aUL.sent[0])})
-	if len(bUL.sent) != 1 || b.C.KeepalivesReflected.Load() != 1 {
+	if len(bUL.sent) != 1 || b.C.Load(KeepalivesReflected) != 1 {
 		t.Fatalf("b reflected %d packets", len(bUL.sent))
 	}
 	if !bytes.Equal(bUL.sent[0][:4], []byte{0, 0, 0x20, 0x02}) {
@@ -128,7 +128,7 @@ func TestProtectedKeepaliveReflectedThroughSA(t *testing.T) {
 	}
 	aRef := true
 	a.decapBatch(&decapState{}, aRef, []Packet{underlayPacket(bUL.sent[0])})
-	if a.C.KeepaliveReplies.Load() != 1 {
+	if a.C.Load(KeepaliveReplies) != 1 {
 		t.Fatalf("a saw no keepalive reply: %+v", a.C.Snapshot())
 	}
 }
@@ -158,8 +158,8 @@ func TestProtectedNoAllocations(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { b.decapBatch(d, bRef, pkts[i:i+1]); i++ }); n != 0 {
 		t.Errorf("protected decapsulation allocates %.1f times per batch", n)
 	}
-	if b.C.Decrypted.Load() < 100 {
-		t.Errorf("decrypted %d, want 101", b.C.Decrypted.Load())
+	if b.C.Load(Decrypted) < 100 {
+		t.Errorf("decrypted %d, want 101", b.C.Load(Decrypted))
 	}
 }
 
@@ -173,7 +173,7 @@ func TestTunnelModeRejectsForeignInner(t *testing.T) {
 	bufs, sizes := overlayBatch(unhex(t, icmpEcho))
 	a.encapBatch(newEncapState(16), bufs, sizes)
 	b.decapBatch(&decapState{}, bRef, []Packet{underlayPacket(aUL.sent[0])})
-	if len(bOV.written) != 0 || b.C.InPolicyDrops.Load() != 1 {
+	if len(bOV.written) != 0 || b.C.Load(InPolicyDrops) != 1 {
 		t.Errorf("foreign inner header accepted: %+v", b.C.Snapshot())
 	}
 }

@@ -302,7 +302,7 @@ func (t *Tunnel) SendKeepalive() error {
 	if err := t.sendFrames(p, frames, buf, start); err != nil {
 		return err
 	}
-	t.C.KeepalivesSent.Add(1)
+	t.C.Add(KeepalivesSent, 1)
 	return nil
 }
 
@@ -320,7 +320,7 @@ func (t *Tunnel) sendFrames(p *Params, frames [][]byte, buf []byte, start int) e
 	}
 	prot, a := t.prot.Load(), t.esp.Load()
 	if prot == nil || prot.Out == nil || a == nil {
-		t.C.OutNoSADrops.Add(1)
+		t.C.Add(OutNoSADrops, 1)
 		return errors.New("protected tunnel has no SA")
 	}
 	prot.OutMu.Lock()
@@ -343,7 +343,7 @@ func (t *Tunnel) encapLoop() {
 			t.encapBatch(e, ob.bufs[:n], ob.sizes[:n])
 		}
 		return err
-	}, nil, &t.C.OutReadErrors, t.log)
+	}, nil, t.C.ref(OutReadErrors), t.log)
 }
 
 // encapState is the encapsulating goroutine's scratch space.
@@ -367,7 +367,7 @@ func newEncapState(bs int) *encapState {
 func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 	p := t.params.Load()
 	if !t.up.Load() {
-		t.C.OutDownDrops.Add(uint64(len(bufs)))
+		t.C.Add(OutDownDrops, uint64(len(bufs)))
 		return
 	}
 	a := t.gre.Load()
@@ -377,11 +377,11 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 		// clear text.
 		a, prot = t.esp.Load(), t.prot.Load()
 		if a == nil || prot == nil || prot.Out == nil {
-			t.C.OutNoSADrops.Add(uint64(len(bufs)))
+			t.C.Add(OutNoSADrops, uint64(len(bufs)))
 			return
 		}
 	} else if a == nil {
-		t.C.OutDownDrops.Add(uint64(len(bufs)))
+		t.C.Add(OutDownDrops, uint64(len(bufs)))
 		return
 	}
 	if prot != nil {
@@ -401,18 +401,18 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 		case 6:
 			h.Protocol = gre.ProtoIPv6
 		default:
-			t.C.OutMalformed.Add(1)
+			t.C.Add(OutMalformed, 1)
 			continue
 		}
 		if t.wouldRecurse(pkt, p) {
-			t.C.OutRecursionDrops.Add(1)
+			t.C.Add(OutRecursionDrops, 1)
 			continue
 		}
 		if len(pkt) > p.MTU && t.tooBig(e, pkt, p) {
 			continue
 		}
 		if p.AdjustMSS > 0 && packet.ClampMSS(pkt, uint16(p.AdjustMSS)) {
-			t.C.MSSClamped.Add(1)
+			t.C.Add(MSSClamped, 1)
 		}
 		if p.Sequence {
 			h.Seq = t.txSeq
@@ -425,7 +425,7 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 		end := Headroom + len(pkt)
 		start, err := h.Encapsulate(b[:end], Headroom)
 		if err != nil {
-			t.C.OutMalformed.Add(1)
+			t.C.Add(OutMalformed, 1)
 			continue
 		}
 		frame := b[start:end]
@@ -441,13 +441,13 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 	}
 	if len(e.out) > 0 {
 		sent, err := a.w.WriteBatch(e.out, e.tos)
-		t.C.OutPackets.Add(uint64(sent))
-		t.C.OutBytes.Add(bytes) // approximate when some failed
+		t.C.Add(OutPackets, uint64(sent))
+		t.C.Add(OutBytes, bytes) // approximate when some failed
 		if prot != nil {
-			t.C.Encrypted.Add(uint64(len(e.out)))
+			t.C.Add(Encrypted, uint64(len(e.out)))
 		}
 		if failed := len(e.out) - sent; failed > 0 {
-			t.C.OutErrors.Add(uint64(failed))
+			t.C.Add(OutErrors, uint64(failed))
 			t.log.Debug("underlay write", "tunnel", p.Name, "failed", failed, "err", err)
 		}
 		if prot != nil {
@@ -474,7 +474,7 @@ func (t *Tunnel) wouldRecurse(pkt []byte, p *Params) bool {
 // Without DF it is sent as is; the outer packet may be fragmented.
 func (t *Tunnel) tooBig(e *encapState, pkt []byte, p *Params) bool {
 	if len(e.icmp) == cap(e.icmp) {
-		t.C.OutTooBig.Add(1)
+		t.C.Add(OutTooBig, 1)
 		return true
 	}
 	src := p.ICMPSource
@@ -501,7 +501,7 @@ func (t *Tunnel) tooBig(e *encapState, pkt []byte, p *Params) bool {
 		// it path MTU discovery black-holes).
 		n, err = packet.PacketTooBig(buf[overlayWriteOffset:], pkt, p.ICMPSource6, max(p.MTU, packet.IPv6MinMTU))
 	}
-	t.C.OutTooBig.Add(1)
+	t.C.Add(OutTooBig, 1)
 	if err == nil && n > 0 {
 		e.icmp = append(e.icmp, buf[:overlayWriteOffset+n])
 	}
@@ -512,7 +512,7 @@ func (t *Tunnel) writeOverlay(bufs [][]byte) {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
 	if _, err := t.ov.Write(bufs, overlayWriteOffset); err != nil {
-		t.C.InErrors.Add(1)
+		t.C.Add(InErrors, 1)
 		t.log.Debug("overlay write", "err", err)
 	}
 }
@@ -542,7 +542,7 @@ func (t *Tunnel) decapBatch(d *decapState, esp bool, pkts []Packet) {
 	var prot *Protection
 	if esp {
 		if prot = t.prot.Load(); prot == nil {
-			t.C.InNoSA.Add(uint64(len(pkts)))
+			t.C.Add(InNoSA, uint64(len(pkts)))
 			return
 		}
 	}
@@ -556,16 +556,16 @@ func (t *Tunnel) decapBatch(d *decapState, esp bool, pkts []Packet) {
 			}
 		} else if p.Protected {
 			// Fail closed: clear GRE from the peer of a protected tunnel.
-			t.C.InClearDrops.Add(1)
+			t.C.Add(InClearDrops, 1)
 			continue
 		}
 		h, inner, err := gre.Decode(frame)
 		switch {
 		case errors.Is(err, gre.ErrBadChecksum):
-			t.C.InChecksumError.Add(1)
+			t.C.Add(InChecksumError, 1)
 			continue
 		case err != nil:
-			t.C.InMalformed.Add(1)
+			t.C.Add(InMalformed, 1)
 			continue
 		case h.HasKey != p.HasKey || h.Key != p.Key:
 			// Two tunnels between the same endpoints, told apart by key,
@@ -575,7 +575,7 @@ func (t *Tunnel) decapBatch(d *decapState, esp bool, pkts []Packet) {
 				d.detour = append(d.detour, detour{t: s, h: h, inner: inner, buf: pkts[i].Buf})
 				continue
 			}
-			t.C.InKeyMismatch.Add(1)
+			t.C.Add(InKeyMismatch, 1)
 			continue
 		}
 		t.acceptGRE(d, p, h, inner, pkts[i].Buf)
@@ -634,7 +634,7 @@ func (t *Tunnel) sibling(esp bool, h gre.Header) *Tunnel {
 // overlay, queued in d.
 func (t *Tunnel) acceptGRE(d *decapState, p *Params, h gre.Header, inner, buf []byte) {
 	if h.Protocol == gre.ProtoKeepalive {
-		t.C.KeepaliveReplies.Add(1)
+		t.C.Add(KeepaliveReplies, 1)
 		if t.env.KeepaliveReply != nil {
 			t.env.KeepaliveReply()
 		}
@@ -642,7 +642,7 @@ func (t *Tunnel) acceptGRE(d *decapState, p *Params, h gre.Header, inner, buf []
 	}
 	if p.Sequence {
 		if !h.HasSeq || !t.rxSeq.Accept(h.Seq) {
-			t.C.InSeqDrops.Add(1)
+			t.C.Add(InSeqDrops, 1)
 			return
 		}
 	}
@@ -660,18 +660,18 @@ func (t *Tunnel) acceptGRE(d *decapState, p *Params, h gre.Header, inner, buf []
 	switch h.Protocol {
 	case gre.ProtoIPv4, gre.ProtoIPv6:
 	default:
-		t.C.InUnknownProto.Add(1)
+		t.C.Add(InUnknownProto, 1)
 		return
 	}
 	if !t.up.Load() {
-		t.C.InDownDrops.Add(1)
+		t.C.Add(InDownDrops, 1)
 		return
 	}
 	if p.AdjustMSS > 0 && packet.ClampMSS(inner, uint16(p.AdjustMSS)) {
-		t.C.MSSClamped.Add(1)
+		t.C.Add(MSSClamped, 1)
 	}
 	if start < overlayWriteOffset {
-		t.C.InMalformed.Add(1)
+		t.C.Add(InMalformed, 1)
 		return
 	}
 	d.out = append(d.out, buf[start-overlayWriteOffset:start+len(inner)])
@@ -682,8 +682,8 @@ func (t *Tunnel) acceptGRE(d *decapState, p *Params, h gre.Header, inner, buf []
 // keepalive reflections.
 func (t *Tunnel) flush(d *decapState, p *Params, esp bool) {
 	if len(d.out) > 0 {
-		t.C.InPackets.Add(uint64(len(d.out)))
-		t.C.InBytes.Add(d.bytes)
+		t.C.Add(InPackets, uint64(len(d.out)))
+		t.C.Add(InBytes, d.bytes)
 		t.writeOverlay(d.out)
 	}
 	if len(d.reflect) > 0 {
@@ -707,7 +707,7 @@ func (t *Tunnel) reflect(p *Params, esp bool, d *decapState) {
 		a = t.esp.Load()
 	}
 	if a == nil || esp && (prot == nil || prot.Out == nil) {
-		t.C.OutNoSADrops.Add(uint64(len(d.reflect)))
+		t.C.Add(OutNoSADrops, uint64(len(d.reflect)))
 		return
 	}
 	if esp {
@@ -729,5 +729,5 @@ func (t *Tunnel) reflect(p *Params, esp bool, d *decapState) {
 		prot.OutMu.Unlock()
 	}
 	sent, _ := a.w.WriteBatch(d.frames, nil)
-	t.C.KeepalivesReflected.Add(uint64(sent))
+	t.C.Add(KeepalivesReflected, uint64(sent))
 }

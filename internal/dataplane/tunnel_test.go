@@ -148,7 +148,7 @@ func TestEncapsulateWithKey(t *testing.T) {
 	if !bytes.Equal(ul.sent[0], want) {
 		t.Errorf("GRE datagram\n got %x\nwant %x", ul.sent[0], want)
 	}
-	if s := tun.C.Snapshot(); s.OutPackets != 1 || s.OutBytes != uint64(len(inner)) {
+	if s := tun.C.Snapshot(); s[OutPackets] != 1 || s[OutBytes] != uint64(len(inner)) {
 		t.Errorf("counters %+v", s)
 	}
 }
@@ -173,14 +173,14 @@ func TestFailClosed(t *testing.T) {
 	tun, ov, ul, ref := newTestTunnel(p)
 	bufs, sizes := overlayBatch(unhex(t, icmpEcho))
 	tun.encapBatch(newEncapState(16), bufs, sizes)
-	if len(ul.sent) != 0 || tun.C.OutNoSADrops.Load() != 1 {
-		t.Fatalf("protected tunnel without SA sent %d datagrams, dropped %d", len(ul.sent), tun.C.OutNoSADrops.Load())
+	if len(ul.sent) != 0 || tun.C.Load(OutNoSADrops) != 1 {
+		t.Fatalf("protected tunnel without SA sent %d datagrams, dropped %d", len(ul.sent), tun.C.Load(OutNoSADrops))
 	}
 	// Clear GRE from the peer is dropped too.
 	pk := underlayPacket(append(unhex(t, "0000 0800"), unhex(t, icmpEcho)...))
 	tun.decapBatch(&decapState{}, ref, []Packet{pk})
-	if len(ov.written) != 0 || tun.C.InClearDrops.Load() != 1 {
-		t.Fatalf("clear GRE on a protected tunnel: %d written, %d dropped", len(ov.written), tun.C.InClearDrops.Load())
+	if len(ov.written) != 0 || tun.C.Load(InClearDrops) != 1 {
+		t.Fatalf("clear GRE on a protected tunnel: %d written, %d dropped", len(ov.written), tun.C.Load(InClearDrops))
 	}
 }
 
@@ -189,7 +189,7 @@ func TestLineProtocolDownDrops(t *testing.T) {
 	tun.SetUp(false)
 	bufs, sizes := overlayBatch(unhex(t, icmpEcho))
 	tun.encapBatch(newEncapState(16), bufs, sizes)
-	if len(ul.sent) != 0 || tun.C.OutDownDrops.Load() != 1 {
+	if len(ul.sent) != 0 || tun.C.Load(OutDownDrops) != 1 {
 		t.Fatal("a down tunnel sent a packet")
 	}
 }
@@ -201,7 +201,7 @@ func TestRecursionDrop(t *testing.T) {
 	own := unhex(t, "45000018 0001 0000 40 2f 0000 c0000201 c0000202 0000 0800")
 	bufs, sizes := overlayBatch(own)
 	tun.encapBatch(newEncapState(16), bufs, sizes)
-	if len(ul.sent) != 0 || tun.C.OutRecursionDrops.Load() != 1 {
+	if len(ul.sent) != 0 || tun.C.Load(OutRecursionDrops) != 1 {
 		t.Fatal("own underlay packet was encapsulated into its own tunnel")
 	}
 }
@@ -268,7 +268,7 @@ func TestAdjustMSSBothWays(t *testing.T) {
 	if mss := ov.written[0][40+2:][:2]; mss[0] != 0x05 || mss[1] != 0x50 {
 		t.Errorf("inbound MSS %x, want 0550 (1360)", mss)
 	}
-	if got := tun.C.MSSClamped.Load(); got != 2 {
+	if got := tun.C.Load(MSSClamped); got != 2 {
 		t.Errorf("MSSClamped = %d, want 2", got)
 	}
 }
@@ -295,7 +295,7 @@ func TestDecapsulate(t *testing.T) {
 		t.Fatalf("overlay got %x, want exactly the inner packet", ov.written)
 	}
 	s := tun.C.Snapshot()
-	if s.InPackets != 1 || s.InKeyMismatch != 2 || s.InMalformed != 1 {
+	if s[InPackets] != 1 || s[InKeyMismatch] != 2 || s[InMalformed] != 1 {
 		t.Errorf("counters %+v", s)
 	}
 }
@@ -318,7 +318,7 @@ func TestKeepaliveReflectAndReply(t *testing.T) {
 	if len(ov.written) != 0 {
 		t.Error("a keepalive reached the overlay")
 	}
-	if replies != 1 || tun.C.KeepaliveReplies.Load() != 1 || tun.C.KeepalivesReflected.Load() != 1 {
+	if replies != 1 || tun.C.Load(KeepaliveReplies) != 1 || tun.C.Load(KeepalivesReflected) != 1 {
 		t.Errorf("replies=%d counters %+v", replies, tun.C.Snapshot())
 	}
 }
@@ -443,7 +443,7 @@ func TestIPv6TooBigGetsPacketTooBig(t *testing.T) {
 	if mtu := int(icmp[4])<<24 | int(icmp[5])<<16 | int(icmp[6])<<8 | int(icmp[7]); icmp[0] != 2 || mtu != p.MTU {
 		t.Errorf("ICMPv6 type %d mtu %d, want 2 (Packet Too Big) and %d", icmp[0], mtu, p.MTU)
 	}
-	if n := tun.C.OutTooBig.Load(); n != 1 {
+	if n := tun.C.Load(OutTooBig); n != 1 {
 		t.Errorf("OutTooBig = %d, want 1", n)
 	}
 }

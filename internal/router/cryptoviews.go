@@ -5,6 +5,7 @@ import (
 
 	"github.com/gresec/gresec/internal/api"
 	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/dataplane"
 	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/ike"
 	"github.com/gresec/gresec/internal/packet"
@@ -83,7 +84,7 @@ func (r *Router) ipsecSAs(only string) api.IPsecSAs {
 		t.SendErrors, t.RecvErrors = tot.sendErr, tot.recvErr+tot.auth+tot.replay
 		t.ReplayFailures, t.AuthFailures = tot.replay, tot.auth
 		s := it.dp.C.Snapshot()
-		t.DroppedNoSA, t.DroppedClear = s.OutNoSADrops, s.InClearDrops
+		t.DroppedNoSA, t.DroppedClear = s[dataplane.OutNoSADrops], s[dataplane.InClearDrops]
 		t.PathMTU = r.transportMTU(it)
 		_, maxO := r.overhead(it)
 		t.PlaintextMTU = t.PathMTU - (maxO - overhead(tc)) // what ESP can carry

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/dataplane"
 	"github.com/gresec/gresec/internal/ike"
 )
 
@@ -126,7 +127,7 @@ func (r *Router) syncIKE(now time.Time) {
 	// a tunnel decrypted something since the last pass.
 	for name := range x.started {
 		if it := r.ifs[name]; it != nil && it.dp != nil {
-			if n := it.dp.C.Decrypted.Load(); n != x.decrypted[name] {
+			if n := it.dp.C.Load(dataplane.Decrypted); n != x.decrypted[name] {
 				x.decrypted[name] = n
 				r.handleIKE(x.engine.DataplaneActivity(now, name))
 			}

@@ -41,7 +41,7 @@ type iface struct {
 	lp         lineproto.Machine
 	lpIn       lineproto.Inputs // the inputs of the last evaluation
 	ka         *keepalive.Machine
-	kaReplies  uint64 // dp.C.KeepaliveReplies seen so far
+	kaReplies  uint64 // dp.C's KeepaliveReplies seen so far
 	src        netip.Addr
 	underlay   underlayKey
 	lookup     linux.Lookup
@@ -614,7 +614,7 @@ func (r *Router) runKeepalive(now time.Time, it *iface) string {
 	if it.ka == nil {
 		return ""
 	}
-	if n := it.dp.C.KeepaliveReplies.Load(); n != it.kaReplies {
+	if n := it.dp.C.Load(dataplane.KeepaliveReplies); n != it.kaReplies {
 		it.kaReplies = n
 		it.ka.Reply(now)
 	}

@@ -3,11 +3,13 @@ package router
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/gresec/gresec/internal/api"
 	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/dataplane"
 	"github.com/gresec/gresec/internal/linux"
 )
 
@@ -200,8 +202,8 @@ func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
 		t.Keepalive = &api.Keepalive{
 			Period:    int(ka.Period.Seconds()),
 			Retries:   ka.Retries,
-			Sent:      it.dp.C.KeepalivesSent.Load(),
-			Replies:   it.dp.C.KeepaliveReplies.Load(),
+			Sent:      it.dp.C.Load(dataplane.KeepalivesSent),
+			Replies:   it.dp.C.Load(dataplane.KeepaliveReplies),
 			Missed:    ka.Missed(),
 			LastReply: ka.LastReply(),
 		}
@@ -209,25 +211,9 @@ func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
 	ai.Tunnel = t
 	s := it.dp.C.Snapshot()
 	ai.Counters = &api.Counters{
-		InPackets: s.InPackets, InBytes: s.InBytes, InErrors: s.InDrops(),
-		OutPackets: s.OutPackets, OutBytes: s.OutBytes, OutDrops: s.OutDrops(), OutErrors: s.OutErrors,
-		Detail: map[string]uint64{
-			"out_line_protocol_down": s.OutDownDrops,
-			"out_no_ipsec_sa":        s.OutNoSADrops,
-			"out_recursive":          s.OutRecursionDrops,
-			"out_too_big_icmp_sent":  s.OutTooBig,
-			"out_not_ip":             s.OutMalformed,
-			"in_malformed":           s.InMalformed,
-			"in_key_mismatch":        s.InKeyMismatch,
-			"in_checksum_errors":     s.InChecksumError,
-			"in_out_of_sequence":     s.InSeqDrops,
-			"in_clear_on_protected":  s.InClearDrops,
-			"in_unknown_protocol":    s.InUnknownProto,
-			"in_line_protocol_down":  s.InDownDrops,
-			"in_overlay_errors":      s.InErrors,
-			"mss_clamped":            s.MSSClamped,
-			"keepalives_reflected":   s.KeepalivesReflected,
-		},
+		InPackets: s[dataplane.InPackets], InBytes: s[dataplane.InBytes], InErrors: s.InDrops(),
+		OutPackets: s[dataplane.OutPackets], OutBytes: s[dataplane.OutBytes], OutDrops: s.OutDrops(), OutErrors: s[dataplane.OutErrors],
+		Detail: maps.Collect(s.Detail()),
 	}
 }
 
