@@ -19,7 +19,7 @@ import (
 
 // UDP ports of IKE.
 const (
-	Port     = 500  // RFC 2408 section 2.5.1
+	Port     = 500          // RFC 2408 section 2.5.1
 	NATTPort = esp.NATTPort // RFC 3947 section 4, with the non-ESP marker
 )
 
