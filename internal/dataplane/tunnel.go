@@ -354,12 +354,10 @@ type encapState struct {
 	icmpBufs [][]byte
 }
 
+// newEncapState makes the scratch space; the buffers of ICMP errors come
+// with the first one (a hub's idle tunnels never need them).
 func newEncapState(bs int) *encapState {
-	e := &encapState{out: make([][]byte, 0, bs), tos: make([]byte, 0, bs), icmp: make([][]byte, 0, icmpBatch)}
-	for range icmpBatch {
-		e.icmpBufs = append(e.icmpBufs, make([]byte, overlayWriteOffset+icmpMax))
-	}
-	return e
+	return &encapState{out: make([][]byte, 0, bs), tos: make([]byte, 0, bs), icmp: make([][]byte, 0, icmpBatch)}
 }
 
 // encapBatch encapsulates packets at bufs[i][Headroom:Headroom+sizes[i]]
@@ -480,6 +478,11 @@ func (t *Tunnel) tooBig(e *encapState, pkt []byte, p *Params) bool {
 	src := p.ICMPSource
 	if !src.IsValid() {
 		src = p.Local
+	}
+	if e.icmpBufs == nil {
+		for range icmpBatch {
+			e.icmpBufs = append(e.icmpBufs, make([]byte, overlayWriteOffset+icmpMax))
+		}
 	}
 	buf := e.icmpBufs[len(e.icmp)]
 	var n int

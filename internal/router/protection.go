@@ -256,7 +256,9 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 			changed = true // a newer pair's outbound side became active
 		}
 		var end time.Time
-		if p.spec.Lifetime > 0 {
+		if p.spec.Lifetime > 0 && r.ike == nil {
+			// The IKE engine owns the time lifetime of the pairs it made
+			// (it deletes them); only static pairs expire here.
 			end = p.installed.Add(p.spec.Lifetime)
 		}
 		if !p.retireAt.IsZero() && (end.IsZero() || p.retireAt.Before(end)) {
