@@ -127,14 +127,16 @@ type IPsecSAs struct {
 
 // IPsecTunnel is one protected tunnel's crypto map entry and its SAs.
 type IPsecTunnel struct {
-	Interface   string `json:"interface"`
-	MapTag      string `json:"crypto_map_tag"` // Tunnel0-head-0
-	LocalAddr   string `json:"local_addr"`
-	LocalIdent  string `json:"local_ident"` // (A/255.255.255.255/47/0)
-	RemoteIdent string `json:"remote_ident"`
-	Peer        string `json:"current_peer"`
-	PeerPort    int    `json:"current_peer_port"`
-	PFS         string `json:"pfs"`
+	Interface   string   `json:"interface"`
+	MapTag      string   `json:"crypto_map_tag"` // Tunnel0-head-0
+	LocalAddr   string   `json:"local_addr"`
+	LocalIdent  Selector `json:"local_ident"`
+	RemoteIdent Selector `json:"remote_ident"`
+	Peer        string   `json:"current_peer"`
+	PeerPort    int      `json:"current_peer_port"`
+	// PFSGroup is the Diffie-Hellman group of perfect forward secrecy (0:
+	// none).
+	PFSGroup int `json:"pfs_group"`
 
 	Encaps         uint64 `json:"pkts_encaps"`
 	Encrypt        uint64 `json:"pkts_encrypt"`
@@ -157,6 +159,20 @@ type IPsecTunnel struct {
 
 	Inbound  []IPsecSA `json:"inbound_esp_sas"`
 	Outbound []IPsecSA `json:"outbound_esp_sas"`
+}
+
+// Selector is one side of the traffic an SA protects: an address and
+// mask, an IP protocol and a port (0: any).
+type Selector struct {
+	Addr     string `json:"addr"`
+	Mask     string `json:"mask"`
+	Protocol int    `json:"protocol"`
+	Port     int    `json:"port"`
+}
+
+// HostGRE is the selector of GRE to or from one host.
+func HostGRE(addr string) Selector {
+	return Selector{Addr: addr, Mask: "255.255.255.255", Protocol: 47}
 }
 
 // IPsecSA is one ESP SA.
@@ -223,12 +239,15 @@ type CryptoMaps struct {
 
 // CryptoMap is the crypto map IOS derives from a tunnel's profile.
 type CryptoMap struct {
-	Tag             string   `json:"tag"` // Tunnel0-head-0
-	Profile         string   `json:"profile"`
-	Peer            string   `json:"peer"`
-	ACL             string   `json:"acl"` // permit gre host A host B
+	Tag     string `json:"tag"` // Tunnel0-head-0
+	Profile string `json:"profile"`
+	Peer    string `json:"peer"`
+	// ACL is what the crypto map's access list permits: GRE between the
+	// tunnel endpoints.
+	ACL             Selector `json:"acl_source"`
+	ACLDest         Selector `json:"acl_destination"`
 	TransformSets   []string `json:"transform_sets"`
-	PFS             string   `json:"pfs"`
+	PFSGroup        int      `json:"pfs_group"`
 	LifetimeSeconds int      `json:"lifetime_seconds"`
 	LifetimeKB      uint64   `json:"lifetime_kilobytes"`
 	Interface       string   `json:"interface"`
@@ -243,13 +262,13 @@ type CryptoSockets struct {
 
 // CryptoSocket is one tunnel's crypto socket.
 type CryptoSocket struct {
-	Interface   string `json:"interface"`
-	Local       string `json:"local"`
-	Remote      string `json:"remote"`
-	LocalIdent  string `json:"local_ident"`
-	RemoteIdent string `json:"remote_ident"`
-	Profile     string `json:"profile"`
-	MapTag      string `json:"crypto_map_tag"`
+	Interface   string   `json:"interface"`
+	Local       string   `json:"local"`
+	Remote      string   `json:"remote"`
+	LocalIdent  Selector `json:"local_ident"`
+	RemoteIdent Selector `json:"remote_ident"`
+	Profile     string   `json:"profile"`
+	MapTag      string   `json:"crypto_map_tag"`
 	// State is "Open" with an SA pair installed, "Opening" while IKE
 	// negotiates, "Closed" when the tunnel cannot negotiate (shut down, no
 	// source).

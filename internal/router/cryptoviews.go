@@ -1,8 +1,6 @@
 package router
 
 import (
-	"fmt"
-
 	"github.com/gresec/gresec/internal/api"
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/dataplane"
@@ -25,14 +23,13 @@ func (r *Router) ipsecSAs(only string) api.IPsecSAs {
 			Interface:   ic.Name,
 			MapTag:      ic.Name + "-head-0",
 			LocalAddr:   it.src.String(),
-			LocalIdent:  fmt.Sprintf("(%s/255.255.255.255/47/0)", it.src),
-			RemoteIdent: fmt.Sprintf("(%s/255.255.255.255/47/0)", tc.Destination),
+			LocalIdent:  api.HostGRE(it.src.String()),
+			RemoteIdent: api.HostGRE(tc.Destination.String()),
 			Peer:        tc.Destination.String(),
 			PeerPort:    ike.Port,
-			PFS:         "N, DH group: none",
 		}
-		if prof := r.cfg.Profile(tc.ProtectionProfile); prof != nil && prof.PFS != 0 {
-			t.PFS = fmt.Sprintf("Y, DH group: group%d", prof.PFS)
+		if prof := r.cfg.Profile(tc.ProtectionProfile); prof != nil {
+			t.PFSGroup = int(prof.PFS)
 		}
 		tot := it.retired
 		for _, p := range it.sas {

@@ -62,13 +62,11 @@ func (r *Router) cryptoMaps() api.CryptoMaps {
 		}
 		m := api.CryptoMap{
 			Tag: ic.Name + "-head-0", Profile: prof.Name, Peer: ic.Tunnel.Destination.String(),
-			ACL:           fmt.Sprintf("permit gre host %s host %s", src, ic.Tunnel.Destination),
-			TransformSets: prof.TransformSets, PFS: "N",
+			ACL:           api.HostGRE(src),
+			ACLDest:       api.HostGRE(ic.Tunnel.Destination.String()),
+			TransformSets: prof.TransformSets, PFSGroup: int(prof.PFS),
 			LifetimeSeconds: int(prof.LifetimeSeconds.Seconds()), LifetimeKB: prof.LifetimeKilobytes,
 			Interface: ic.Name,
-		}
-		if prof.PFS != 0 {
-			m.PFS = fmt.Sprintf("Y, group%d", prof.PFS)
 		}
 		out.Maps = append(out.Maps, m)
 	}
@@ -110,8 +108,8 @@ func (r *Router) cryptoSockets() api.CryptoSockets {
 		}
 		s := api.CryptoSocket{
 			Interface: ic.Name, Local: it.src.String(), Remote: ic.Tunnel.Destination.String(),
-			LocalIdent:  fmt.Sprintf("(%s/255.255.255.255/0/47)", it.src),
-			RemoteIdent: fmt.Sprintf("(%s/255.255.255.255/0/47)", ic.Tunnel.Destination),
+			LocalIdent:  api.HostGRE(it.src.String()),
+			RemoteIdent: api.HostGRE(ic.Tunnel.Destination.String()),
 			Profile:     ic.Tunnel.ProtectionProfile, MapTag: ic.Name + "-head-0",
 		}
 		_, negotiating := r.ike.startedFor(ic.Name)

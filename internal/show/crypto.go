@@ -13,8 +13,8 @@ func IPsecSAs(w io.Writer, sas api.IPsecSAs) {
 		fmt.Fprintf(w, "\ninterface: %s\n", t.Interface)
 		fmt.Fprintf(w, "    Crypto map tag: %s, local addr %s\n\n", t.MapTag, t.LocalAddr)
 		fmt.Fprintf(w, "   protected vrf: (none)\n")
-		fmt.Fprintf(w, "   local  ident (addr/mask/prot/port): %s\n", t.LocalIdent)
-		fmt.Fprintf(w, "   remote ident (addr/mask/prot/port): %s\n", t.RemoteIdent)
+		fmt.Fprintf(w, "   local  ident (addr/mask/prot/port): %s\n", protPort(t.LocalIdent))
+		fmt.Fprintf(w, "   remote ident (addr/mask/prot/port): %s\n", protPort(t.RemoteIdent))
 		fmt.Fprintf(w, "   current_peer %s port %d\n", t.Peer, t.PeerPort)
 		fmt.Fprintf(w, "     PERMIT, flags={origin_is_acl,}\n")
 		fmt.Fprintf(w, "    #pkts encaps: %d, #pkts encrypt: %d, #pkts digest: %d\n", t.Encaps, t.Encrypt, t.Digest)
@@ -25,7 +25,11 @@ func IPsecSAs(w io.Writer, sas api.IPsecSAs) {
 		fmt.Fprintf(w, "     local crypto endpt.: %s, remote crypto endpt.: %s\n", t.LocalAddr, t.Peer)
 		fmt.Fprintf(w, "     plaintext mtu %d, path mtu %d\n", t.PlaintextMTU, t.PathMTU)
 		fmt.Fprintf(w, "     current outbound spi: 0x%X(%d)\n", t.OutboundSPI, t.OutboundSPI)
-		fmt.Fprintf(w, "     PFS (Y/N): %s\n", t.PFS)
+		pfs := "N, DH group: none"
+		if t.PFSGroup != 0 {
+			pfs = fmt.Sprintf("Y, DH group: group%d", t.PFSGroup)
+		}
+		fmt.Fprintf(w, "     PFS (Y/N): %s\n", pfs)
 		saBlock(w, "inbound", t.Inbound)
 		saBlock(w, "outbound", t.Outbound)
 	}
@@ -98,9 +102,13 @@ func CryptoMaps(w io.Writer, ms api.CryptoMaps) {
 		fmt.Fprintf(w, "        Profile name: %s\n", m.Profile)
 		fmt.Fprintf(w, "        Peer = %s\n", m.Peer)
 		fmt.Fprintf(w, "        Extended IP access list\n")
-		fmt.Fprintf(w, "            access-list  %s\n", m.ACL)
+		fmt.Fprintf(w, "            access-list  permit %s host %s host %s\n", protoName(m.ACL.Protocol), m.ACL.Addr, m.ACLDest.Addr)
 		fmt.Fprintf(w, "        Security association lifetime: %d kilobytes/%d seconds\n", m.LifetimeKB, m.LifetimeSeconds)
-		fmt.Fprintf(w, "        PFS (Y/N): %s\n", m.PFS)
+		pfs := "N"
+		if m.PFSGroup != 0 {
+			pfs = fmt.Sprintf("Y, group%d", m.PFSGroup)
+		}
+		fmt.Fprintf(w, "        PFS (Y/N): %s\n", pfs)
 		fmt.Fprintf(w, "        Transform sets={\n")
 		for _, ts := range m.TransformSets {
 			fmt.Fprintf(w, "                %s,\n", ts)
@@ -115,8 +123,8 @@ func Sockets(w io.Writer, ss api.CryptoSockets) {
 	fmt.Fprintf(w, "\nNumber of Crypto Socket connections %d\n", len(ss.Sockets))
 	for _, s := range ss.Sockets {
 		fmt.Fprintf(w, "   %s Peers (local/remote): %s/%s\n", s.Interface, s.Local, s.Remote)
-		fmt.Fprintf(w, "       Local Ident  (addr/mask/port/prot): %s\n", s.LocalIdent)
-		fmt.Fprintf(w, "       Remote Ident (addr/mask/port/prot): %s\n", s.RemoteIdent)
+		fmt.Fprintf(w, "       Local Ident  (addr/mask/port/prot): %s\n", portProt(s.LocalIdent))
+		fmt.Fprintf(w, "       Remote Ident (addr/mask/port/prot): %s\n", portProt(s.RemoteIdent))
 		fmt.Fprintf(w, "       IPSec Profile: %q\n", s.Profile)
 		fmt.Fprintf(w, "       Socket State: %s\n", s.State)
 		fmt.Fprintf(w, "       Client: \"TUNNEL SECURITY\" (Client State: Active)\n")
@@ -125,4 +133,33 @@ func Sockets(w io.Writer, ss api.CryptoSockets) {
 	for _, s := range ss.Sockets {
 		fmt.Fprintf(w, "Client: \"TUNNEL SECURITY\" Profile: %q Map-name: %q\n", s.Profile, s.MapTag)
 	}
+}
+
+// protPort writes a selector as `show crypto ipsec sa` does:
+// (addr/mask/prot/port).
+func protPort(s api.Selector) string {
+	return fmt.Sprintf("(%s/%s/%d/%d)", s.Addr, s.Mask, s.Protocol, s.Port)
+}
+
+// portProt writes a selector as `show crypto socket` does:
+// (addr/mask/port/prot).
+func portProt(s api.Selector) string {
+	return fmt.Sprintf("(%s/%s/%d/%d)", s.Addr, s.Mask, s.Port, s.Protocol)
+}
+
+// protoName names an IP protocol as IOS access lists do.
+func protoName(p int) string {
+	switch p {
+	case 0:
+		return "ip"
+	case 47:
+		return "gre"
+	case 50:
+		return "esp"
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	}
+	return fmt.Sprintf("%d", p)
 }
