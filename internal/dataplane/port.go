@@ -41,11 +41,15 @@ type Port struct {
 	udp       bool
 	onControl func(data []byte, from netip.AddrPort)
 
-	mu    sync.Mutex // serialises Attach and Detach
-	peers atomic.Pointer[map[netip.Addr][]*Tunnel]
-	// batchMu is held while a batch is handed to tunnels, so that Detach
-	// returns only once the port no longer works on the tunnel.
+	mu sync.Mutex // serialises Attach and Detach
+	n  int        // the tunnels attached (under mu)
+	// batchMu is held while a batch is handed to tunnels and while peers
+	// changes: a batch sees the tunnels as they were before a change or
+	// after it, and Detach returns only once the port no longer works on
+	// the tunnel. Changing the map in place, rather than a copy per
+	// change, keeps a hub's start linear in its tunnels.
 	batchMu sync.Mutex
+	peers   map[netip.Addr][]*Tunnel
 
 	// ReadErrors counts failed reads of the socket (retried); Strangers
 	// counts packets from addresses no attached tunnel goes to.
@@ -93,7 +97,7 @@ func newPort(u Reader, esp bool, bufs *Buffers, onUnknown func(netip.Addr, uint3
 		bufs = NewBuffers()
 	}
 	p := &Port{ref: newUnderlayRef(u, esp), esp: esp, bufs: bufs, log: log, onUnknown: onUnknown}
-	p.peers.Store(&map[netip.Addr][]*Tunnel{})
+	p.peers = map[netip.Addr][]*Tunnel{}
 	return p
 }
 
@@ -117,13 +121,10 @@ func (p *Port) Attach(t *Tunnel, w Writer) {
 	peer := t.Params().Remote
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	cur := *p.peers.Load()
-	next := make(map[netip.Addr][]*Tunnel, len(cur)+1)
-	for a, ts := range cur {
-		next[a] = ts
-	}
-	next[peer] = append(slices.Clone(cur[peer]), t)
-	p.peers.Store(&next)
+	p.batchMu.Lock()
+	p.peers[peer] = append(p.peers[peer], t)
+	p.batchMu.Unlock()
+	p.n++
 	slot.Store(&attachment{port: p, w: w, peer: peer})
 }
 
@@ -132,40 +133,24 @@ func (p *Port) Attach(t *Tunnel, w Writer) {
 func (p *Port) Detach(t *Tunnel) int {
 	slot := p.slot(t)
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	a := slot.Load()
 	if a == nil || a.port != p {
-		n := p.countLocked()
-		p.mu.Unlock()
-		return n
+		return p.n
 	}
-	cur := *p.peers.Load()
-	next := make(map[netip.Addr][]*Tunnel, len(cur))
-	for addr, ts := range cur {
-		if addr == a.peer {
-			ts = slices.DeleteFunc(slices.Clone(ts), func(x *Tunnel) bool { return x == t })
-			if len(ts) == 0 {
-				continue
-			}
-		}
-		next[addr] = ts
-	}
-	p.peers.Store(&next)
-	slot.Store(nil)
-	n := p.countLocked()
-	p.mu.Unlock()
-	// Wait out a batch in progress that may still hold t.
+	// Taking batchMu also waits out a batch in progress that may still
+	// hold t.
 	p.batchMu.Lock()
-	//lint:ignore SA2001 an empty critical section is the barrier
-	p.batchMu.Unlock()
-	return n
-}
-
-func (p *Port) countLocked() int {
-	n := 0
-	for _, ts := range *p.peers.Load() {
-		n += len(ts)
+	ts := slices.DeleteFunc(p.peers[a.peer], func(x *Tunnel) bool { return x == t })
+	if len(ts) == 0 {
+		delete(p.peers, a.peer)
+	} else {
+		p.peers[a.peer] = ts
 	}
-	return n
+	p.batchMu.Unlock()
+	slot.Store(nil)
+	p.n--
+	return p.n
 }
 
 // Close closes the socket and waits for the reading goroutine to end.
@@ -183,7 +168,7 @@ func (p *Port) loop() {
 // dispatch hands runs of consecutive packets for the same tunnel to that
 // tunnel.
 func (p *Port) dispatch(d *decapState, pkts []Packet) {
-	peers := *p.peers.Load()
+	peers := p.peers
 	var unknownPeer netip.Addr
 	var unknownSPI uint32
 	var run *Tunnel

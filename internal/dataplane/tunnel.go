@@ -615,7 +615,8 @@ type detour struct {
 
 // sibling finds, among the tunnels to the same peer on the same ESP port,
 // the one whose GRE key h carries (nil: none; clear GRE is never handed
-// over, its port sorted it by key already).
+// over, its port sorted it by key already). It runs within that port's
+// batch, which holds its batchMu.
 func (t *Tunnel) sibling(esp bool, h gre.Header) *Tunnel {
 	if !esp {
 		return nil
@@ -624,7 +625,7 @@ func (t *Tunnel) sibling(esp bool, h gre.Header) *Tunnel {
 	if a == nil {
 		return nil
 	}
-	for _, s := range (*a.port.peers.Load())[a.peer] {
+	for _, s := range a.port.peers[a.peer] {
 		if p := s.params.Load(); s != t && p.HasKey == h.HasKey && p.Key == h.Key {
 			return s
 		}

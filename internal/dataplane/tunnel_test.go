@@ -96,7 +96,7 @@ const icmpEcho = "45000020 0001 4000 40 01 0000 0a01000a 0a02000a 0800f7ff 0000 
 func idlePort(esp bool) *Port {
 	p := &Port{ref: newUnderlayRef(nil, esp), esp: esp}
 	close(p.ref.done)
-	p.peers.Store(&map[netip.Addr][]*Tunnel{})
+	p.peers = map[netip.Addr][]*Tunnel{}
 	return p
 }
 

@@ -785,8 +785,6 @@ type fakeTunnel struct {
 	once sync.Once
 }
 
-// WaitRead returns at once: Read itself waits for a packet or Close.
-func (d *fakeTunnel) WaitRead() error { return nil }
 
 func (d *fakeTunnel) SetCarrier(on bool) error {
 	d.h.mu.Lock()

@@ -156,6 +156,10 @@ type Overlay struct {
 	Errs chan error
 	Out  chan []byte
 
+	// pending is a packet WaitRead took from In for the next Read (one
+	// reading goroutine, as with a TUN device).
+	pending []byte
+
 	closeOnce sync.Once
 	closed    chan struct{}
 }
@@ -167,8 +171,34 @@ func NewOverlay(n int) *Overlay {
 
 var _ dataplane.Overlay = (*Overlay)(nil)
 
+var _ dataplane.Waiter = (*Overlay)(nil)
+
+// WaitRead implements dataplane.Waiter: it returns once a packet or an
+// error is there to read, or the overlay is closed, as a TUN device's
+// readiness does; an idle tunnel holds no read batch meanwhile.
+func (o *Overlay) WaitRead() error {
+	if o.pending != nil || len(o.Errs) > 0 {
+		return nil
+	}
+	select {
+	case p := <-o.In:
+		o.pending = p
+		return nil
+	case err := <-o.Errs:
+		o.Errs <- err // Read returns it
+		return nil
+	case <-o.closed:
+		return os.ErrClosed
+	}
+}
+
 // Read implements dataplane.Overlay: one packet per call.
 func (o *Overlay) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	if p := o.pending; p != nil {
+		o.pending = nil
+		sizes[0] = copy(bufs[0][offset:], p)
+		return 1, nil
+	}
 	select {
 	case err := <-o.Errs: // queued errors come before queued packets
 		return 0, err
