@@ -785,7 +785,6 @@ type fakeTunnel struct {
 	once sync.Once
 }
 
-
 func (d *fakeTunnel) SetCarrier(on bool) error {
 	d.h.mu.Lock()
 	defer d.h.mu.Unlock()
