@@ -177,13 +177,17 @@ func HostGRE(addr string) Selector {
 
 // IPsecSA is one ESP SA.
 type IPsecSA struct {
-	SPI              uint32 `json:"spi"`
-	Transform        string `json:"transform"` // esp-256-aes esp-sha384-hmac
-	Mode             string `json:"mode"`      // Transport, Tunnel, Transport UDP-Encaps...
+	SPI       uint32 `json:"spi"`
+	Transform string `json:"transform"` // esp-256-aes esp-sha384-hmac
+	Mode      string `json:"mode"`      // "transport" or "tunnel"
+	// UDPEncap is set for ESP in UDP (NAT traversal, RFC 3948).
+	UDPEncap         bool   `json:"udp_encap"`
 	RemainingKB      uint64 `json:"remaining_kilobytes"`
 	RemainingSeconds int    `json:"remaining_seconds"`
 	ReplayWindow     int    `json:"replay_window,omitempty"`
-	Status           string `json:"status"` // ACTIVE, or ACTIVE (retiring) after a rekey
+	// Retiring is set on a pair that a rekey replaced and that still
+	// accepts packets for a while.
+	Retiring bool `json:"retiring"`
 }
 
 // ISAKMPSAs is `show crypto isakmp sa [detail]`.

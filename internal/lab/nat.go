@@ -164,12 +164,12 @@ func (l *Lab) NATTraversal(ctx context.Context) (NATResult, error) {
 		return res, err
 	}
 	res.PeerPort = rt.PeerPort
-	mode := ""
-	if len(rt.Inbound) > 0 {
-		mode = rt.Inbound[0].Mode
+	if len(rt.Inbound) == 0 {
+		return res, fmt.Errorf("right has no SA pair")
 	}
+	mode := show.SAMode(rt.Inbound[0])
 	l.printf("\n== ESP in UDP (RFC 3948): right's SA pair is %q, current_peer %s port %d (the NAT's port, not 4500)\n", mode, rt.Peer, rt.PeerPort)
-	if !strings.Contains(mode, "UDP-Encaps") {
+	if !rt.Inbound[0].UDPEncap {
 		return res, fmt.Errorf("right's SA is %q, not UDP-encapsulated", mode)
 	}
 	if m, err := l.NATMappings(ctx); err == nil {

@@ -40,20 +40,14 @@ func (r *Router) ipsecSAs(only string) api.IPsecSAs {
 			tot.auth += in.AuthFailures
 			tot.replay += in.ReplayFailures
 			tot.recvErr += in.Errors
-			mode := "Transport"
+			mode := "transport"
 			if p.spec.TunnelMode {
-				mode = "Tunnel"
+				mode = "tunnel"
 			}
-			if e := p.spec.Encap; e != nil {
-				mode += " UDP-Encaps"
-				if p == it.outPair {
-					t.PeerPort = int(e.RemotePort)
-				}
+			if e := p.spec.Encap; e != nil && p == it.outPair {
+				t.PeerPort = int(e.RemotePort)
 			}
-			status := "ACTIVE"
-			if !p.retireAt.IsZero() {
-				status = "ACTIVE (retiring after rekey)"
-			}
+			udp, retiring := p.spec.Encap != nil, !p.retireAt.IsZero()
 			remaining := func(s esp.Stats) (uint64, int) {
 				var kb uint64
 				if p.spec.LifetimeKB > 0 {
@@ -68,12 +62,12 @@ func (r *Router) ipsecSAs(only string) api.IPsecSAs {
 			}
 			kbIn, secIn := remaining(in)
 			kbOut, secOut := remaining(o)
-			t.Inbound = append(t.Inbound, api.IPsecSA{SPI: p.spec.InSPI, Transform: p.spec.Suite.String(), Mode: mode,
-				RemainingKB: kbIn, RemainingSeconds: secIn, ReplayWindow: p.in.ReplayWindow(), Status: status})
+			t.Inbound = append(t.Inbound, api.IPsecSA{SPI: p.spec.InSPI, Transform: p.spec.Suite.String(), Mode: mode, UDPEncap: udp,
+				RemainingKB: kbIn, RemainingSeconds: secIn, ReplayWindow: p.in.ReplayWindow(), Retiring: retiring})
 			if p == it.outPair {
 				t.OutboundSPI = p.spec.OutSPI
-				t.Outbound = append(t.Outbound, api.IPsecSA{SPI: p.spec.OutSPI, Transform: p.spec.Suite.String(), Mode: mode,
-					RemainingKB: kbOut, RemainingSeconds: secOut, Status: "ACTIVE"})
+				t.Outbound = append(t.Outbound, api.IPsecSA{SPI: p.spec.OutSPI, Transform: p.spec.Suite.String(), Mode: mode, UDPEncap: udp,
+					RemainingKB: kbOut, RemainingSeconds: secOut})
 			}
 		}
 		t.Encaps, t.Encrypt, t.Digest = tot.encaps, tot.encaps, tot.encaps

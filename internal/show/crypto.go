@@ -40,12 +40,16 @@ func saBlock(w io.Writer, dir string, sas []api.IPsecSA) {
 	for _, sa := range sas {
 		fmt.Fprintf(w, "      spi: 0x%X(%d)\n", sa.SPI, sa.SPI)
 		fmt.Fprintf(w, "        transform: %s ,\n", sa.Transform)
-		fmt.Fprintf(w, "        in use settings ={%s, }\n", sa.Mode)
+		fmt.Fprintf(w, "        in use settings ={%s, }\n", SAMode(sa))
 		fmt.Fprintf(w, "        sa timing: remaining key lifetime (k/sec): (%d/%d)\n", sa.RemainingKB, sa.RemainingSeconds)
 		if sa.ReplayWindow > 0 {
 			fmt.Fprintf(w, "        replay detection support: Y, window size %d\n", sa.ReplayWindow)
 		}
-		fmt.Fprintf(w, "        Status: %s\n", sa.Status)
+		status := "ACTIVE"
+		if sa.Retiring {
+			status = "ACTIVE (retiring after rekey)"
+		}
+		fmt.Fprintf(w, "        Status: %s\n", status)
 	}
 }
 
@@ -162,4 +166,17 @@ func protoName(p int) string {
 		return "udp"
 	}
 	return fmt.Sprintf("%d", p)
+}
+
+// SAMode writes an SA's mode as IOS's "in use settings" do: Transport or
+// Tunnel, with UDP-Encaps for ESP in UDP.
+func SAMode(sa api.IPsecSA) string {
+	m := "Transport"
+	if sa.Mode == "tunnel" {
+		m = "Tunnel"
+	}
+	if sa.UDPEncap {
+		m += " UDP-Encaps"
+	}
+	return m
 }

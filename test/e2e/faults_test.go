@@ -20,6 +20,7 @@ import (
 	"github.com/gresec/gresec/internal/api"
 	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/lab"
+	"github.com/gresec/gresec/internal/show"
 )
 
 // withProfileLines adds statements to the crypto ipsec profile TUNNEL.
@@ -489,7 +490,7 @@ func modes(ss ...api.IPsecTunnel) string {
 	var m []string
 	for _, s := range ss {
 		for _, sa := range s.Inbound {
-			m = append(m, sa.Mode)
+			m = append(m, show.SAMode(sa))
 		}
 	}
 	return strings.Join(m, "/")

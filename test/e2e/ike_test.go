@@ -46,7 +46,7 @@ func TestIKEReferenceConfig(t *testing.T) {
 		t.Logf("iperf3: %.2f Gbit/s", g)
 	}
 	s := ipsecSAs(t, l, "left")
-	if s.Inbound[0].Transform != "esp-256-aes esp-sha384-hmac" || s.Inbound[0].Mode != "Transport" {
+	if s.Inbound[0].Transform != "esp-256-aes esp-sha384-hmac" || s.Inbound[0].Mode != "transport" {
 		t.Errorf("negotiated %q %q", s.Inbound[0].Transform, s.Inbound[0].Mode)
 	}
 	_, isakmp, _ := gresec(t, "show", "--socket", l.Socket("left"), "crypto", "isakmp", "sa")
@@ -117,8 +117,8 @@ func TestIKEForceEncapAndClear(t *testing.T) {
 	}
 	checkESPCapture(t, l, pcap, "transport")
 	s := ipsecSAs(t, l, "left")
-	if !strings.Contains(s.Inbound[0].Mode, "UDP-Encaps") || s.PeerPort != 4500 {
-		t.Errorf("SA mode %q peer port %d, want UDP-Encaps and 4500", s.Inbound[0].Mode, s.PeerPort)
+	if !s.Inbound[0].UDPEncap || s.PeerPort != 4500 {
+		t.Errorf("SA %+v peer port %d, want UDP-Encaps and 4500", s.Inbound[0], s.PeerPort)
 	}
 	clearAndRenegotiate(t, l, "left", s.OutboundSPI)
 	run(t, l, "left-host", "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.10")

@@ -155,15 +155,16 @@ func TestIPsecStaticSAs(t *testing.T) {
 			if s.Encaps < 5 || s.Decaps < 5 || s.OutboundSPI != 0x1001 || len(s.Inbound) != 1 || s.Inbound[0].SPI != 0x2002 {
 				t.Errorf("show crypto ipsec sa: %+v", s)
 			}
-			wantMode := map[bool]string{false: "Transport", true: "Tunnel"}[c.tunnelMode]
-			if c.udp {
-				wantMode += " UDP-Encaps"
+			wantMode := map[bool]string{false: "transport", true: "tunnel"}[c.tunnelMode]
+			if in := s.Inbound[0]; in.Mode != wantMode || in.UDPEncap != c.udp || in.Transform != c.suite.String() {
+				t.Errorf("SA shows %q (UDP %v) %q, want %q (UDP %v) %q", in.Mode, in.UDPEncap, in.Transform, wantMode, c.udp, c.suite.String())
 			}
-			if s.Inbound[0].Mode != wantMode || s.Inbound[0].Transform != c.suite.String() {
-				t.Errorf("SA shows %q %q, want %q %q", s.Inbound[0].Mode, s.Inbound[0].Transform, wantMode, c.suite.String())
+			wantText := map[bool]string{false: "Transport", true: "Tunnel"}[c.tunnelMode]
+			if c.udp {
+				wantText += " UDP-Encaps"
 			}
 			code, text, _ := gresec(t, "show", "--socket", l.Socket("left"), "crypto", "ipsec", "sa")
-			for _, want := range []string{"interface: Tunnel0", "Crypto map tag: Tunnel0-head-0", "(192.0.2.1/255.255.255.255/47/0)", "#pkts encaps: ", "in use settings ={" + wantMode + ", }", "current outbound spi: 0x1001"} {
+			for _, want := range []string{"interface: Tunnel0", "Crypto map tag: Tunnel0-head-0", "(192.0.2.1/255.255.255.255/47/0)", "#pkts encaps: ", "in use settings ={" + wantText + ", }", "current outbound spi: 0x1001"} {
 				if code != 0 || !strings.Contains(text, want) {
 					t.Errorf("show crypto ipsec sa lacks %q:\n%s", want, text)
 				}

@@ -87,11 +87,11 @@ func checkNATDetected(t *testing.T, l *lab.Lab, rewrite bool) (rightPeerPort int
 		t.Errorf("show crypto isakmp sa detail does not mention the NAT:\n%s", text)
 	}
 	ll, rr := ipsecSAs(t, l, "left"), ipsecSAs(t, l, "right")
-	if !strings.Contains(ll.Inbound[0].Mode, "UDP-Encaps") || ll.PeerPort != 4500 {
-		t.Errorf("left: SA mode %q peer port %d, want UDP-Encaps to 4500", ll.Inbound[0].Mode, ll.PeerPort)
+	if !ll.Inbound[0].UDPEncap || ll.PeerPort != 4500 {
+		t.Errorf("left: SA %+v peer port %d, want UDP-Encaps to 4500", ll.Inbound[0], ll.PeerPort)
 	}
-	if !strings.Contains(rr.Inbound[0].Mode, "UDP-Encaps") || rr.Peer != lab.NATPublic {
-		t.Errorf("right: SA mode %q peer %s, want UDP-Encaps to %s", rr.Inbound[0].Mode, rr.Peer, lab.NATPublic)
+	if !rr.Inbound[0].UDPEncap || rr.Peer != lab.NATPublic {
+		t.Errorf("right: SA %+v peer %s, want UDP-Encaps to %s", rr.Inbound[0], rr.Peer, lab.NATPublic)
 	}
 	if rewrite && (rr.PeerPort < 20000 || rr.PeerPort > 20099) {
 		t.Errorf("right: peer port %d, want the NAT's rewritten port in 20000-20099", rr.PeerPort)

@@ -353,8 +353,8 @@ func TestPeerRestartNATT(t *testing.T) {
 			l := startLab(t, restartConfig(true, dpd))
 			waitUp(t, l)
 			waitSAs(t, l, "left", 20*time.Second)
-			if s := ipsecSAs(t, l, "left"); !strings.Contains(s.Inbound[0].Mode, "UDP-Encaps") || s.PeerPort != 4500 {
-				t.Fatalf("force-encap: SA mode %q peer port %d, want UDP-Encaps to 4500", s.Inbound[0].Mode, s.PeerPort)
+			if s := ipsecSAs(t, l, "left"); !s.Inbound[0].UDPEncap || s.PeerPort != 4500 {
+				t.Fatalf("force-encap: SA %+v peer port %d, want UDP-Encaps to 4500", s.Inbound[0], s.PeerPort)
 			}
 			restartAndMeasure(t, l, "right")
 		})
