@@ -44,13 +44,14 @@ type Interface struct {
 
 // Tunnel holds what `show interfaces TunnelN` adds for tunnels.
 type Tunnel struct {
-	Source          string  `json:"source"`                     // address, "" if unresolved
-	SourceInterface string  `json:"source_interface,omitempty"` // when sourced from an interface
-	Destination     string  `json:"destination"`
-	Mode            string  `json:"mode"` // "GRE/IP"
-	Key             *uint32 `json:"key,omitempty"`
-	Sequencing      bool    `json:"sequencing"`
-	Checksumming    bool    `json:"checksumming"`
+	Source          string `json:"source"`                     // address, "" if unresolved
+	SourceInterface string `json:"source_interface,omitempty"` // when sourced from an interface
+	Destination     string `json:"destination"`
+	// Mode is the tunnel mode: "gre" over IPv4 (IOS's GRE/IP).
+	Mode         string  `json:"mode"`
+	Key          *uint32 `json:"key,omitempty"`
+	Sequencing   bool    `json:"sequencing"`
+	Checksumming bool    `json:"checksumming"`
 	// TransportMTU is the MTU of the underlay path; Overhead the bytes the
 	// tunnel adds to each packet (min and max, max differs with padding).
 	TransportMTU int    `json:"transport_mtu"`
@@ -59,13 +60,18 @@ type Tunnel struct {
 	MaxInner     int    `json:"max_inner"`
 	Protection   string `json:"protection,omitempty"` // profile name
 	AdjustMSS    int    `json:"adjust_mss,omitempty"`
-	// Underlay is the kernel's route to the destination.
-	UnderlayRoute  string     `json:"underlay_route,omitempty"`
-	UnderlayDevice string     `json:"underlay_device,omitempty"`
-	RouteVia       string     `json:"route_via,omitempty"`
-	HoldDown       int        `json:"recursion_hold_down_seconds"`
-	HoldDownLeft   int        `json:"recursion_hold_down_left_seconds,omitempty"`
-	Keepalive      *Keepalive `json:"keepalive,omitempty"`
+	// UnderlayPrefix, UnderlayProtocol (connected, static, ospf, ...) and
+	// UnderlayDevice are the kernel's route to the destination.
+	UnderlayPrefix   string `json:"underlay_prefix,omitempty"`
+	UnderlayProtocol string `json:"underlay_protocol,omitempty"`
+	UnderlayDevice   string `json:"underlay_device,omitempty"`
+	// RouteVia is the interface of `tunnel route-via`, RouteViaMandatory
+	// its mode.
+	RouteVia          string     `json:"route_via,omitempty"`
+	RouteViaMandatory bool       `json:"route_via_mandatory,omitempty"`
+	HoldDown          int        `json:"recursion_hold_down_seconds"`
+	HoldDownLeft      int        `json:"recursion_hold_down_left_seconds,omitempty"`
+	Keepalive         *Keepalive `json:"keepalive,omitempty"`
 }
 
 // Keepalive is the GRE keepalive state of a tunnel.

@@ -405,7 +405,7 @@ func (l *Lab) RecursiveRouting(ctx context.Context, window, stable time.Duration
 	res.HoldDown = time.Duration(ti.Tunnel.HoldDown) * time.Second
 	l.printf("\n== Recursive routing (article: \"Recursive Routing\")\n")
 	l.printf("right's real address %s lies in 172.16.0.0/16, which left reaches through the core: %s.\n",
-		left.Peer, strings.TrimSpace(ti.Tunnel.UnderlayRoute+" via "+ti.Tunnel.UnderlayDevice))
+		left.Peer, fmt.Sprintf("%s (%s) via %s", ti.Tunnel.UnderlayPrefix, ti.Tunnel.UnderlayProtocol, ti.Tunnel.UnderlayDevice))
 	mark := len(l.Log("left"))
 	start := time.Now()
 	if res.FRR {

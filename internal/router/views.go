@@ -165,7 +165,7 @@ func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
 	t := &api.Tunnel{
 		SourceInterface: tc.SourceInterface,
 		Destination:     tc.Destination.String(),
-		Mode:            "GRE/IP",
+		Mode:            "gre",
 		Sequencing:      tc.Sequence,
 		Checksumming:    tc.Checksum,
 		Protection:      tc.ProtectionProfile,
@@ -182,14 +182,10 @@ func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
 		t.Key = &k
 	}
 	if rv := tc.RouteVia; rv != nil {
-		mode := "preferred"
-		if rv.Mandatory {
-			mode = "mandatory"
-		}
-		t.RouteVia = rv.Interface + " " + mode
+		t.RouteVia, t.RouteViaMandatory = rv.Interface, rv.Mandatory
 	}
 	if it.lookup.Found {
-		t.UnderlayRoute = fmt.Sprintf("%s (%s)", it.lookup.Prefix, protoName(it.lookup.Protocol))
+		t.UnderlayPrefix, t.UnderlayProtocol = it.lookup.Prefix.String(), protoName(it.lookup.Protocol)
 		t.UnderlayDevice = it.lookup.Device
 	}
 	t.TransportMTU = r.transportMTU(it)

@@ -82,13 +82,21 @@ func tunnel(w io.Writer, t *api.Tunnel) {
 		src = fmt.Sprintf("%s (%s)", src, t.SourceInterface)
 	}
 	fmt.Fprintf(w, "  Tunnel source %s, destination %s\n", src, t.Destination)
-	if t.UnderlayRoute != "" {
-		fmt.Fprintf(w, "  Tunnel destination reached through %s via %s\n", t.UnderlayRoute, t.UnderlayDevice)
+	if t.UnderlayPrefix != "" {
+		fmt.Fprintf(w, "  Tunnel destination reached through %s (%s) via %s\n", t.UnderlayPrefix, t.UnderlayProtocol, t.UnderlayDevice)
 	}
 	if t.RouteVia != "" {
-		fmt.Fprintf(w, "  Tunnel route-via %s\n", t.RouteVia)
+		mode := "preferred"
+		if t.RouteViaMandatory {
+			mode = "mandatory"
+		}
+		fmt.Fprintf(w, "  Tunnel route-via %s %s\n", t.RouteVia, mode)
 	}
-	fmt.Fprintf(w, "  Tunnel protocol/transport %s\n", t.Mode)
+	transport := map[string]string{"gre": "GRE/IP"}[t.Mode]
+	if transport == "" {
+		transport = t.Mode
+	}
+	fmt.Fprintf(w, "  Tunnel protocol/transport %s\n", transport)
 	key := "disabled"
 	if t.Key != nil {
 		key = fmt.Sprintf("%d", *t.Key)
