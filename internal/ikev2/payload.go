@@ -147,7 +147,7 @@ func splitChain(first PayloadType, b []byte, base int) ([]Span, error) {
 
 func decodeChain(first PayloadType, b []byte, base int) ([]Payload, error) {
 	spans, err := splitChain(first, b, base)
-	if err != nil {
+	if err != nil || len(spans) == 0 {
 		return nil, err
 	}
 	ps := make([]Payload, 0, len(spans))
