@@ -54,6 +54,60 @@ func looksNumeric(w string) bool {
 	return w != "" && strings.Trim(w, "0123456789.") == ""
 }
 
+// looksLikeAddr reports whether w is meant as an address of either family
+// rather than an interface name: Linux names cannot contain ':'.
+func looksLikeAddr(w string) bool {
+	return looksNumeric(w) || strings.Contains(w, ":")
+}
+
+// parseAddr reads w as an address of either family; a ':' makes it IPv6.
+func (s *stmt) parseAddr(w word) (netip.Addr, bool) {
+	if strings.Contains(w.text, ":") {
+		return s.parseIPv6(w)
+	}
+	return s.parseIPv4(w)
+}
+
+// parseIPv6 reads w as an IPv6 address without a prefix length or zone.
+func (s *stmt) parseIPv6(w word) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(w.text)
+	switch {
+	case err == nil && a.Is6() && a.Zone() != "":
+		s.errorf(w, "zone %q in %q is not accepted; write the address without it", "%"+a.Zone(), w.text)
+	case err == nil && a.Is6():
+		return a, true
+	case err == nil:
+		s.errorf(w, "%q is not an IPv6 address", w.text)
+	case strings.Contains(w.text, "/"):
+		s.errorf(w, "%q is a prefix; want an IPv6 address without a prefix length", w.text)
+	default:
+		s.errorf(w, "invalid IPv6 address %q", w.text)
+	}
+	return netip.Addr{}, false
+}
+
+// parseIPv6Prefix reads w as PREFIX/LENGTH. Host bits are kept: an
+// interface address has them, a route's prefix must not (the caller says).
+// usualBits is the length to suggest when w has none.
+func (s *stmt) parseIPv6Prefix(w word, usualBits int) (netip.Prefix, bool) {
+	pfx, err := netip.ParsePrefix(w.text)
+	switch {
+	case err == nil && pfx.Addr().Is6():
+		return pfx, true
+	case err == nil:
+		s.errorf(w, "%q is not an IPv6 prefix", w.text)
+	case !strings.Contains(w.text, "/"):
+		if a, err := netip.ParseAddr(w.text); err == nil && a.Is6() && a.Zone() == "" {
+			s.errorf(w, "%q needs a prefix length, as in %s/%d", w.text, a, usualBits)
+			return netip.Prefix{}, false
+		}
+		s.errorf(w, "invalid IPv6 prefix %q: want PREFIX/LENGTH", w.text)
+	default:
+		s.errorf(w, "invalid IPv6 prefix %q: want PREFIX/LENGTH", w.text)
+	}
+	return netip.Prefix{}, false
+}
+
 // ipv4 reads argument i as a dotted-quad IPv4 address.
 func (s *stmt) ipv4(i int, what string) (netip.Addr, bool) {
 	w, ok := s.arg(i, what)

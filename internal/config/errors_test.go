@@ -48,9 +48,9 @@ func TestErrors(t *testing.T) {
 		{"unknown sub-keyword", base + " tunnel destinaton 192.0.2.2", "12:9", `unknown command "tunnel destinaton"; did you mean "tunnel destination"?`, Options{}},
 		{"unknown sub-keyword lists choices", "crypto isakmp frobnicate", "1:15", `"crypto isakmp" takes "policy", "key", "keepalive" or "nat"`, Options{}},
 		{"ambiguous command", "interface eth0\n e", "2:2", `ambiguous command "e": could be "exit" or "end"`, Options{}},
-		{"ambiguous top", "i", "1:1", `could be "interface" or "ip"`, Options{}},
+		{"ambiguous top", "i", "1:1", `could be "interface", "ip" or "ipv6"`, Options{}},
 		{"incomplete keyword", "crypto ipsec", "1:8", `incomplete command: "crypto ipsec" needs one of "transform-set", "profile" or "security-association"`, Options{}},
-		{"incomplete argument", base + " tunnel destination", "12:9", `incomplete command: "tunnel destination" needs an IPv4 address`, Options{}},
+		{"incomplete argument", base + " tunnel destination", "12:9", `incomplete command: "tunnel destination" needs an IPv4 or IPv6 address`, Options{}},
 		{"incomplete no", "no", "1:1", `incomplete command: "no" needs a command`, Options{}},
 		{"no exit", "interface eth0\n no exit", "2:5", `"exit" cannot be negated`, Options{}},
 		{"no no", "no no hostname", "1:4", `"no" cannot be negated`, Options{}},
@@ -73,7 +73,7 @@ func TestErrors(t *testing.T) {
 
 		// Values.
 		{"invalid ipv4", base + " tunnel destination 192.0.2.300", "12:21", `invalid IPv4 address "192.0.2.300"`, Options{}},
-		{"ipv6 not accepted", base + " tunnel destination 2001:db8::1", "12:21", `"2001:db8::1" is not an IPv4 address`, Options{}},
+		{"ipv6 destination with gre ip", base + " tunnel destination 2001:db8::1", "12:21", `Tunnel0: tunnel destination 2001:db8::1 is an IPv6 address, but tunnel mode gre ip (the default) runs over IPv4; add "tunnel mode gre ipv6"`, Options{}},
 		{"cidr", "ip route 10.0.0.0/8 192.0.2.1", "1:10", `write the mask: "10.0.0.0 255.0.0.0"`, Options{}},
 		{"mask not contiguous", "interface eth0\n ip address 10.0.0.1 255.0.255.0", "2:22", "mask 255.0.255.0 is not contiguous", Options{}},
 		{"invalid mask", "interface eth0\n ip address 10.0.0.1 /8", "2:22", `invalid mask "/8"`, Options{}},

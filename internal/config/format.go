@@ -14,7 +14,8 @@ type FormatOptions struct {
 }
 
 // Format prints c as a canonical running configuration, in IOS order:
-// hostname, crypto (ISAKMP, then IPsec), interfaces, static routes. Lines
+// hostname, ipv6 unicast-routing, crypto (ISAKMP, then IPsec), interfaces,
+// static routes (ip, then ipv6). Lines
 // are omitted where they state gresec's default and IOS's default is the
 // same; where the defaults differ (encr, authentication, group), the line
 // is printed so the text means the same thing on an IOS router.
@@ -23,6 +24,10 @@ func (c *Config) Format(opts FormatOptions) string {
 	f := &formatter{}
 	if c.Hostname != "" {
 		f.line("hostname %s", c.Hostname)
+		f.sep()
+	}
+	if c.IPv6UnicastRouting {
+		f.line("ipv6 unicast-routing")
 		f.sep()
 	}
 	c.formatISAKMP(f, opts)
@@ -154,6 +159,21 @@ func formatInterface(f *formatter, iface *Interface) {
 	if t != nil && t.AdjustMSS != 0 {
 		f.line(" ip tcp adjust-mss %d", t.AdjustMSS)
 	}
+	if a := iface.IPv6LinkLocal; a.IsValid() {
+		f.line(" ipv6 address %s link-local", a)
+	}
+	for _, a := range iface.IPv6Addresses {
+		f.line(" ipv6 address %s", ipv6AddressString(a))
+	}
+	if iface.IPv6Enable {
+		f.line(" ipv6 enable")
+	}
+	if t != nil && t.IPv6MTU != 0 {
+		f.line(" ipv6 mtu %d", t.IPv6MTU)
+	}
+	if t != nil && t.IPv6AdjustMSS != 0 {
+		f.line(" ipv6 tcp adjust-mss %d", t.IPv6AdjustMSS)
+	}
 	if iface.Shutdown {
 		f.line(" shutdown")
 	}
@@ -171,6 +191,9 @@ func formatInterface(f *formatter, iface *Interface) {
 	}
 	if t.Destination.IsValid() {
 		f.line(" tunnel destination %s", t.Destination)
+	}
+	if t.Mode != ModeGREIP {
+		f.line(" tunnel mode %s", t.Mode)
 	}
 	if t.HasKey {
 		f.line(" tunnel key %d", t.Key)
@@ -197,7 +220,12 @@ func formatInterface(f *formatter, iface *Interface) {
 }
 
 func formatRoute(f *formatter, r *StaticRoute) {
-	s := fmt.Sprintf("ip route %s %s", r.Prefix.Addr(), maskString(r.Prefix.Bits()))
+	var s string
+	if r.Prefix.Addr().Is6() {
+		s = "ipv6 route " + r.Prefix.String()
+	} else {
+		s = fmt.Sprintf("ip route %s %s", r.Prefix.Addr(), maskString(r.Prefix.Bits()))
+	}
 	if r.Interface != "" {
 		s += " " + r.Interface
 	}

@@ -16,6 +16,10 @@ var globalContext = context{
 		{name: "ip", sub: []*command{
 			{name: "route", run: (*parser).ipRoute},
 		}},
+		{name: "ipv6", sub: []*command{
+			{name: "unicast-routing", run: (*parser).ipv6UnicastRouting},
+			{name: "route", run: (*parser).ipv6Route},
+		}},
 	},
 }
 

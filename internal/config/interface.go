@@ -16,6 +16,14 @@ var interfaceContext = context{
 				{name: "adjust-mss", run: (*parser).adjustMSS},
 			}},
 		}},
+		{name: "ipv6", sub: []*command{
+			{name: "address", run: (*parser).ipv6Address},
+			{name: "enable", run: (*parser).ipv6Enable},
+			{name: "mtu", run: (*parser).ipv6MTU, tunnelOnly: true},
+			{name: "tcp", tunnelOnly: true, sub: []*command{
+				{name: "adjust-mss", run: (*parser).ipv6AdjustMSS},
+			}},
+		}},
 		{name: "description", run: (*parser).description},
 		{name: "shutdown", run: (*parser).shutdown},
 		{name: "keepalive", run: (*parser).keepalive, tunnelOnly: true},
@@ -40,6 +48,8 @@ var interfaceContext = context{
 }
 
 const (
+	// maxTunnelMTU is the largest inner packet the data plane carries.
+	maxTunnelMTU            = 9000
 	maxDescription          = 240 // as IOS
 	defaultKeepalivePeriod  = 10 * time.Second
 	defaultKeepaliveRetries = 3
@@ -103,7 +113,22 @@ func lastAddr(pfx netip.Prefix) netip.Addr {
 }
 
 // hostAddressProblem says why a can never be a unicast host address, or "".
+// Link-local IPv6 addresses pass: where they need an interface, the caller
+// says so.
 func hostAddressProblem(a netip.Addr) string {
+	if a.Is6() {
+		switch {
+		case a.IsUnspecified():
+			return ":: is the unspecified address"
+		case a.IsLoopback():
+			return "::1 is reserved for the host's own loopback"
+		case a.IsMulticast():
+			return "it is a multicast address"
+		case a.Is4In6():
+			return "::ffff:0:0/96 holds IPv4-mapped addresses, which never appear on the wire"
+		}
+		return ""
+	}
 	switch {
 	case a.IsUnspecified(), a.As4()[0] == 0:
 		return "0.0.0.0/8 is not a host address"
@@ -125,8 +150,9 @@ func (p *parser) ipMTU(s *stmt) {
 		t.IPMTU = 0
 		return
 	}
-	if n, ok := s.number(0, "MTU", 576, 9000); ok && s.end(1) {
+	if n, ok := s.number(0, "MTU", 576, maxTunnelMTU); ok && s.end(1) {
 		t.IPMTU = int(n)
+		p.meta(s.sec.iface).ipMTU = s.args[0]
 	}
 }
 
@@ -197,16 +223,16 @@ func (p *parser) tunnelSource(s *stmt) {
 		t.SourceInterface, t.SourceAddr = "", netip.Addr{}
 		return
 	}
-	w, ok := s.arg(0, "an interface or an IPv4 address")
+	w, ok := s.arg(0, "an interface or an address")
 	if !ok {
 		return
 	}
-	if looksNumeric(w.text) {
-		a, ok := s.parseIPv4(w)
+	if looksLikeAddr(w.text) {
+		a, ok := s.parseAddr(w)
 		if !ok || !s.end(1) {
 			return
 		}
-		if msg := hostAddressProblem(a); msg != "" {
+		if msg := endpointProblem(a); msg != "" {
 			s.errorf(w, "invalid tunnel source %s: %s", a, msg)
 			return
 		}
@@ -221,26 +247,45 @@ func (p *parser) tunnelSource(s *stmt) {
 	p.meta(iface).source = w
 }
 
+// endpointProblem says why a cannot be a tunnel's outer address, or "".
+func endpointProblem(a netip.Addr) string {
+	if msg := hostAddressProblem(a); msg != "" {
+		return msg
+	}
+	if a.IsLinkLocalUnicast() {
+		// IOS refuses them too: the outer packets would need an interface
+		// (a zone), and a peer one link away needs no tunnel.
+		return "a link-local address cannot be a tunnel endpoint; use a global address"
+	}
+	return ""
+}
+
 func (p *parser) tunnelDestination(s *stmt) {
 	iface := s.sec.iface
 	if s.neg {
 		iface.Tunnel.Destination = netip.Addr{}
 		return
 	}
-	a, ok := s.ipv4(0, "an IPv4 address")
+	// The family is checked against the tunnel mode once the whole section
+	// is read: "tunnel mode gre ipv6" may come after the destination.
+	w, ok := s.arg(0, "an IPv4 or IPv6 address")
+	if !ok {
+		return
+	}
+	a, ok := s.parseAddr(w)
 	if !ok || !s.end(1) {
 		return
 	}
-	if msg := hostAddressProblem(a); msg != "" {
-		s.errorf(s.args[0], "invalid tunnel destination %s: %s", a, msg)
+	if msg := endpointProblem(a); msg != "" {
+		s.errorf(w, "invalid tunnel destination %s: %s", a, msg)
 		return
 	}
 	iface.Tunnel.Destination = a
-	p.meta(iface).destination = s.args[0]
+	p.meta(iface).destination = w
 }
 
-// tunnelModes are the modes IOS users may write; only gre ip is supported,
-// the others are recognised to say so plainly.
+// tunnelModes are the modes IOS users may write; only gre ip and gre ipv6
+// are supported, the others are recognised to say so plainly.
 var tunnelModes = []string{"gre", "ipip", "ipsec", "ipv6ip", "mpls"}
 
 func (p *parser) tunnelMode(s *stmt) {
@@ -255,8 +300,11 @@ func (p *parser) tunnelMode(s *stmt) {
 	}
 	if mode != "gre" {
 		hint := "use \"tunnel mode gre ip\""
-		if mode == "ipsec" {
+		switch mode {
+		case "ipsec":
 			hint = "use \"tunnel mode gre ip\" with \"tunnel protection ipsec profile\""
+		case "ipv6ip":
+			hint = "use \"tunnel mode gre ip\", which carries IPv6 too"
 		}
 		s.errorf(s.args[0], "tunnel mode %s is not supported; %s", mode, hint)
 		return
@@ -265,16 +313,15 @@ func (p *parser) tunnelMode(s *stmt) {
 	if !ok {
 		return
 	}
-	switch transport {
-	case "ipv6":
-		s.errorf(s.args[1], "tunnel mode gre ipv6 (IPv6 underlay) is not supported in this release")
-		return
-	case "multipoint":
+	if transport == "multipoint" {
 		s.errorf(s.args[1], "tunnel mode gre multipoint (DMVPN) is not supported in this release")
 		return
 	}
 	if s.end(2) {
 		t.Mode = ModeGREIP
+		if transport == "ipv6" {
+			t.Mode = ModeGREIPv6
+		}
 	}
 }
 

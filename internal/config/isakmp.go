@@ -201,12 +201,12 @@ func (p *parser) policyLifetime(s *stmt) {
 }
 
 func (p *parser) isakmpKey(s *stmt) {
-	// IOS: key [0|6] KEY address IP [MASK] [no-xauth]. The type digit is only
-	// a type when a key still follows it, so a key that is literally "0"
-	// (key 0 address ...) stays possible.
+	// IOS: key [0|6] KEY address (IP [MASK] | ipv6 PREFIX/LENGTH) [no-xauth].
+	// The type digit is only a type when a key still follows it, so a key
+	// that is literally "0" (key 0 address ...) stays possible.
 	i := 0
 	if s.has(3) && (s.args[0].text == "0" || s.args[0].text == "6") {
-		if _, res, _ := matchKeyword(s.args[2].text, []string{"address", "hostname", "ipv6"}); res == matched {
+		if _, res, _ := matchKeyword(s.args[2].text, []string{"address", "hostname"}); res == matched {
 			if s.args[0].text == "6" {
 				s.errorf(s.args[0], "type 6 (encrypted) keys need the IOS master key, which gresec does not have; write the key in clear text")
 				return
@@ -222,28 +222,30 @@ func (p *parser) isakmpKey(s *stmt) {
 	if !ok {
 		return
 	}
-	if by != "address" {
-		s.errorf(s.args[i+1], "keys by %s are not supported; give the peer's IPv4 address", by)
+	switch by {
+	case "hostname":
+		s.errorf(s.args[i+1], "keys by hostname are not supported; give the peer's address")
+		return
+	case "ipv6":
+		s.errorf(s.args[i+1], "write IPv6 peers as \"address ipv6 PREFIX/LENGTH\"")
 		return
 	}
-	addrWord, ok := s.arg(i+2, "an IPv4 address")
+	addrWord, ok := s.arg(i+2, "an IPv4 address or \"ipv6 PREFIX/LENGTH\"")
 	if !ok {
 		return
 	}
-	addr, ok := s.parseIPv4(addrWord)
-	if !ok {
-		return
-	}
+	var peer netip.Prefix
 	next := i + 3
-	bits := 32
-	if addr.IsUnspecified() {
-		bits = 0 // "address 0.0.0.0" alone is the wildcard, as on IOS
-	}
-	if s.has(next) && looksNumeric(s.args[next].text) {
-		if bits, ok = s.mask(next); !ok {
+	if _, res, _ := matchKeyword(addrWord.text, []string{"ipv6"}); res == matched {
+		if addrWord, ok = s.arg(next, "an IPv6 PREFIX/LENGTH (::/0 for any peer)"); !ok {
+			return
+		}
+		if peer, ok = s.ipv6Peer(addrWord); !ok {
 			return
 		}
 		next++
+	} else if peer, next, ok = s.ipv4Peer(addrWord, next); !ok {
+		return
 	}
 	if s.has(next) {
 		// no-xauth is what gresec does anyway: it has no XAUTH.
@@ -254,14 +256,9 @@ func (p *parser) isakmpKey(s *stmt) {
 	if !s.end(next) {
 		return
 	}
-	peer := netip.PrefixFrom(addr, bits)
-	if peer.Masked() != peer {
-		s.errorf(addrWord, "peer %s has host bits set for mask %s; did you mean %s?", addr, maskString(bits), peer.Masked().Addr())
-		return
-	}
-	if bits == 32 {
-		if msg := hostAddressProblem(addr); msg != "" {
-			s.errorf(addrWord, "invalid peer address %s: %s", addr, msg)
+	if peer.IsSingleIP() {
+		if msg := hostAddressProblem(peer.Addr()); msg != "" {
+			s.errorf(addrWord, "invalid peer address %s: %s", peer.Addr(), msg)
 			return
 		}
 	}
@@ -297,8 +294,53 @@ func (p *parser) isakmpKey(s *stmt) {
 	p.keys[peer] = &k
 }
 
+// ipv4Peer reads `IP [MASK]` from w on and returns the argument after it.
+func (s *stmt) ipv4Peer(w word, next int) (netip.Prefix, int, bool) {
+	if strings.Contains(w.text, ":") {
+		s.errorf(w, "%q is not an IPv4 address; write IPv6 peers as \"address ipv6 PREFIX/LENGTH\"", w.text)
+		return netip.Prefix{}, next, false
+	}
+	addr, ok := s.parseIPv4(w)
+	if !ok {
+		return netip.Prefix{}, next, false
+	}
+	bits := 32
+	if addr.IsUnspecified() {
+		bits = 0 // "address 0.0.0.0" alone is the wildcard, as on IOS
+	}
+	if s.has(next) && looksNumeric(s.args[next].text) {
+		if bits, ok = s.mask(next); !ok {
+			return netip.Prefix{}, next, false
+		}
+		next++
+	}
+	peer := netip.PrefixFrom(addr, bits)
+	if peer.Masked() != peer {
+		s.errorf(w, "peer %s has host bits set for mask %s; did you mean %s?", addr, maskString(bits), peer.Masked().Addr())
+		return netip.Prefix{}, next, false
+	}
+	return peer, next, true
+}
+
+// ipv6Peer reads `PREFIX/LENGTH` after "address ipv6"; IOS wants the
+// length even for one peer (/128).
+func (s *stmt) ipv6Peer(w word) (netip.Prefix, bool) {
+	peer, ok := s.parseIPv6Prefix(w, 128)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	if peer.Masked() != peer {
+		s.errorf(w, "peer %s has host bits set; did you mean %s?", peer, peer.Masked())
+		return netip.Prefix{}, false
+	}
+	return peer, true
+}
+
 // peerString renders a key's peer as written after "address".
 func peerString(peer netip.Prefix) string {
+	if peer.Addr().Is6() {
+		return "ipv6 " + peer.String()
+	}
 	switch peer.Bits() {
 	case 32:
 		return peer.Addr().String()

@@ -44,3 +44,9 @@ func (c *Config) KeyFor(peer netip.Addr) (*ISAKMPKey, bool) {
 	}
 	return best, best != nil
 }
+
+// IPv6Enabled reports whether IPv6 runs on the interface: with `ipv6
+// enable` or any IPv6 address, as on IOS.
+func (i *Interface) IPv6Enabled() bool {
+	return i.IPv6Enable || len(i.IPv6Addresses) > 0 || i.IPv6LinkLocal.IsValid()
+}

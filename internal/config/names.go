@@ -18,8 +18,11 @@ func (k InterfaceKind) String() string {
 }
 
 func (m TunnelMode) String() string {
-	if m == ModeGREIP {
+	switch m {
+	case ModeGREIP:
 		return "gre ip"
+	case ModeGREIPv6:
+		return "gre ipv6"
 	}
 	return fmt.Sprintf("TunnelMode(%d)", int(m))
 }

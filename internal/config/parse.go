@@ -94,6 +94,21 @@ type routeKey struct {
 // ifaceMeta records where the statements of one interface were written.
 type ifaceMeta struct {
 	address, source, destination, protection, routeVia word
+	ipMTU, ipv6MTU                                     word
+	// ipv6 indexes the interface's IPv6Addresses, with the word of each.
+	ipv6 map[ipv6Key]ipv6Entry
+}
+
+// ipv6Key identifies an `ipv6 address` of one interface: an address once,
+// whatever its prefix length; an eui-64 line by its prefix.
+type ipv6Key struct {
+	addr  netip.Addr
+	eui64 bool
+}
+
+type ipv6Entry struct {
+	prefix netip.Prefix
+	w      word
 }
 
 // routeMeta records where an ip route named its interface.
@@ -386,6 +401,15 @@ func (p *parser) finish() {
 	}
 	if len(c.Routes) == 0 {
 		c.Routes = nil
+	}
+	// IPv4 routes first, as show running-config lists them.
+	slices.SortStableFunc(c.Routes, func(a, b *StaticRoute) int {
+		return a.Prefix.Addr().BitLen() - b.Prefix.Addr().BitLen()
+	})
+	for _, i := range c.Interfaces {
+		if len(i.IPv6Addresses) == 0 {
+			i.IPv6Addresses = nil
+		}
 	}
 	for _, pr := range c.Profiles {
 		if len(pr.TransformSets) == 0 {

@@ -38,7 +38,14 @@ type Config struct {
 	// ReplayWindow is the ESP anti-replay window in packets (default 64).
 	ReplayWindow int
 
-	// Routes in file order.
+	// IPv6UnicastRouting is `ipv6 unicast-routing`: forward IPv6 between
+	// interfaces. Without it, as on IOS, IPv6 addresses and routes still
+	// serve the router's own traffic (the GRE underlay among it).
+	IPv6UnicastRouting bool
+
+	// Routes are the `ip route`s, then the `ipv6 route`s, each in file
+	// order (as show running-config lists them). The family of Prefix
+	// says which statement a route came from.
 	Routes []*StaticRoute
 }
 
@@ -67,19 +74,50 @@ type Interface struct {
 	Kind        InterfaceKind
 	Description string
 	// Address is the primary `ip address`; the zero Prefix means none.
-	Address  netip.Prefix
-	Shutdown bool
+	Address netip.Prefix
+	// IPv6Addresses are the `ipv6 address PREFIX/LENGTH [eui-64]` lines in
+	// file order; an interface may have several, as on IOS.
+	IPv6Addresses []IPv6Address
+	// IPv6LinkLocal is `ipv6 address FE80::X link-local`; the zero Addr
+	// means the host chooses the link-local address.
+	IPv6LinkLocal netip.Addr
+	// IPv6Enable is `ipv6 enable`: IPv6 with only a link-local address.
+	// IPv6Enabled also counts the addresses.
+	IPv6Enable bool
+	Shutdown   bool
 	// Tunnel is non-nil exactly when Kind == Tunnel.
 	Tunnel *TunnelConfig
 	Pos    Pos
 }
 
-// TunnelMode is `tunnel mode`.
+// IPv6Address is one `ipv6 address` of an interface.
+//
+//	ipv6 address PREFIX/LENGTH            an address and its on-link prefix
+//	ipv6 address PREFIX/LENGTH eui-64     the interface identifier (the low
+//	                                      64 bits) from the MAC address
+//
+// EUI64 is accepted on physical interfaces only, where the host derives the
+// identifier from the interface's MAC address as IOS does. TunnelN and
+// LoopbackN interfaces have no MAC; IOS borrows one from another interface
+// of the box, so the address would change with the host's hardware and the
+// peer, which routes to it, could not know it. gresec refuses eui-64 there
+// and asks for the whole address.
+type IPv6Address struct {
+	// Prefix is the address with its prefix length. With EUI64 the low 64
+	// bits are zero and LENGTH is at most 64.
+	Prefix netip.Prefix
+	EUI64  bool
+}
+
+// TunnelMode is `tunnel mode`: the encapsulation and the underlay family.
+// Either mode carries both IPv4 and IPv6 inside.
 type TunnelMode int
 
 const (
-	// ModeGREIP is `tunnel mode gre ip`, the default.
+	// ModeGREIP is `tunnel mode gre ip`, the default: GRE over IPv4.
 	ModeGREIP TunnelMode = iota
+	// ModeGREIPv6 is `tunnel mode gre ipv6`: GRE over IPv6 (RFC 7676).
+	ModeGREIPv6
 )
 
 // TunnelConfig holds the tunnel-only sub-commands of a TunnelN interface.
@@ -88,8 +126,16 @@ type TunnelConfig struct {
 	IPMTU int
 	// AdjustMSS is `ip tcp adjust-mss`; 0 means off.
 	AdjustMSS int
+	// IPv6MTU is `ipv6 mtu`; 0 means derived from the underlay MTU and
+	// overhead, as on IOS (not taken from IPMTU).
+	IPv6MTU int
+	// IPv6AdjustMSS is `ipv6 tcp adjust-mss`, for TCP over IPv6; 0 means off.
+	IPv6AdjustMSS int
 
 	// Exactly one of SourceInterface and SourceAddr is set once valid.
+	// SourceAddr and Destination are of the Mode's family once valid: IPv4
+	// for gre ip, IPv6 for gre ipv6; a source interface gives its first
+	// address of that family.
 	SourceInterface string // canonical interface name
 	SourceAddr      netip.Addr
 	Destination     netip.Addr
@@ -151,10 +197,12 @@ const (
 // DHGroup is a Diffie-Hellman group number (14, 15, 16 MODP; 19, 20, 21 ECP).
 type DHGroup int
 
-// ISAKMPKey is a `crypto isakmp key KEY address IP [MASK]` line.
+// ISAKMPKey is a `crypto isakmp key KEY address IP [MASK]` or
+// `crypto isakmp key KEY address ipv6 PREFIX/LENGTH` line.
 type ISAKMPKey struct {
 	Key string
-	// Peer is the address and mask; 0.0.0.0/0 is the wildcard.
+	// Peer is the address and mask; 0.0.0.0/0 is the IPv4 wildcard, ::/0
+	// the IPv6 one.
 	Peer netip.Prefix
 	Pos  Pos
 }
@@ -218,7 +266,10 @@ type Profile struct {
 	Pos               Pos
 }
 
-// StaticRoute is `ip route PREFIX MASK (NEXT-HOP | INTERFACE [NEXT-HOP]) [DISTANCE]`.
+// StaticRoute is `ip route PREFIX MASK (NEXT-HOP | INTERFACE [NEXT-HOP]) [DISTANCE]`
+// or `ipv6 route PREFIX/LENGTH (NEXT-HOP | INTERFACE [NEXT-HOP]) [DISTANCE]`;
+// Prefix and NextHop are of one family. A link-local IPv6 next hop always
+// comes with its Interface (NextHop carries no zone).
 type StaticRoute struct {
 	Prefix    netip.Prefix
 	Interface string     // canonical name; "" when only a next hop is given

@@ -16,8 +16,10 @@ func (p *parser) validate() {
 		idx.keys.set(k.Peer, k)
 	}
 	for _, i := range p.cfg.Interfaces {
-		if a := i.Address.Addr(); i.Address.IsValid() && idx.owned[a] == nil {
-			idx.owned[a] = i
+		for _, a := range ownAddrs(i) {
+			if idx.owned[a] == nil {
+				idx.owned[a] = i
+			}
 		}
 	}
 	for _, iface := range p.cfg.Interfaces {
@@ -25,10 +27,53 @@ func (p *parser) validate() {
 			p.checkTunnel(iface, idx)
 		}
 	}
+	connected := p.connectedTable()
 	p.checkDemux()
 	p.checkProfiles()
-	p.checkRoutes()
-	p.checkRecursion()
+	p.checkRoutes(connected)
+	p.checkRecursion(connected)
+}
+
+// ownAddrs are the addresses the file gives iface, both families; eui-64
+// addresses are left out, as their host part comes from the MAC.
+func ownAddrs(i *Interface) []netip.Addr {
+	var out []netip.Addr
+	if i.Address.IsValid() {
+		out = append(out, i.Address.Addr())
+	}
+	for _, a := range i.IPv6Addresses {
+		if !a.EUI64 {
+			out = append(out, a.Prefix.Addr())
+		}
+	}
+	return out
+}
+
+// connectedPrefixes are the on-link prefixes of iface, both families;
+// link-local addresses are on every IPv6 link and do not count.
+func connectedPrefixes(i *Interface) []netip.Prefix {
+	var out []netip.Prefix
+	if i.Address.IsValid() {
+		out = append(out, i.Address.Masked())
+	}
+	for _, a := range i.IPv6Addresses {
+		out = append(out, a.Prefix.Masked())
+	}
+	return out
+}
+
+// connectedTable maps each connected prefix to the first interface that
+// has it.
+func (p *parser) connectedTable() *prefixMap[*Interface] {
+	connected := &prefixMap[*Interface]{}
+	for _, i := range p.cfg.Interfaces {
+		for _, pfx := range connectedPrefixes(i) {
+			if _, dup := connected.get(pfx); !dup {
+				connected.set(pfx, i)
+			}
+		}
+	}
+	return connected
 }
 
 // lookups are indexes built once for validation, so that checking each of
@@ -46,39 +91,56 @@ func at(w word, fallback Pos) Pos {
 	return w.pos
 }
 
-// checkAddressOverlaps refuses overlapping interface subnets, as IOS does.
-// Two prefixes overlap only when one contains the other, so after sorting
-// by start address a stack of the enclosing prefixes finds every conflict
-// in O(n log n).
+// checkAddressOverlaps refuses overlapping interface subnets, as IOS does,
+// in both families. Two prefixes overlap only when one contains the other,
+// so after sorting by start address a stack of the enclosing prefixes finds
+// every conflict in O(n log n). The IPv6 addresses of one interface may
+// share a prefix (IOS allows several in one /64); each stack entry keeps
+// the nearest enclosing entry of another interface, so that finding it
+// stays O(1).
 func (p *parser) checkAddressOverlaps() {
 	type entry struct {
 		iface *Interface
+		addr  netip.Prefix // as configured, for the message
+		pos   Pos
 		order int // position in the file, to blame the later one
+		other int // stack index of the nearest enclosing entry of another interface, or -1
 	}
 	var list []entry
 	for i, iface := range p.cfg.Interfaces {
+		m := p.meta(iface)
 		if iface.Address.IsValid() {
-			list = append(list, entry{iface, i})
+			list = append(list, entry{iface: iface, addr: iface.Address, pos: at(m.address, iface.Pos), order: i})
+		}
+		for _, a := range iface.IPv6Addresses {
+			w := m.ipv6[ipv6Key{addr: a.Prefix.Addr(), eui64: a.EUI64}].w
+			list = append(list, entry{iface: iface, addr: a.Prefix, pos: at(w, iface.Pos), order: i})
 		}
 	}
 	slices.SortStableFunc(list, func(a, b entry) int {
-		if c := a.iface.Address.Masked().Addr().Compare(b.iface.Address.Masked().Addr()); c != 0 {
+		if c := a.addr.Masked().Addr().Compare(b.addr.Masked().Addr()); c != 0 {
 			return c
 		}
-		return a.iface.Address.Bits() - b.iface.Address.Bits()
+		return a.addr.Bits() - b.addr.Bits()
 	})
 	var stack []entry
 	for _, e := range list {
-		for len(stack) > 0 && !stack[len(stack)-1].iface.Address.Masked().Contains(e.iface.Address.Masked().Addr()) {
+		for len(stack) > 0 && !stack[len(stack)-1].addr.Masked().Contains(e.addr.Addr()) {
 			stack = stack[:len(stack)-1]
 		}
-		if len(stack) > 0 {
-			a, b := stack[len(stack)-1], e
+		e.other = -1
+		if top := len(stack) - 1; top >= 0 {
+			e.other = top
+			if stack[top].iface == e.iface {
+				e.other = stack[top].other
+			}
+		}
+		if e.other >= 0 {
+			a, b := stack[e.other], e
 			if a.order > b.order {
 				a, b = b, a
 			}
-			p.errorf(at(p.meta(b.iface).address, b.iface.Pos), "%s: %s overlaps %s's %s",
-				b.iface.Name, b.iface.Address, a.iface.Name, a.iface.Address)
+			p.errorf(b.pos, "%s: %s overlaps %s's %s", b.iface.Name, b.addr, a.iface.Name, a.addr)
 		}
 		stack = append(stack, e)
 	}
@@ -116,7 +178,15 @@ func (p *parser) checkTunnel(iface *Interface, idx lookups) {
 		}
 	}
 
-	srcAddr := t.SourceAddr
+	v6 := t.Mode == ModeGREIPv6
+	if a := t.SourceAddr; a.IsValid() && a.Is6() != v6 {
+		p.errorf(at(m.source, iface.Pos), "%s: tunnel source %s %s", iface.Name, a, familyMismatch(a))
+	}
+	if a := t.Destination; a.IsValid() && a.Is6() != v6 {
+		p.errorf(at(m.destination, iface.Pos), "%s: tunnel destination %s %s", iface.Name, a, familyMismatch(a))
+	}
+	p.checkTunnelMTU(iface)
+
 	if name := t.SourceInterface; name != "" {
 		pos := at(m.source, iface.Pos)
 		src := p.ifaces[name]
@@ -128,15 +198,17 @@ func (p *parser) checkTunnel(iface *Interface, idx lookups) {
 		default:
 			if msg := p.unknownInterface(name); msg != "" {
 				p.errorf(pos, "%s: tunnel source: %s", iface.Name, msg)
-			} else if src != nil && src.Kind == Loopback && !src.Address.IsValid() {
-				p.warnf(pos, "%s: tunnel source %s has no ip address; the tunnel stays down until it has one", iface.Name, name)
+			} else if src != nil && src.Kind == Loopback {
+				// A physical interface may get its addresses from the
+				// host (DHCP, SLAAC); a loopback has only the file's.
+				if msg := missingSourceAddress(src, t.Mode); msg != "" {
+					p.warnf(pos, "%s: tunnel source %s %s", iface.Name, name, msg)
+				}
 			}
-		}
-		if src != nil && src.Address.IsValid() {
-			srcAddr = src.Address.Addr()
 		}
 	}
 
+	srcAddr := p.sourceAddr(t)
 	if dst := t.Destination; dst.IsValid() {
 		pos := at(m.destination, iface.Pos)
 		if dst == srcAddr {
@@ -188,7 +260,8 @@ func (p *parser) checkProtection(iface *Interface, name string, pos Pos, keys *p
 	}
 	if dst := iface.Tunnel.Destination; dst.IsValid() {
 		if _, _, ok := keys.lookup(dst); !ok {
-			p.errorf(pos, "%s: no crypto isakmp key matches peer %s; add \"crypto isakmp key KEY address %s\"", iface.Name, dst, dst)
+			p.errorf(pos, "%s: no crypto isakmp key matches peer %s; add \"crypto isakmp key KEY address %s\"",
+				iface.Name, dst, peerString(netip.PrefixFrom(dst, dst.BitLen())))
 		}
 	}
 }
@@ -203,13 +276,13 @@ func (p *parser) checkDemux() {
 		if iface.Kind != Tunnel || iface.Shutdown || !t.Destination.IsValid() {
 			continue
 		}
-		src := t.SourceAddr.String()
-		if t.SourceInterface != "" {
+		var src string
+		switch a := p.sourceAddr(t); {
+		case a.IsValid():
+			src = a.String()
+		case t.SourceInterface != "":
 			src = "if " + t.SourceInterface
-			if s := p.ifaces[t.SourceInterface]; s != nil && s.Address.IsValid() {
-				src = s.Address.Addr().String()
-			}
-		} else if !t.SourceAddr.IsValid() {
+		default:
 			continue
 		}
 		key := "none"
@@ -241,14 +314,100 @@ func (p *parser) checkProfiles() {
 	}
 }
 
-func (p *parser) checkRoutes() {
+func (p *parser) checkRoutes(connected *prefixMap[*Interface]) {
+	warned := p.cfg.IPv6UnicastRouting
 	for _, r := range p.cfg.Routes {
-		if r.Interface == "" {
-			continue
+		if r.Interface != "" {
+			if msg := p.unknownInterface(r.Interface); msg != "" {
+				p.errorf(at(p.rtMeta[r].iface, r.Pos), "%s %s: %s", routeCommand(r), r.Prefix, msg)
+			}
 		}
-		if msg := p.unknownInterface(r.Interface); msg != "" {
-			p.errorf(at(p.rtMeta[r].iface, r.Pos), "ip route %s: %s", r.Prefix, msg)
+		// IOS installs IPv6 routes without unicast-routing but forwards
+		// nothing: right for the underlay, which carries only the router's
+		// own packets, surely wrong for a route into a tunnel. Once is enough.
+		if !warned && r.Prefix.Addr().Is6() {
+			if via := routeTunnel(r, connected); via != "" {
+				p.warnf(r.Pos, "ipv6 route %s through %s without \"ipv6 unicast-routing\": as on IOS, this router then forwards no IPv6, so only its own traffic uses the route; add \"ipv6 unicast-routing\"",
+					r.Prefix, via)
+				warned = true
+			}
 		}
+	}
+}
+
+// routeTunnel names the tunnel r leads into, or "".
+func routeTunnel(r *StaticRoute, connected *prefixMap[*Interface]) string {
+	if r.Interface != "" {
+		if _, kind, _ := ParseInterfaceName(r.Interface); kind == Tunnel {
+			return r.Interface
+		}
+		return ""
+	}
+	if _, via, ok := connected.lookup(r.NextHop); ok && via.Kind == Tunnel {
+		return via.Name
+	}
+	return ""
+}
+
+// sourceAddr is the address a tunnel's underlay leaves from, as far as the
+// file tells: the tunnel source address, or its source interface's first
+// address of the tunnel's family; invalid when the file does not tell.
+func (p *parser) sourceAddr(t *TunnelConfig) netip.Addr {
+	if t.SourceInterface == "" {
+		return t.SourceAddr
+	}
+	src := p.ifaces[t.SourceInterface]
+	switch {
+	case src == nil:
+	case t.Mode == ModeGREIPv6:
+		for _, a := range src.IPv6Addresses {
+			if !a.EUI64 {
+				return a.Prefix.Addr()
+			}
+		}
+	case src.Address.IsValid():
+		return src.Address.Addr()
+	}
+	return netip.Addr{}
+}
+
+// familyMismatch finishes the message for a tunnel endpoint a whose family
+// is not the one of the tunnel mode.
+func familyMismatch(a netip.Addr) string {
+	if a.Is6() {
+		return "is an IPv6 address, but tunnel mode gre ip (the default) runs over IPv4; add \"tunnel mode gre ipv6\""
+	}
+	return "is an IPv4 address, but tunnel mode gre ipv6 runs over IPv6; give an IPv6 address or remove \"tunnel mode gre ipv6\""
+}
+
+// missingSourceAddress finishes the warning for a loopback tunnel source
+// without an address of the tunnel's family, or returns "".
+func missingSourceAddress(src *Interface, mode TunnelMode) string {
+	has4, has6 := src.Address.IsValid(), len(src.IPv6Addresses) > 0
+	switch {
+	case mode == ModeGREIP && !has4 && has6:
+		return "has no ip address, only IPv6 ones, and tunnel mode gre ip runs over IPv4; the tunnel stays down until it has one (or add \"tunnel mode gre ipv6\")"
+	case mode == ModeGREIP && !has4:
+		return "has no ip address; the tunnel stays down until it has one"
+	case mode == ModeGREIPv6 && !has6 && has4:
+		return "has no ipv6 address, only an IPv4 one, and tunnel mode gre ipv6 runs over IPv6; the tunnel stays down until it has one"
+	case mode == ModeGREIPv6 && !has6:
+		return "has no ipv6 address; the tunnel stays down until it has one"
+	}
+	return ""
+}
+
+// checkTunnelMTU compares a tunnel's MTUs. The data plane gives the
+// tunnel's link one MTU, ip mtu; Linux turns IPv6 off on a link below
+// 1280 bytes and keeps the IPv6 MTU at or below the link's.
+func (p *parser) checkTunnelMTU(iface *Interface) {
+	t, m := iface.Tunnel, p.meta(iface)
+	if t.IPMTU != 0 && t.IPv6MTU > t.IPMTU {
+		p.warnf(at(m.ipv6MTU, iface.Pos), "%s: ipv6 mtu %d is larger than ip mtu %d, though the tunnel adds the same overhead to IPv4 and IPv6; IPv6 packets get at most %d",
+			iface.Name, t.IPv6MTU, t.IPMTU, t.IPMTU)
+	}
+	if t.IPMTU != 0 && t.IPMTU < 1280 && iface.IPv6Enabled() {
+		p.warnf(at(m.ipMTU, iface.Pos), "%s: ip mtu %d is below 1280, the smallest MTU IPv6 allows (RFC 8200): IPv6 will not run on this tunnel", iface.Name, t.IPMTU)
 	}
 }
 
@@ -262,16 +421,13 @@ type underlayHop struct {
 // underlayTable is the routing table this file alone gives: connected
 // prefixes and static routes, best entry per prefix as the kernel (and IOS)
 // would pick it: connected before static, then the lowest distance.
-func (p *parser) underlayTable() *prefixMap[underlayHop] {
-	connected := &prefixMap[*Interface]{}
+func (p *parser) underlayTable(connected *prefixMap[*Interface]) *prefixMap[underlayHop] {
 	table := &prefixMap[underlayHop]{}
 	for _, i := range p.cfg.Interfaces {
-		if !i.Address.IsValid() {
-			continue
-		}
-		if _, dup := connected.get(i.Address); !dup {
-			connected.set(i.Address, i)
-			table.set(i.Address, underlayHop{prefix: i.Address.Masked(), via: i})
+		for _, pfx := range connectedPrefixes(i) {
+			if first, _ := connected.get(pfx); first == i {
+				table.set(pfx, underlayHop{prefix: pfx, via: i})
+			}
 		}
 	}
 	for _, r := range p.cfg.Routes {
@@ -292,8 +448,8 @@ func (p *parser) underlayTable() *prefixMap[underlayHop] {
 // checkRecursion gives the advice of the design article: a tunnel whose
 // destination is reached only through a less specific route goes recursive
 // as soon as the overlay learns a more specific one; a /32 prevents it.
-func (p *parser) checkRecursion() {
-	table := p.underlayTable()
+func (p *parser) checkRecursion(connected *prefixMap[*Interface]) {
+	table := p.underlayTable(connected)
 	for _, iface := range p.cfg.Interfaces {
 		if iface.Kind != Tunnel || !iface.Tunnel.Destination.IsValid() {
 			continue
@@ -310,10 +466,10 @@ func (p *parser) checkRecursion() {
 			}
 			p.warnf(pos, "%s: destination %s is routed through %s (%s): recursive routing; the tunnel will be held down",
 				iface.Name, dst, through, hop.prefix)
-		case hop.route != nil && hop.prefix.Bits() < 32 && iface.Tunnel.RouteVia != nil && iface.Tunnel.RouteVia.Mandatory:
+		case hop.route != nil && hop.prefix.Bits() < dst.BitLen() && iface.Tunnel.RouteVia != nil && iface.Tunnel.RouteVia.Mandatory:
 			// `tunnel route-via ... mandatory` pins the underlay by policy
 			// routing: no route learned over the tunnel can draw it in.
-		case hop.route != nil && hop.prefix.Bits() < 32:
+		case hop.route != nil && hop.prefix.Bits() < dst.BitLen():
 			nh := "<next-hop>"
 			if r := hop.route; r.NextHop.IsValid() {
 				nh = r.NextHop.String()
@@ -321,8 +477,12 @@ func (p *parser) checkRecursion() {
 					nh = r.Interface + " " + nh
 				}
 			}
-			p.warnf(pos, "%s: destination %s is reached only through %s (less specific than /32); a route learned over the tunnel could make it recursive: add \"ip route %s 255.255.255.255 %s\" (or \"tunnel route-via INTERFACE mandatory\")",
-				iface.Name, dst, hop.prefix, dst, nh)
+			host := fmt.Sprintf("ip route %s 255.255.255.255", dst)
+			if dst.Is6() {
+				host = fmt.Sprintf("ipv6 route %s/128", dst)
+			}
+			p.warnf(pos, "%s: destination %s is reached only through %s (less specific than /%d); a route learned over the tunnel could make it recursive: add \"%s %s\" (or \"tunnel route-via INTERFACE mandatory\")",
+				iface.Name, dst, hop.prefix, dst.BitLen(), host, nh)
 		}
 	}
 }
