@@ -39,6 +39,8 @@ type TunnelDevice struct {
 	upgradeMu   sync.Mutex
 	// The packets of the current one-second window.
 	winStart, winPackets atomic.Int64
+	// now is the clock of the window (tests stop it).
+	now func() time.Time
 }
 
 const (
@@ -88,7 +90,7 @@ func CreateTunnelDevice(name string, mtu int) (*TunnelDevice, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &TunnelDevice{name: name, light: f, rw: newReadWaiter(rc)}, nil
+	return &TunnelDevice{name: name, light: f, rw: newReadWaiter(rc), now: time.Now}, nil
 }
 
 // BatchSize implements dataplane.Overlay.
@@ -176,7 +178,7 @@ func (d *TunnelDevice) Write(bufs [][]byte, offset int) (int, error) {
 // count notes packets of the light mode and asks for the upgrade when the
 // tunnel carries traffic.
 func (d *TunnelDevice) count(n int) {
-	now := time.Now().UnixNano()
+	now := d.now().UnixNano()
 	if start := d.winStart.Load(); now-start > int64(time.Second) {
 		if d.winStart.CompareAndSwap(start, now) {
 			d.winPackets.Store(0)
