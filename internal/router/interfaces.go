@@ -281,6 +281,10 @@ func (r *Router) ensureTunnel(it *iface) error {
 // resolveSource finds the tunnel's source address, or says why it has none.
 func (r *Router) resolveSource(it *iface) (netip.Addr, string) {
 	tc := it.cfg.Tunnel
+	if tc.Mode == config.ModeGREIPv6 {
+		// The configuration language has it; the data plane does not yet.
+		return netip.Addr{}, "tunnel mode gre ipv6: GRE over an IPv6 underlay is not implemented yet"
+	}
 	if tc.SourceInterface != "" {
 		l, ok := r.hs.link(tc.SourceInterface)
 		switch {
