@@ -123,10 +123,11 @@ func startSoakPing(t *testing.T, l *lab.Lab, count int) *soakPing {
 	go func() {
 		defer close(p.done)
 		sc := bufio.NewScanner(out)
+		var seqs icmpSeqs
 		for sc.Scan() {
 			if m := soakReply.FindStringSubmatch(sc.Text()); m != nil {
 				n, _ := strconv.Atoi(m[1])
-				p.answered[n] = true
+				p.answered[seqs.unwrap(n)] = true
 			} else if soakSummary.MatchString(sc.Text()) {
 				p.summary = sc.Text()
 			}
