@@ -26,8 +26,8 @@ const (
 	// removed from the link of index Index.
 	EventAddr
 	EventAddrGone
-	// EventRoute: a route to Prefix in Table was added, changed or
-	// removed.
+	// EventRoute: a route to Prefix in Table, of Protocol, was added,
+	// changed or removed.
 	EventRoute
 )
 
@@ -37,9 +37,10 @@ type Event struct {
 	Links []Link // EventSnapshot
 	Link  Link   // EventLink, EventLinkGone
 	// Index is the link of an address.
-	Index  int
-	Prefix netip.Prefix
-	Table  int
+	Index    int
+	Prefix   netip.Prefix
+	Table    int
+	Protocol int
 }
 
 // eventBuffer is the receive buffer of each event socket: a hub bringing
@@ -187,7 +188,7 @@ func (w *watcher) forward() error {
 					p = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
 				}
 			}
-			ev = Event{Kind: EventRoute, Prefix: p, Table: u.Table}
+			ev = Event{Kind: EventRoute, Prefix: p, Table: u.Table, Protocol: int(u.Protocol)}
 		}
 		if err := w.send(ev); err != nil {
 			return err

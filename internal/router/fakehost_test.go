@@ -52,6 +52,8 @@ type fakeLink struct {
 	admin, carrier bool
 	mtu            int
 	v4, v6         []netip.Prefix
+	// created is set on the devices the router created (DeviceGroup).
+	created bool
 }
 
 // up reports whether the link can carry traffic: admin up with carrier
@@ -272,6 +274,19 @@ func (h *fakeHost) newLinkLocked(name string, admin, carrier bool, mtu int) *fak
 	h.links[name] = l
 	h.emit(linux.Event{Kind: linux.EventLink, Link: l.describe(false)})
 	return l
+}
+
+// DeleteDevices removes the links the router created, as the kernel
+// removes the group.
+func (h *fakeHost) DeleteDevices() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for name, l := range h.links {
+		if l.created {
+			h.removeLinkLocked(name)
+		}
+	}
+	return nil
 }
 
 func (h *fakeHost) removeLinkLocked(name string) {
@@ -731,7 +746,7 @@ func (h *fakeHost) CreateTunnelDevice(name string, mtu int) (TunnelDevice, error
 	if h.links[name] != nil {
 		return nil, fmt.Errorf("create %s: file exists", name)
 	}
-	h.newLinkLocked(name, false, true, mtu)
+	h.newLinkLocked(name, false, true, mtu).created = true
 	return &fakeTunnel{Overlay: dataplanetest.NewOverlay(64), h: h, name: name}, nil
 }
 
@@ -742,7 +757,7 @@ func (h *fakeHost) CreateLoopbackDevice(name string) (io.Closer, error) {
 	if h.links[name] != nil {
 		return nil, fmt.Errorf("create %s: file exists", name)
 	}
-	h.newLinkLocked(name, true, true, 1500)
+	h.newLinkLocked(name, true, true, 1500).created = true
 	return &fakeLoopback{h: h, name: name}, nil
 }
 

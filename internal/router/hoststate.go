@@ -33,8 +33,12 @@ type hostChange struct {
 	// link is the name of the link that changed, or whose addresses did.
 	link string
 	// addr is the address added or removed; route the destination of a
-	// route that changed.
+	// route that changed, routeProto its protocol.
 	addr, route netip.Prefix
+	routeProto  int
+	// carrier is set when a link's operational state changed (or the link
+	// came or went).
+	carrier bool
 }
 
 func newHostState() *hostState {
@@ -63,7 +67,7 @@ func (h *hostState) apply(ev linux.Event) (c hostChange, ok bool) {
 		}
 		h.setLink(l)
 		h.v6stale = true
-		return hostChange{link: l.Name}, true
+		return hostChange{link: l.Name, carrier: !had || old.OperUp != l.OperUp}, true
 	case linux.EventLinkGone:
 		name, ok := h.names[ev.Link.Index]
 		if !ok {
@@ -78,7 +82,7 @@ func (h *hostState) apply(ev linux.Event) (c hostChange, ok bool) {
 		}
 		delete(h.addrs, ev.Link.Index)
 		h.v6stale = true
-		return hostChange{link: name}, true
+		return hostChange{link: name, carrier: true}, true
 	case linux.EventAddr, linux.EventAddrGone:
 		la := h.addrs[ev.Index]
 		if la == nil {
@@ -103,7 +107,7 @@ func (h *hostState) apply(ev linux.Event) (c hostChange, ok bool) {
 		}
 		return hostChange{link: h.names[ev.Index], addr: ev.Prefix}, true
 	case linux.EventRoute:
-		return hostChange{route: ev.Prefix}, true
+		return hostChange{route: ev.Prefix, routeProto: ev.Protocol}, true
 	}
 	return hostChange{}, false
 }

@@ -16,6 +16,9 @@ import (
 	"github.com/gresec/gresec/internal/packet"
 )
 
+// createBatch is how many tunnel devices a pass creates at most.
+const createBatch = 256
+
 // fullDelay is how soon after the kernel reports a tunnel's carrier every
 // tunnel is evaluated again.
 const fullDelay = 500 * time.Millisecond
@@ -45,6 +48,9 @@ type iface struct {
 	src        netip.Addr
 	underlay   underlayKey
 	lookup     linux.Lookup
+	// viaTunnel is the last gresec tunnel the underlay ran through: when
+	// that tunnel's carrier comes back, the route through it may too.
+	viaTunnel string
 	srcProblem string
 	mtu        int
 	// pin is the policy routing installed for `tunnel route-via` (nil
@@ -97,6 +103,10 @@ func (r *Router) reconcileLocked(now time.Time) {
 		}
 		r.fwd = true
 	}
+	// Devices are created a batch per pass, so that the show commands
+	// are answered while a hub of thousands of tunnels starts.
+	created := 0
+	r.more = false
 	for _, ic := range r.cfg.Interfaces {
 		it := r.ifs[ic.Name]
 		if it == nil {
@@ -105,6 +115,13 @@ func (r *Router) reconcileLocked(now time.Time) {
 			r.dirty[ic.Name] = true
 		}
 		it.cfg = ic
+		if ic.Kind == config.Tunnel && it.tun == nil {
+			if created >= createBatch {
+				r.more = true
+				continue
+			}
+			created++
+		}
 		if err := r.ensureInterface(it); err != nil {
 			r.warnOnce(it, err.Error())
 		}
@@ -113,6 +130,7 @@ func (r *Router) reconcileLocked(now time.Time) {
 	// runs into another tunnel, its line protocol changed); a few rounds
 	// settle chains of tunnels, the rest waits for the next pass.
 	for round := 0; round < 4; round++ {
+		r.sweepLocked(now)
 		all, dirty := r.dirtyAll, r.dirty
 		r.dirtyAll, r.dirty = false, map[string]bool{}
 		for _, ic := range r.cfg.Interfaces {
@@ -120,6 +138,9 @@ func (r *Router) reconcileLocked(now time.Time) {
 				continue
 			}
 			it := r.ifs[ic.Name]
+			if it.dp == nil {
+				continue // no device (yet, or it failed: warned)
+			}
 			switch {
 			case all || dirty[ic.Name] || dueAt(it.lp.HoldDownUntil(), now):
 				r.evaluateTunnel(now, it)
@@ -130,7 +151,7 @@ func (r *Router) reconcileLocked(now time.Time) {
 				it.saNext = r.expireSAs(now, it)
 			}
 		}
-		if !r.dirtyAll && len(r.dirty) == 0 {
+		if !r.dirtyAll && len(r.dirty) == 0 && len(r.pend.links) == 0 {
 			break
 		}
 	}
@@ -510,7 +531,7 @@ func (r *Router) updateLineProtocol(now time.Time, it *iface, in lineproto.Input
 		// runs through it, follow its state (and again when the kernel
 		// reports its carrier: noteEventLocked).
 		r.routesDirty = true
-		r.markUsers(name, netip.Prefix{})
+		r.pend.links[name] = true
 		if err := it.tun.SetCarrier(it.lp.Up()); err != nil {
 			r.log.Warn(err.Error())
 		}
@@ -530,9 +551,12 @@ func (r *Router) resolveDestination(it *iface) (problem, recursion string) {
 	}
 	if lk.Device != it.lookup.Device {
 		// Tunnels whose underlay runs through this one see a new chain.
-		defer r.markUsers(it.cfg.Name, netip.Prefix{})
+		r.pend.links[it.cfg.Name] = true
 	}
 	it.lookup = lk
+	if o := r.ifs[lk.Device]; o != nil && o.cfg.Kind == config.Tunnel {
+		it.viaTunnel = lk.Device
+	}
 	rv := tc.RouteVia
 	mandatory := rv != nil && rv.Mandatory
 	if mandatory && (!lk.Found || lk.Device != rv.Interface) {
@@ -632,6 +656,15 @@ func (r *Router) runKeepalive(now time.Time, it *iface) string {
 
 // teardown removes what gresec created for an interface.
 func (r *Router) teardown(it *iface) {
+	for _, c := range r.release(it) {
+		_ = c.Close()
+	}
+}
+
+// release undoes what gresec did for an interface but closing its
+// devices, which it returns: the kernel takes a while to remove each, and
+// shutdown closes a hub's thousands of devices at once.
+func (r *Router) release(it *iface) []io.Closer {
 	name := it.cfg.Name
 	if it.cfg.Kind == config.Physical && it.addr.IsValid() {
 		if err := r.host.SetAddress(name, netip.Prefix{}, it.addr); err != nil {
@@ -644,12 +677,14 @@ func (r *Router) teardown(it *iface) {
 		_ = r.attachPort(it, portKey{esp: true})
 		it.dp.Close()
 	}
+	var devs []io.Closer
 	if it.tun != nil {
-		_ = it.tun.Close()
+		devs = append(devs, it.tun)
 	}
 	if it.loop != nil {
-		_ = it.loop.Close()
+		devs = append(devs, it.loop)
 	}
+	return devs
 }
 
 // routeProtocol is how IOS shows routes of one kernel route protocol:

@@ -271,6 +271,10 @@ func startScaleDaemon(cl *cleanups, dir, ns, name, config string, o scaleDaemonO
 		return nil, err
 	}
 	args := []string{"ip", "netns", "exec", ns, binary, "run", "-c", d.conf, "--socket", d.socket}
+	if p := os.Getenv("SCALE_PROFILE"); p != "" {
+		// A CPU profile per daemon, named after the daemon.
+		args = append(args, "--cpuprofile", filepath.Join(p, name+".pprof"))
+	}
 	d.cmd = exec.Command(args[0], args[1:]...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	d.started = time.Now()
