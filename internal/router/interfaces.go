@@ -41,16 +41,16 @@ type iface struct {
 	adminShutdown bool
 
 	// Tunnel state.
-	lp         lineproto.Machine
-	lpIn       lineproto.Inputs // the inputs of the last evaluation
-	ka         *keepalive.Machine
-	kaReplies  uint64 // dp.C's KeepaliveReplies seen so far
-	src        netip.Addr
-	underlay   underlayKey
-	lookup     linux.Lookup
+	lp        lineproto.Machine
+	lpIn      lineproto.Inputs // the inputs of the last evaluation
+	ka        *keepalive.Machine
+	kaReplies uint64 // dp.C's KeepaliveReplies seen so far
+	src       netip.Addr
+	underlay  underlayKey
+	lookup    linux.Lookup
 	// viaTunnel is the last gresec tunnel the underlay ran through: when
 	// that tunnel's carrier comes back, the route through it may too.
-	viaTunnel string
+	viaTunnel  string
 	srcProblem string
 	mtu        int
 	// pin is the policy routing installed for `tunnel route-via` (nil

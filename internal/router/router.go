@@ -65,9 +65,9 @@ type Router struct {
 	// dirty names the tunnels to evaluate afresh at the next pass (all of
 	// them with dirtyAll); routesDirty asks for the static routes to be
 	// synchronised.
-	dirty       map[string]bool
-	dirtyAll    bool
-	pend        pending
+	dirty    map[string]bool
+	dirtyAll bool
+	pend     pending
 	// more is set when a pass left devices to create to the next one.
 	more        bool
 	routesDirty bool
