@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/tun"
 )
@@ -230,37 +229,14 @@ func (d *TunnelDevice) Close() error {
 	return errors.Join(err, d.light.Close())
 }
 
-// DeviceGroup is the link group (IFLA_GROUP) of the devices gresec
-// creates, so that they go in one request when it stops (DeleteDevices).
-const DeviceGroup = 0x67726563 // "grec"
-
-// initLink puts a new device in DeviceGroup and, unless mtu is 0, sets
-// its MTU.
+// initLink sets the MTU of a new device.
 func initLink(name string, mtu int) error {
 	l, err := netlink.LinkByName(name)
 	if err == nil {
-		err = netlink.LinkSetGroup(l, DeviceGroup)
-	}
-	if err == nil && mtu > 0 {
 		err = netlink.LinkSetMTU(l, mtu)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: set up the new device (MTU %d): %w", name, mtu, err)
-	}
-	return nil
-}
-
-// DeleteDevices removes every device gresec created, in one request: the
-// kernel then waits once for all of them, where closing them one by one
-// waits for each (a hub of 10000 tunnels took minutes to stop).
-func DeleteDevices() error {
-	req := nl.NewNetlinkRequest(unix.RTM_DELLINK, unix.NLM_F_ACK)
-	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	b := make([]byte, 4)
-	binary.NativeEndian.PutUint32(b, DeviceGroup)
-	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, b))
-	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("delete gresec's devices: %w", err)
+		return fmt.Errorf("%s: set MTU %d: %w", name, mtu, err)
 	}
 	return nil
 }
@@ -313,10 +289,5 @@ func CreateLoopbackDevice(name string) (*os.File, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: TUNSETIFF: %w", name, err)
 	}
-	f := os.NewFile(uintptr(fd), "/dev/net/tun:"+name)
-	if err := initLink(name, 0); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return os.NewFile(uintptr(fd), "/dev/net/tun:"+name), nil
 }

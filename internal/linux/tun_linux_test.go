@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
@@ -191,46 +190,5 @@ func TestFinishChecksum(t *testing.T) {
 	finishChecksum(pkt, 20, 26)
 	if !checksumOK(pkt) {
 		t.Fatalf("checksum %#04x does not verify", binary.BigEndian.Uint16(pkt[26:]))
-	}
-}
-
-// TestDeleteDevices: the devices gresec created go in one request; a
-// link it did not create stays.
-func TestDeleteDevices(t *testing.T) {
-	var devs []*TunnelDevice
-	var gone []string
-	inNewNetns(t, func() error {
-		for _, n := range []string{"tun7", "tun8"} {
-			d, err := CreateTunnelDevice(n, 1400)
-			if err != nil {
-				return err
-			}
-			devs = append(devs, d)
-		}
-		lo, err := CreateLoopbackDevice("loop7")
-		if err != nil {
-			return err
-		}
-		defer lo.Close()
-		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "keep0"}, PeerName: "keep1"}); err != nil {
-			return err
-		}
-		if err := DeleteDevices(); err != nil {
-			return err
-		}
-		for _, n := range []string{"tun7", "tun8", "loop7", "keep0"} {
-			if _, err := netlink.LinkByName(n); err != nil {
-				gone = append(gone, n)
-			}
-		}
-		return nil
-	})
-	for _, d := range devs {
-		if err := d.Close(); err != nil {
-			t.Errorf("closing a deleted device: %v", err)
-		}
-	}
-	if len(gone) != 3 || slices.Contains(gone, "keep0") {
-		t.Errorf("gone after DeleteDevices: %v; want tun7, tun8 and loop7 only", gone)
 	}
 }

@@ -52,7 +52,7 @@ type fakeLink struct {
 	admin, carrier bool
 	mtu            int
 	v4, v6         []netip.Prefix
-	// created is set on the devices the router created (DeviceGroup).
+	// created is set on the devices the router created.
 	created bool
 }
 
@@ -274,19 +274,6 @@ func (h *fakeHost) newLinkLocked(name string, admin, carrier bool, mtu int) *fak
 	h.links[name] = l
 	h.emit(linux.Event{Kind: linux.EventLink, Link: l.describe(false)})
 	return l
-}
-
-// DeleteDevices removes the links the router created, as the kernel
-// removes the group.
-func (h *fakeHost) DeleteDevices() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for name, l := range h.links {
-		if l.created {
-			h.removeLinkLocked(name)
-		}
-	}
-	return nil
 }
 
 func (h *fakeHost) removeLinkLocked(name string) {

@@ -55,8 +55,6 @@ type Host interface {
 
 	CreateTunnelDevice(name string, mtu int) (TunnelDevice, error)
 	CreateLoopbackDevice(name string) (io.Closer, error)
-	// DeleteDevices removes every device gresec created, at once.
-	DeleteDevices() error
 	// ListenRaw opens the raw socket of one IP protocol (47 or 50) from
 	// one source address, shared by the tunnels from it.
 	ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions) (RawSocket, error)

@@ -42,8 +42,6 @@ func (h *linuxHost) CreateLoopbackDevice(name string) (io.Closer, error) {
 	return linux.CreateLoopbackDevice(name)
 }
 
-func (h *linuxHost) DeleteDevices() error { return linux.DeleteDevices() }
-
 func (h *linuxHost) ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions) (RawSocket, error) {
 	s, err := linux.ListenRaw(proto, src, opts)
 	if err != nil {

@@ -394,9 +394,6 @@ func (r *Router) shutdown() {
 		devs = append(devs, r.release(it)...)
 		delete(r.ifs, name)
 	}
-	if err := r.host.DeleteDevices(); err != nil {
-		r.log.Warn(err.Error())
-	}
 	closeAll(devs)
 	r.closeIdlePorts(r.opts.Now(), true)
 }
