@@ -81,6 +81,10 @@ func CreateTunnelDevice(name string, mtu int) (*TunnelDevice, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	f := os.NewFile(uintptr(fd), "/dev/net/tun:"+name)
+	if err := noIPv6LinkLocal(name); err != nil {
+		f.Close()
+		return nil, err
+	}
 	if err := initLink(name, mtu); err != nil {
 		f.Close()
 		return nil, err
@@ -227,6 +231,21 @@ func (d *TunnelDevice) Close() error {
 		err = (*dev).Close()
 	}
 	return errors.Join(err, d.light.Close())
+}
+
+// noIPv6LinkLocal keeps the kernel from giving a new device an IPv6
+// link-local address of its own (addr_gen_mode none), before it goes up.
+// Each such address brings duplicate address detection, MLD reports and
+// router solicitations into the tunnel, and an fe80::/64 route per device:
+// with 10000 tunnels the kernel's IPv6 table held 10000 routes to the same
+// prefix, and each new device took longer than the one before. IPv6 still
+// crosses the device; its addresses come from the configuration.
+func noIPv6LinkLocal(name string) error {
+	err := writeSysctl("net/ipv6/conf/"+name+"/addr_gen_mode", "1")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // a kernel without IPv6
+	}
+	return err
 }
 
 // initLink sets the MTU of a new device.

@@ -192,3 +192,32 @@ func TestFinishChecksum(t *testing.T) {
 		t.Fatalf("checksum %#04x does not verify", binary.BigEndian.Uint16(pkt[26:]))
 	}
 }
+
+// TestTunnelDeviceNoIPv6LinkLocal: an up tunnel device with carrier gets
+// no IPv6 link-local address of the kernel's (nor its fe80::/64 route).
+func TestTunnelDeviceNoIPv6LinkLocal(t *testing.T) {
+	var v6 []netlink.Addr
+	var d *TunnelDevice
+	inNewNetns(t, func() error {
+		var err error
+		if d, err = CreateTunnelDevice("tun6", 1400); err != nil {
+			return err
+		}
+		l, err := netlink.LinkByName("tun6")
+		if err != nil {
+			return err
+		}
+		if err := netlink.LinkSetUp(l); err != nil {
+			return err
+		}
+		if err := d.SetCarrier(true); err != nil {
+			return err
+		}
+		v6, err = netlink.AddrList(l, netlink.FAMILY_V6)
+		return err
+	})
+	defer d.Close()
+	if len(v6) != 0 {
+		t.Errorf("IPv6 addresses on a new tunnel device: %v", v6)
+	}
+}
