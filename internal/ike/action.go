@@ -12,8 +12,8 @@ import (
 
 // An Action is something the engine asks its caller to do. Every method of
 // Engine that takes an event returns the actions it caused, in the order
-// they must be carried out. The concrete types are Send, InstallSA,
-// PeerMoved, DeleteSA, PeerDead, SessionUp, SessionDown, KeyLogIKE, KeyLogESP and Log.
+// they must be carried out. The concrete types are Send, InstallPair,
+// PeerMoved, DeletePair, PeerDead, SessionUp, SessionDown, KeyLogIKE, KeyLogESP and Log.
 type Action interface{ action() }
 
 // Send asks for one UDP datagram. Data is the UDP payload exactly as it
@@ -58,14 +58,14 @@ type SAKeys struct {
 	AuthKey []byte
 }
 
-// InstallSA asks the data plane to create an ESP SA pair for a protected
+// InstallPair asks the data plane to create an ESP SA pair for a protected
 // tunnel. Make-before-break is the data plane's part: when the tunnel
 // already has a pair, the new one takes over outbound traffic at once and
 // the older inbound SA keeps accepting packets until the engine deletes it
-// with DeleteSA. If the engine deletes the pair that carries outbound
+// with DeletePair. If the engine deletes the pair that carries outbound
 // traffic while another remains, the most recently installed remaining
 // pair takes over; with none left the tunnel fails closed.
-type InstallSA struct {
+type InstallPair struct {
 	Tunnel        string
 	Local, Remote netip.Addr // the tunnel endpoints (outer addresses)
 	Mode          Mode
@@ -87,8 +87,8 @@ type PeerMoved struct {
 	Encap  UDPEncap
 }
 
-// DeleteSA asks the data plane to remove an SA pair.
-type DeleteSA struct {
+// DeletePair asks the data plane to remove an SA pair.
+type DeletePair struct {
 	Tunnel string
 	InSPI  uint32
 	OutSPI uint32
@@ -96,7 +96,7 @@ type DeleteSA struct {
 
 // PeerDead reports that dead peer detection gave up on a peer: five
 // R-U-THERE retransmissions without an answer (RFC 3706). The engine has
-// already removed the peer's SAs (DeleteSA actions precede this one) and
+// already removed the peer's SAs (DeletePair actions precede this one) and
 // will negotiate again with back-off.
 type PeerDead struct {
 	Remote netip.Addr
@@ -165,8 +165,8 @@ type Log struct {
 }
 
 func (Send) action()        {}
-func (InstallSA) action()   {}
-func (DeleteSA) action()    {}
+func (InstallPair) action() {}
+func (DeletePair) action()  {}
 func (PeerMoved) action()   {}
 func (PeerDead) action()    {}
 func (SessionUp) action()   {}

@@ -19,7 +19,7 @@
 // protection requests, Receive for datagrams from UDP ports 500 and 4500,
 // Tick when NextWake says so, DataplaneActivity, UnknownSPI, Rekey,
 // ClearSessions and ClearISAKMP — and carries out the actions each call
-// returns: Send a datagram, InstallSA or DeleteSA in the data plane,
+// returns: Send a datagram, InstallPair or DeletePair in the data plane,
 // report PeerDead, SessionUp and SessionDown, write KeyLogIKE and
 // KeyLogESP lines, Log. Randomness comes from Config.Rand, so tests run an
 // hour of protocol time deterministically in milliseconds.

@@ -89,7 +89,7 @@ func FuzzReceive(f *testing.F) {
 						Data:   data,
 					})
 					for _, a := range acts {
-						if _, ok := a.(InstallSA); ok && s.a != nil && len(s.a.installs()) == 0 && to == s.a {
+						if _, ok := a.(InstallPair); ok && s.a != nil && len(s.a.installs()) == 0 && to == s.a {
 							t.Fatal("an SA pair installed from a single forged message")
 						}
 					}

@@ -65,8 +65,8 @@ func (n *node) sendsOf(x isakmp.ExchangeType) []time.Time {
 	return out
 }
 
-func (n *node) installs() []InstallSA   { return actionsOf[InstallSA](n.actions) }
-func (n *node) deletes() []DeleteSA     { return actionsOf[DeleteSA](n.actions) }
+func (n *node) installs() []InstallPair { return actionsOf[InstallPair](n.actions) }
+func (n *node) deletes() []DeletePair   { return actionsOf[DeletePair](n.actions) }
 func (n *node) logs() []Log             { return actionsOf[Log](n.actions) }
 func (n *node) sessionUps() []SessionUp { return actionsOf[SessionUp](n.actions) }
 
@@ -81,14 +81,14 @@ func actionsOf[T Action](as []Action) []T {
 }
 
 // installed returns the SA pairs a node has installed and not deleted.
-func (n *node) installed() []InstallSA {
-	var live []InstallSA
+func (n *node) installed() []InstallPair {
+	var live []InstallPair
 	for _, a := range n.actions {
 		switch v := a.(type) {
-		case InstallSA:
+		case InstallPair:
 			live = append(live, v)
-		case DeleteSA:
-			live = slices.DeleteFunc(live, func(i InstallSA) bool { return i.In.SPI == v.InSPI })
+		case DeletePair:
+			live = slices.DeleteFunc(live, func(i InstallPair) bool { return i.In.SPI == v.InSPI })
 		}
 	}
 	return live
@@ -208,7 +208,7 @@ func (n *network) record(from *node, as []Action) {
 			n.t.Logf("%s %s %s: %s", n.now.Sub(t0), from.name, l.Level, l.Msg)
 		}
 		from.actions = append(from.actions, a)
-		if i, ok := a.(InstallSA); ok {
+		if i, ok := a.(InstallPair); ok {
 			if from.installedAt == nil {
 				from.installedAt = map[uint32]time.Time{}
 			}
@@ -327,7 +327,7 @@ func pair(t testing.TB, cfgA, cfgB Config) (*network, *node, *node) {
 // checkPair checks that two installs are the two ends of one SA pair and
 // that the keys work: a packet sealed by one end opens at the other, in
 // both directions.
-func checkPair(t testing.TB, x, y InstallSA) {
+func checkPair(t testing.TB, x, y InstallPair) {
 	t.Helper()
 	if x.In.SPI != y.Out.SPI || x.Out.SPI != y.In.SPI {
 		t.Fatalf("SPIs do not cross: %08x/%08x vs %08x/%08x", x.In.SPI, x.Out.SPI, y.In.SPI, y.Out.SPI)
@@ -349,7 +349,7 @@ func checkPair(t testing.TB, x, y InstallSA) {
 	sealOpen(t, y, x)
 }
 
-func sealOpen(t testing.TB, from, to InstallSA) {
+func sealOpen(t testing.TB, from, to InstallPair) {
 	t.Helper()
 	out, err := esp.NewOutbound(from.Out.SPI, from.Suite, from.Out.EncKey, from.Out.AuthKey, false)
 	if err != nil {
@@ -373,7 +373,7 @@ func sealOpen(t testing.TB, from, to InstallSA) {
 }
 
 // established checks that a and b each have exactly one SA pair, the same.
-func established(t testing.TB, a, b *node) (InstallSA, InstallSA) {
+func established(t testing.TB, a, b *node) (InstallPair, InstallPair) {
 	t.Helper()
 	ia, ib := a.installed(), b.installed()
 	if len(ia) != 1 || len(ib) != 1 {

@@ -219,7 +219,7 @@ func TestHostileMidExchange(t *testing.T) {
 		if fingerprint(f.to.e) != before {
 			t.Errorf("%s: state changed", f.name)
 		}
-		if len(actionsOf[InstallSA](acts)) > 0 {
+		if len(actionsOf[InstallPair](acts)) > 0 {
 			t.Errorf("%s: installed", f.name)
 		}
 	}

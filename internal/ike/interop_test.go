@@ -30,7 +30,7 @@ import (
 // mode for GRE between the two endpoints, gresec once as initiator and
 // once as responder. Checked: charon lists the IKE SA and the installed
 // CHILD_SA with the engine's SPIs, the ESP keys charon logs (chd level 4)
-// equal those of the engine's InstallSA, ESP goes in UDP (charon with
+// equal those of the engine's InstallPair, ESP goes in UDP (charon with
 // libipsec fakes a NAT), charon answers the engine's R-U-THERE, and it
 // honours the engine's DELETEs for the SA pair and the ISAKMP SA.
 //
@@ -469,7 +469,7 @@ func TestHelperIKEPeer(t *testing.T) {
 				if _, err := conns[v.Local.Port()].WriteToUDPAddrPort(v.Data, v.Remote); err != nil {
 					fmt.Println("LOG send:", err)
 				}
-			case InstallSA:
+			case InstallPair:
 				fmt.Printf("INSTALL in=%08x out=%08x inenc=%x inauth=%x outenc=%x outauth=%x encap=%v mode=%v\n",
 					v.In.SPI, v.Out.SPI, v.In.EncKey, v.In.AuthKey, v.Out.EncKey, v.Out.AuthKey, v.Encap != nil, v.Mode)
 			case Log:

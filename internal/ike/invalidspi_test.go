@@ -47,7 +47,7 @@ func TestInvalidSPI(t *testing.T) {
 		t.Fatalf("%d more INVALID-SPI at once", got)
 	}
 	n.run(time.Second)
-	if !slices.ContainsFunc(a.deletes(), func(d DeleteSA) bool { return d.OutSPI == ia.Out.SPI }) {
+	if !slices.ContainsFunc(a.deletes(), func(d DeletePair) bool { return d.OutSPI == ia.Out.SPI }) {
 		t.Fatal("A kept the pair the peer does not know")
 	}
 	if !a.logged("INVALID-SPI") {
@@ -95,7 +95,7 @@ func TestInvalidSPI(t *testing.T) {
 	}
 	before := fingerprint(a.e)
 	acts := a.e.Receive(n.now, Datagram{Local: netip.AddrPortFrom(addrA, Port), Remote: netip.AddrPortFrom(addrB, Port), Data: clearMsg})
-	if fingerprint(a.e) != before || len(actionsOf[DeleteSA](acts)) != 0 {
+	if fingerprint(a.e) != before || len(actionsOf[DeletePair](acts)) != 0 {
 		t.Error("an unprotected INVALID-SPI changed state")
 	}
 }

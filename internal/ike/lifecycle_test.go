@@ -202,9 +202,9 @@ func TestRekey(t *testing.T) {
 			live := 0
 			for _, act := range nd.actions {
 				switch act.(type) {
-				case InstallSA:
+				case InstallPair:
 					live++
-				case DeleteSA:
+				case DeletePair:
 					live--
 					if live < 1 {
 						t.Fatalf("both=%v: %s: deleted the last SA pair", both, nd.name)
@@ -278,7 +278,7 @@ func TestInitialContact(t *testing.T) {
 	if !b.logged("INITIAL-CONTACT: flushed") {
 		t.Error("B did not flush on INITIAL-CONTACT")
 	}
-	if !slices.ContainsFunc(b.deletes(), func(d DeleteSA) bool { return d.InSPI == oldB.In.SPI }) {
+	if !slices.ContainsFunc(b.deletes(), func(d DeletePair) bool { return d.InSPI == oldB.In.SPI }) {
 		t.Error("B kept the stale SA pair")
 	}
 	established(t, a, b)
@@ -466,7 +466,7 @@ func TestResponderLifetime(t *testing.T) {
 	n.start(a, protect(addrA, addrB))
 	n.run(time.Minute)
 	ia, ib := established(t, a, b)
-	for _, i := range []InstallSA{ia, ib} {
+	for _, i := range []InstallPair{ia, ib} {
 		if i.Lifetime != 30*time.Minute || i.LifetimeKB != 1000 {
 			t.Errorf("lifetime %v / %d KB, want 30m / 1000", i.Lifetime, i.LifetimeKB)
 		}

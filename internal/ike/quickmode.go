@@ -558,7 +558,7 @@ func (e *Engine) installChild(qm *quickMode) {
 	if _, udp, _ := modeOf(o.encap); udp {
 		encap = &UDPEncap{LocalPort: sa.local.Port(), RemotePort: sa.remote.Port()}
 	}
-	c := &childSA{
+	c := &saPair{
 		inSPI: qm.inSPI, outSPI: qm.outSPI, offer: o, encap: encap, peerAddr: sa.remote,
 		installed: e.now, rekeyAt: e.jitter(e.now, o.lifetime), expires: e.now.Add(o.lifetime),
 		initiator: qm.initiator, ni: qm.ni, parent: sa,
@@ -568,7 +568,7 @@ func (e *Engine) installChild(qm *quickMode) {
 		c.seq = e.event()
 	}
 	kl := o.suite.KeyLen()
-	e.emit(InstallSA{
+	e.emit(InstallPair{
 		Tunnel: t.p.Name, Local: t.p.Local, Remote: t.p.Remote,
 		Mode: o.mode, Suite: o.suite,
 		In:         SAKeys{SPI: qm.inSPI, EncKey: kin[:kl], AuthKey: kin[kl:]},
@@ -618,8 +618,8 @@ func (e *Engine) resolveChildren(t *tunnel) {
 }
 
 // deleteChild removes an SA pair, telling the peer when notify is set.
-func (e *Engine) deleteChild(t *tunnel, c *childSA, notify bool, reason string) {
-	e.emit(DeleteSA{Tunnel: t.p.Name, InSPI: c.inSPI, OutSPI: c.outSPI})
+func (e *Engine) deleteChild(t *tunnel, c *saPair, notify bool, reason string) {
+	e.emit(DeletePair{Tunnel: t.p.Name, InSPI: c.inSPI, OutSPI: c.outSPI})
 	if notify {
 		if sa := t.peer.anySA(); sa != nil {
 			e.sendInfo(sa, isakmp.DeleteESP(c.inSPI))

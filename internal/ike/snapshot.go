@@ -89,7 +89,7 @@ func (e *Engine) Snapshot(now time.Time) Snapshot {
 	slices.Sort(names)
 	for _, n := range names {
 		t := e.tunnels[n]
-		var current *childSA
+		var current *saPair
 		for _, c := range t.children {
 			if current == nil || !c.installed.Before(current.installed) {
 				current = c

@@ -241,15 +241,15 @@ func betterIKE(a, b *ikeSA) bool {
 // reaches the other end after the message that installs the pair there,
 // and an end answering a Quick Mode for a tunnel starts none of its own
 // for it (see tunnel.negotiating).
-func (c *childSA) replaces(old *childSA) bool { return c.started > old.seq }
+func (c *saPair) replaces(old *saPair) bool { return c.started > old.seq }
 
 // bestChild returns the SA pair of ps to keep: of those no other replaces,
 // the one whose Quick Mode had the lowest initiator nonce. Both ends know
 // the nonces, so both pick the same pair.
-func bestChild(ps []*childSA) *childSA {
-	var w *childSA
+func bestChild(ps []*saPair) *saPair {
+	var w *saPair
 	for _, c := range ps {
-		if slices.ContainsFunc(ps, func(d *childSA) bool { return d.replaces(c) }) {
+		if slices.ContainsFunc(ps, func(d *saPair) bool { return d.replaces(c) }) {
 			continue
 		}
 		if w == nil || lowerNonce(c, w) {
@@ -259,7 +259,7 @@ func bestChild(ps []*childSA) *childSA {
 	return w
 }
 
-func lowerNonce(a, b *childSA) bool {
+func lowerNonce(a, b *saPair) bool {
 	if c := bytes.Compare(a.ni, b.ni); c != 0 {
 		return c < 0
 	}
@@ -390,7 +390,7 @@ type tunnel struct {
 	offers   []p2Offer // from the transform sets, encapsulation not yet set
 	pfs      uint16
 	peer     *peer
-	children []*childSA
+	children []*saPair
 	qm       *quickMode // our Quick Mode under way
 	failures int
 	retryAt  time.Time
@@ -418,8 +418,8 @@ func (t *tunnel) recordDeleted(spi uint32, now time.Time) {
 }
 
 // live returns the SA pairs not scheduled for deletion.
-func (t *tunnel) live() []*childSA {
-	var out []*childSA
+func (t *tunnel) live() []*saPair {
+	var out []*saPair
 	for _, c := range t.children {
 		if c.deleteAt.IsZero() {
 			out = append(out, c)
@@ -429,7 +429,7 @@ func (t *tunnel) live() []*childSA {
 }
 
 // current returns the live SA pair the tunnel keeps (see bestChild).
-func (t *tunnel) current() *childSA { return bestChild(t.live()) }
+func (t *tunnel) current() *saPair { return bestChild(t.live()) }
 
 // needAt returns when the tunnel needs a new SA pair: the zero time when it
 // has none (now), else the rekey time of its current pair.
@@ -457,8 +457,8 @@ func (t *tunnel) answering() bool {
 	return false
 }
 
-// A childSA is an installed ESP SA pair.
-type childSA struct {
+// A saPair is an installed ESP SA pair.
+type saPair struct {
 	inSPI, outSPI uint32
 	offer         p2Offer
 	encap         *UDPEncap

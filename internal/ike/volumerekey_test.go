@@ -20,17 +20,17 @@ func volumeProtect(local, remote netip.Addr) Protect {
 }
 
 // checkTraffic checks what both data planes do with the installs and
-// deletes so far (see InstallSA): each tunnel sends on its newest pair,
+// deletes so far (see InstallPair): each tunnel sends on its newest pair,
 // and the peer has that pair's inbound side, with the same keys.
 func checkTraffic(t testing.TB, a, b *node) {
 	t.Helper()
 	for _, ends := range [][2]*node{{a, b}, {b, a}} {
 		from, to := ends[0], ends[1]
-		inbound := map[uint32]InstallSA{}
+		inbound := map[uint32]InstallPair{}
 		for _, i := range to.installed() {
 			inbound[i.In.SPI] = i
 		}
-		out := map[string]InstallSA{}
+		out := map[string]InstallPair{}
 		for _, i := range from.installed() {
 			out[i.Tunnel] = i
 		}

@@ -273,22 +273,22 @@ func (r *Router) handleIKE(acts []ike.Action) {
 			if _, err := c.WriteToUDPAddrPort(a.Data, a.Remote); err != nil {
 				r.log.Debug("IKE send", "to", a.Remote, "err", err)
 			}
-		case ike.InstallSA:
-			s := SASpec{Suite: a.Suite, TunnelMode: a.Mode == ike.ModeTunnel,
+		case ike.InstallPair:
+			s := PairSpec{Suite: a.Suite, TunnelMode: a.Mode == ike.ModeTunnel,
 				InSPI: a.In.SPI, OutSPI: a.Out.SPI,
 				InEncKey: a.In.EncKey, InAuthKey: a.In.AuthKey, OutEncKey: a.Out.EncKey, OutAuthKey: a.Out.AuthKey,
 				Lifetime: a.Lifetime, LifetimeKB: a.LifetimeKB}
 			if a.Encap != nil {
 				s.Encap = &UDPEncap{LocalPort: a.Encap.LocalPort, RemotePort: a.Encap.RemotePort}
 			}
-			if err := r.installSALocked(a.Tunnel, s); err != nil {
+			if err := r.installPairLocked(a.Tunnel, s); err != nil {
 				r.log.Error(fmt.Sprintf("%s: installing SA: %v", a.Tunnel, err))
 			}
 		case ike.PeerMoved:
 			r.log.Info(fmt.Sprintf("%s: peer moved to %s (NAT mapping changed); ESP in UDP follows", a.Tunnel, a.Remote), "interface", a.Tunnel)
 			r.movePeerLocked(a.Tunnel, UDPEncap{LocalPort: a.Encap.LocalPort, RemotePort: a.Encap.RemotePort})
-		case ike.DeleteSA:
-			r.deleteSALocked(a.Tunnel, a.InSPI)
+		case ike.DeletePair:
+			r.deletePairLocked(a.Tunnel, a.InSPI)
 		case ike.PeerDead:
 			r.log.Warn(fmt.Sprintf("%%CRYPTO-4-DPD: peer %s is dead (no answer to R-U-THERE); its SAs are deleted", a.Remote))
 		case ike.SessionUp:
@@ -298,7 +298,7 @@ func (r *Router) handleIKE(acts []ike.Action) {
 		case ike.KeyLogIKE:
 			r.keylog(a.Line())
 		case ike.KeyLogESP:
-			// installSALocked writes the ESP keys itself.
+			// installPairLocked writes the ESP keys itself.
 		case ike.Log:
 			args := []any{}
 			if a.Peer.IsValid() {

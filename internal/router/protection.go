@@ -22,9 +22,9 @@ const (
 	switchDelay = time.Second
 )
 
-// SASpec is one SA pair for a protected tunnel, as IKE negotiates it (or,
+// PairSpec is one SA pair for a protected tunnel, as IKE negotiates it (or,
 // in tests, as a test installs it).
-type SASpec struct {
+type PairSpec struct {
 	Suite      esp.Suite
 	TunnelMode bool
 	InSPI      uint32
@@ -46,7 +46,7 @@ type UDPEncap struct {
 
 // saPair is an installed SA pair.
 type saPair struct {
-	spec      SASpec
+	spec      PairSpec
 	in, out   *esp.SA
 	installed time.Time
 	// activeAt is when the outbound SA starts carrying traffic.
@@ -70,20 +70,20 @@ type saPair struct {
 // while traffic flows on it).
 const deleteGrace = 2 * time.Second
 
-// InstallSA installs an SA pair on a protected tunnel. A pair already
+// InstallPair installs an SA pair on a protected tunnel. A pair already
 // there is replaced make-before-break: outbound moves to the new SA at
 // once, the old inbound SA keeps accepting for a grace period.
-func (r *Router) InstallSA(tunnel string, s SASpec) error {
+func (r *Router) InstallPair(tunnel string, s PairSpec) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.installSALocked(tunnel, s); err != nil {
+	if err := r.installPairLocked(tunnel, s); err != nil {
 		return err
 	}
 	r.Kick()
 	return nil
 }
 
-func (r *Router) installSALocked(tunnel string, s SASpec) error {
+func (r *Router) installPairLocked(tunnel string, s PairSpec) error {
 	it := r.ifs[tunnel]
 	if it == nil || it.cfg.Kind != config.Tunnel || it.dp == nil {
 		return fmt.Errorf("%s: no such tunnel", tunnel)
@@ -122,16 +122,16 @@ func (r *Router) installSALocked(tunnel string, s SASpec) error {
 	return nil
 }
 
-// DeleteSA removes the SA pair with the given inbound SPI (a DELETE from
+// DeletePair removes the SA pair with the given inbound SPI (a DELETE from
 // the peer, an expiry, a dead peer). Without an outbound SA left the tunnel
 // fails closed.
-func (r *Router) DeleteSA(tunnel string, inSPI uint32) {
+func (r *Router) DeletePair(tunnel string, inSPI uint32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.deleteSALocked(tunnel, inSPI)
+	r.deletePairLocked(tunnel, inSPI)
 }
 
-func (r *Router) deleteSALocked(tunnel string, inSPI uint32) {
+func (r *Router) deletePairLocked(tunnel string, inSPI uint32) {
 	it := r.ifs[tunnel]
 	if it == nil {
 		return
@@ -296,7 +296,7 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 
 // keylogSA appends the SA pair to the --keylog file in the format of
 // Wireshark's esp_sa table, one line per direction.
-func (r *Router) keylogSA(it *iface, s SASpec) {
+func (r *Router) keylogSA(it *iface, s PairSpec) {
 	line := func(spi uint32, enc, auth []byte) string {
 		return fmt.Sprintf("\"IPv4\",\"*\",\"*\",\"0x%08x\",\"%s\",\"0x%x\",\"%s\",\"0x%x\"",
 			spi, s.Suite.WiresharkEncryption(), enc, s.Suite.WiresharkAuthentication(), auth)

@@ -34,9 +34,9 @@ func protectedRouter(t *testing.T) (*Router, *iface, *time.Time) {
 	return r, it, &now
 }
 
-func gcmSpec(in, out uint32) SASpec {
+func gcmSpec(in, out uint32) PairSpec {
 	k := make([]byte, 36)
-	return SASpec{Suite: esp.Suite{Cipher: esp.AES256GCM}, InSPI: in, OutSPI: out, InEncKey: k, OutEncKey: k}
+	return PairSpec{Suite: esp.Suite{Cipher: esp.AES256GCM}, InSPI: in, OutSPI: out, InEncKey: k, OutEncKey: k}
 }
 
 // TestCrossingPairsSurvivorKept: both ends negotiate at once, so two new
@@ -46,15 +46,15 @@ func gcmSpec(in, out uint32) SASpec {
 // tunnel without SAs (the soak's 90 s black hole).
 func TestCrossingPairsSurvivorKept(t *testing.T) {
 	r, it, now := protectedRouter(t)
-	for _, s := range []SASpec{gcmSpec(0x100, 0x200), gcmSpec(0x101, 0x201), gcmSpec(0x102, 0x202)} {
-		if err := r.installSALocked("Tunnel0", s); err != nil {
+	for _, s := range []PairSpec{gcmSpec(0x100, 0x200), gcmSpec(0x101, 0x201), gcmSpec(0x102, 0x202)} {
+		if err := r.installPairLocked("Tunnel0", s); err != nil {
 			t.Fatal(err)
 		}
 		*now = now.Add(time.Millisecond)
 	}
 	*now = now.Add(10 * time.Second)
-	r.deleteSALocked("Tunnel0", 0x100) // the old pair
-	r.deleteSALocked("Tunnel0", 0x102) // the loser of the two crossing pairs
+	r.deletePairLocked("Tunnel0", 0x100) // the old pair
+	r.deletePairLocked("Tunnel0", 0x102) // the loser of the two crossing pairs
 	*now = now.Add(5 * time.Minute)
 	r.expireSAs(*now, it)
 	if len(it.sas) != 1 || it.sas[0].spec.InSPI != 0x101 {
@@ -71,8 +71,8 @@ func TestCrossingPairsSurvivorKept(t *testing.T) {
 // pair too, for deleteGrace; then it goes.
 func TestDeletedPairAcceptsInFlight(t *testing.T) {
 	r, it, now := protectedRouter(t)
-	for _, s := range []SASpec{gcmSpec(0x100, 0x200), gcmSpec(0x101, 0x201)} {
-		if err := r.installSALocked("Tunnel0", s); err != nil {
+	for _, s := range []PairSpec{gcmSpec(0x100, 0x200), gcmSpec(0x101, 0x201)} {
+		if err := r.installPairLocked("Tunnel0", s); err != nil {
 			t.Fatal(err)
 		}
 		*now = now.Add(time.Millisecond)
@@ -82,7 +82,7 @@ func TestDeletedPairAcceptsInFlight(t *testing.T) {
 	if out := it.dp.Protection().Out.SPI(); out != 0x201 {
 		t.Fatalf("sending on 0x%x before the delete, want the new pair's 0x201", out)
 	}
-	r.deleteSALocked("Tunnel0", 0x101)
+	r.deletePairLocked("Tunnel0", 0x101)
 	prot := it.dp.Protection()
 	if prot.Out.SPI() != 0x200 {
 		t.Errorf("after the delete: sending on 0x%x, want the remaining pair's 0x200", prot.Out.SPI())

@@ -31,7 +31,7 @@ func (r *Router) testCommand(args []string) (api.Response, bool) {
 		}
 		keys[i] = k
 	}
-	s := SASpec{
+	s := PairSpec{
 		Suite:      esp.Suite{Cipher: t.Cipher, Integrity: t.Integrity},
 		TunnelMode: t.TunnelMode,
 		InSPI:      t.InSPI, OutSPI: t.OutSPI,
@@ -40,7 +40,7 @@ func (r *Router) testCommand(args []string) (api.Response, bool) {
 	if t.UDP {
 		s.Encap = &UDPEncap{LocalPort: t.LocalPort, RemotePort: t.RemotePort}
 	}
-	if err := r.InstallSA(args[2], s); err != nil {
+	if err := r.InstallPair(args[2], s); err != nil {
 		return api.Response{Error: err.Error()}, true
 	}
 	return api.Response{Data: "installed"}, true
