@@ -129,32 +129,6 @@ func describe(l netlink.Link, addrs []netlink.Addr) Link {
 	return d
 }
 
-// IPv6Source returns an IPv6 address to source ICMPv6 errors from: the
-// first global (or unique local) unicast address of an up interface, in
-// interface index order, or the zero address when the host has none. One
-// address dump for the whole host.
-func (x *Host) IPv6Source() (netip.Addr, error) {
-	addrs, err := x.h.AddrList(nil, unix.AF_INET6)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("list IPv6 addresses: %w", err)
-	}
-	best, bestIndex := netip.Addr{}, 0
-	for _, ad := range addrs {
-		p, ok := prefixOf(ad.IPNet)
-		if !ok {
-			continue
-		}
-		a := p.Addr()
-		if !a.Is6() || !a.IsGlobalUnicast() || a.IsLinkLocalUnicast() || ad.Flags&unix.IFA_F_TENTATIVE != 0 {
-			continue
-		}
-		if !best.IsValid() || ad.LinkIndex < bestIndex {
-			best, bestIndex = a, ad.LinkIndex
-		}
-	}
-	return best, nil
-}
-
 func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 	if n == nil {
 		return netip.Prefix{}, false
