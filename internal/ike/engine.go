@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/dh"
 	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/isakmp"
 )
@@ -466,7 +467,7 @@ func (e *Engine) newTunnel(p Protect) (*tunnel, error) {
 	p.TransformSets = slices.Clone(p.TransformSets)
 	t := &tunnel{p: p}
 	if p.PFS != 0 {
-		if !groupSupported(isakmp.Group(p.PFS)) {
+		if !v1Group(dh.Group(p.PFS)) {
 			return nil, fmt.Errorf("ike: %s: unsupported PFS group %d", p.Name, p.PFS)
 		}
 		t.pfs = uint16(p.PFS)

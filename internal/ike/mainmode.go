@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gresec/gresec/internal/dh"
 	"github.com/gresec/gresec/internal/isakmp"
 )
 
@@ -356,14 +357,14 @@ func (e *Engine) recvMM2(sa *ikeSA, in inbound) {
 	}
 	hash, _ := hashByID(chosen.hash)
 	natt, dpd, vendor := vendorInfo(m)
-	dh, err := newDHKey(chosen.group, e.rand)
+	key, err := dh.New(dh.Group(chosen.group), e.rand)
 	if err != nil {
 		e.logf(slog.LevelError, in.peerAddr(), "peer %s: %v", in.peerAddr(), err)
 		return
 	}
 	ni := e.random(nonceLen)
 	ckyR := in.h.ResponderCookie
-	payloads := []isakmp.Payload{&isakmp.KE{Data: dh.Public()}, &isakmp.Nonce{Data: ni}}
+	payloads := []isakmp.Payload{&isakmp.KE{Data: key.Public()}, &isakmp.Nonce{Data: ni}}
 	if natt {
 		payloads = append(payloads, natdPayloads(hash, sa.ckyI, ckyR, sa.remote, sa.local, sa.forced, e.random)...)
 	}
@@ -375,7 +376,7 @@ func (e *Engine) recvMM2(sa *ikeSA, in inbound) {
 	sa.ckyR = ckyR
 	sa.policy, sa.hash = chosen, hash
 	sa.natt, sa.peerDPD, sa.vendor = natt, dpd, vendor
-	sa.dh, sa.gxi, sa.ni = dh, dh.Public(), ni
+	sa.dh, sa.gxi, sa.ni = key, key.Public(), ni
 	sa.step = stepISentMM3
 	sa.lastIn = in.digest
 	e.sendArmed(&sa.xmit, sa.local, sa.remote, msg)
@@ -403,12 +404,12 @@ func (e *Engine) recvMM3(sa *ikeSA, in inbound) {
 		e.malformed(in.d, err)
 		return
 	}
-	dh, err := newDHKey(sa.policy.group, e.rand)
+	key, err := dh.New(dh.Group(sa.policy.group), e.rand)
 	if err != nil {
 		e.logf(slog.LevelError, in.peerAddr(), "peer %s: %v", in.peerAddr(), err)
 		return
 	}
-	gxy, err := dh.Shared(ke.Data)
+	gxy, err := key.Shared(ke.Data)
 	if err != nil {
 		e.malformed(in.d, err)
 		return
@@ -417,7 +418,7 @@ func (e *Engine) recvMM3(sa *ikeSA, in inbound) {
 	keys := derivePhase1(sa.hash, sa.psk, nonce.Data, nr, gxy, sa.ckyI, sa.ckyR, sa.policy.encBits/8)
 	natds := all[*isakmp.NATD](m)
 	natLocal, natRemote := detectNAT(sa.hash, sa.ckyI, sa.ckyR, natds, in.d.Local, in.d.Remote)
-	payloads := []isakmp.Payload{&isakmp.KE{Data: dh.Public()}, &isakmp.Nonce{Data: nr}}
+	payloads := []isakmp.Payload{&isakmp.KE{Data: key.Public()}, &isakmp.Nonce{Data: nr}}
 	if sa.natt && len(natds) > 0 {
 		payloads = append(payloads, natdPayloads(sa.hash, sa.ckyI, sa.ckyR, in.d.Remote, in.d.Local, sa.forced, e.random)...)
 	}
@@ -426,7 +427,7 @@ func (e *Engine) recvMM3(sa *ikeSA, in inbound) {
 		e.malformed(in.d, err)
 		return
 	}
-	sa.dh, sa.gxi, sa.gxr = dh, bytes.Clone(ke.Data), dh.Public()
+	sa.dh, sa.gxi, sa.gxr = key, bytes.Clone(ke.Data), key.Public()
 	sa.ni, sa.nr = bytes.Clone(nonce.Data), nr
 	sa.keys = keys
 	sa.iv = phase1IV(sa.hash, sa.gxi, sa.gxr, blockSize)

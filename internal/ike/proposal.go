@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gresec/gresec/internal/config"
+	"github.com/gresec/gresec/internal/dh"
 	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/isakmp"
 )
@@ -45,7 +46,7 @@ func p1FromConfig(p config.ISAKMPPolicy) (p1Policy, error) {
 		return p1Policy{}, fmt.Errorf("policy %d: unsupported hash %d", p.Priority, p.Hash)
 	}
 	g := isakmp.Group(p.Group)
-	if !groupSupported(g) {
+	if !v1Group(dh.Group(g)) {
 		return p1Policy{}, fmt.Errorf("policy %d: unsupported group %d", p.Priority, p.Group)
 	}
 	switch p.EncryptionBits {
@@ -121,7 +122,7 @@ func parseP1Transform(t isakmp.Transform) (p1Policy, error) {
 			}
 			haveAuth = true
 		case isakmp.AttrGroupDescription:
-			if !groupSupported(isakmp.Group(v)) {
+			if !v1Group(dh.Group(v)) {
 				return p1Policy{}, fmt.Errorf("%w: group %d", errTransform, v)
 			}
 			p.group = isakmp.Group(v)
@@ -332,7 +333,7 @@ func parseP2Transform(t isakmp.Transform) (p2Offer, error) {
 		switch a.Type {
 		case isakmp.IPsecAttrLifeType, isakmp.IPsecAttrLifeDuration:
 		case isakmp.IPsecAttrGroupDescription:
-			if !groupSupported(isakmp.Group(v)) {
+			if !v1Group(dh.Group(v)) {
 				return p2Offer{}, fmt.Errorf("%w: PFS group %d", errTransform, v)
 			}
 			o.group = isakmp.Group(v)
@@ -464,3 +465,7 @@ func lowerKB(ours, theirs uint64) uint64 {
 	}
 	return theirs
 }
+
+// v1Group reports whether IKEv1 negotiates group g here: package dh also
+// computes Curve25519, which RFC 8031 defines for IKEv2 only.
+func v1Group(g dh.Group) bool { return g.Supported() && g != dh.Curve25519 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gresec/gresec/internal/dh"
 	"github.com/gresec/gresec/internal/isakmp"
 )
 
@@ -54,10 +55,10 @@ func (e *Engine) startQuickMode(sa *ikeSA, t *tunnel) {
 		e.logf(slog.LevelError, sa.peer.key.remote, "%s: cannot start Quick Mode: %v", t.p.Name, err)
 		e.failTunnel(t)
 	}
-	var dh *dhKey
+	var key *dh.Key
 	if t.pfs != 0 {
 		var err error
-		if dh, err = newDHKey(isakmp.Group(t.pfs), e.rand); err != nil {
+		if key, err = dh.New(dh.Group(t.pfs), e.rand); err != nil {
 			fail(err)
 			return
 		}
@@ -74,8 +75,8 @@ func (e *Engine) startQuickMode(sa *ikeSA, t *tunnel) {
 		&isakmp.SA{DOI: isakmp.DOIIPsec, Situation: isakmp.SitIdentityOnly, Proposals: []isakmp.Proposal{prop}},
 		&isakmp.Nonce{Data: ni},
 	}
-	if dh != nil {
-		rest = append(rest, &isakmp.KE{Data: dh.Public()})
+	if key != nil {
+		rest = append(rest, &isakmp.KE{Data: key.Public()})
 	}
 	rest = append(rest, idci, idcr)
 	if udp && transport {
@@ -98,7 +99,7 @@ func (e *Engine) startQuickMode(sa *ikeSA, t *tunnel) {
 	idcrB, _ := idcr.AppendBody(nil)
 	qm := &quickMode{
 		sa: sa, mid: mid, initiator: true, tun: t, iv: next,
-		ni: ni, dh: dh, inSPI: inSPI, offers: offers,
+		ni: ni, dh: key, inSPI: inSPI, offers: offers,
 		idci: idciB, idcr: idcrB, step: qmAwaitQM2, started: e.event(),
 	}
 	sa.qms[mid] = qm
@@ -251,7 +252,7 @@ func (e *Engine) recvQM1(sa *ikeSA, in inbound) {
 		return
 	}
 	choice, _ := selectP2(saP, t.offersFor(udp), udp, isakmp.Group(t.pfs))
-	var dh *dhKey
+	var key *dh.Key
 	var gxy []byte
 	switch {
 	case choice.offer.group != 0 && ke == nil:
@@ -261,10 +262,10 @@ func (e *Engine) recvQM1(sa *ikeSA, in inbound) {
 		e.malformed(in.d, fmt.Errorf("%w: KE without PFS", errUnexpected))
 		return
 	case ke != nil:
-		if dh, err = newDHKey(choice.offer.group, e.rand); err != nil {
+		if key, err = dh.New(dh.Group(choice.offer.group), e.rand); err != nil {
 			return
 		}
-		if gxy, err = dh.Shared(ke.Data); err != nil {
+		if gxy, err = key.Shared(ke.Data); err != nil {
 			e.malformed(in.d, err)
 			e.sendNotify(sa, isakmp.NotifyInvalidKeyInformation, peerSPI)
 			return
@@ -278,8 +279,8 @@ func (e *Engine) recvQM1(sa *ikeSA, in inbound) {
 		&isakmp.SA{DOI: isakmp.DOIIPsec, Situation: isakmp.SitIdentityOnly, Proposals: []isakmp.Proposal{reply}},
 		&isakmp.Nonce{Data: nr},
 	}
-	if dh != nil {
-		rest = append(rest, &isakmp.KE{Data: dh.Public()})
+	if key != nil {
+		rest = append(rest, &isakmp.KE{Data: key.Public()})
 	}
 	rest = append(rest, ids[0], ids[1])
 	theirs, _ := parseP2Transform(choice.proposal.Transforms[0])
@@ -306,7 +307,7 @@ func (e *Engine) recvQM1(sa *ikeSA, in inbound) {
 	idcrB, _ := ids[1].AppendBody(nil)
 	qm := &quickMode{
 		sa: sa, mid: mid, initiator: false, tun: t, iv: next2,
-		ni: bytes.Clone(nonce.Data), nr: nr, dh: dh, gxy: gxy,
+		ni: bytes.Clone(nonce.Data), nr: nr, dh: key, gxy: gxy,
 		inSPI: inSPI, outSPI: binary.BigEndian.Uint32(choice.proposal.SPI),
 		chosen: choice.offer, idci: idciB, idcr: idcrB,
 		step: qmAwaitQM3, lastIn: in.digest, lastOut: msg, started: e.event(),

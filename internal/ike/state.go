@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/gresec/gresec/internal/dh"
 )
 
 // State is the state of an ISAKMP SA, named as IOS names it in `show crypto
@@ -292,7 +294,7 @@ type ikeSA struct {
 	offers []p1Policy // initiator: what MM1 offered
 	psk    []byte
 	saiB   []byte // the initiator's SA payload body, for HASH_I and HASH_R
-	dh     *dhKey
+	dh     *dh.Key
 	gxi    []byte
 	gxr    []byte
 	ni     []byte
@@ -364,8 +366,8 @@ type quickMode struct {
 	initiator bool
 	tun       *tunnel
 	iv        []byte
-	ni, nr    []byte // initiator's and responder's nonces, whichever side we are
-	dh        *dhKey // PFS
+	ni, nr    []byte  // initiator's and responder's nonces, whichever side we are
+	dh        *dh.Key // PFS
 	gxy       []byte
 	inSPI     uint32 // ours
 	outSPI    uint32 // the peer's

@@ -1,4 +1,17 @@
-package ike
+// Package dh is the Diffie-Hellman of both IKE versions: the MODP groups 14,
+// 15 and 16 of RFC 3526 (generator 2), the ECP groups 19, 20 and 21 of
+// RFC 5903, and Curve25519 (group 31, RFC 8031). Modular exponentiation is
+// constant time (filippo.io/bigmod); the elliptic curves use crypto/ecdh.
+//
+// Encodings follow RFC 2409, RFC 5903 and RFC 8031: a MODP public value and
+// shared secret are big-endian, left-padded with zeros to the length of the
+// prime; an ECP public value is x | y (no 0x04 prefix, RFC 5903 section 7)
+// and the shared secret is the x coordinate alone (RFC 5903 section 9); a
+// Curve25519 public value and shared secret are 32 bytes (RFC 7748).
+//
+// Private values come from a reader the caller gives, so that the IKE
+// engines run deterministically in tests. A Key is safe for concurrent use.
+package dh
 
 import (
 	"crypto/ecdh"
@@ -9,19 +22,22 @@ import (
 	"sync"
 
 	"filippo.io/bigmod"
-
-	"github.com/gresec/gresec/internal/isakmp"
 )
 
-// Diffie-Hellman for the groups gresec negotiates: the MODP groups 14, 15
-// and 16 of RFC 3526 (generator 2) and the ECP groups 19, 20 and 21 of
-// RFC 5903. Modular exponentiation is constant time (filippo.io/bigmod);
-// the ECP groups use crypto/ecdh.
-//
-// Encodings follow RFC 2409 and RFC 5903: a MODP public value and shared
-// secret are big-endian, left-padded with zeros to the length of the prime;
-// an ECP public value is x | y (no 0x04 prefix, RFC 5903 section 7) and the
-// shared secret is the x coordinate alone (RFC 5903 section 9).
+// Group is a Diffie-Hellman group by its IANA number, the same in IKEv1
+// (RFC 2409 Appendix A) and IKEv2 (RFC 7296 section 3.3.2, Transform Type 4).
+type Group uint16
+
+// The groups this package computes.
+const (
+	MODP2048   Group = 14
+	MODP3072   Group = 15
+	MODP4096   Group = 16
+	ECP256     Group = 19
+	ECP384     Group = 20
+	ECP521     Group = 21
+	Curve25519 Group = 31
+)
 
 // modpExponentLen is the private exponent size for the MODP groups: 512
 // bits, well above twice the strength of the largest group (RFC 3526
@@ -71,11 +87,11 @@ const (
 		"93B4EA988D8FDDC186FFB7DC90A6C08F4DF435C934063199FFFFFFFFFFFFFFFF"
 )
 
-// Errors of the key exchange. The engine treats them as a malformed
+// Errors of the key exchange. The IKE engines treat them as a malformed
 // message from the peer.
 var (
-	errGroup     = errors.New("unsupported Diffie-Hellman group")
-	errPublicKey = errors.New("invalid Diffie-Hellman public value")
+	ErrGroup     = errors.New("unsupported Diffie-Hellman group")
+	ErrPublicKey = errors.New("invalid Diffie-Hellman public value")
 )
 
 // modpGroup is a MODP group: its prime modulus and generator 2.
@@ -85,20 +101,20 @@ type modpGroup struct {
 	size int         // bytes of the prime
 }
 
-var modpGroups = sync.OnceValue(func() map[isakmp.Group]*modpGroup {
-	m := make(map[isakmp.Group]*modpGroup)
-	for g, h := range map[isakmp.Group]string{
-		isakmp.GroupMODP2048: modp2048Hex,
-		isakmp.GroupMODP3072: modp3072Hex,
-		isakmp.GroupMODP4096: modp4096Hex,
+var modpGroups = sync.OnceValue(func() map[Group]*modpGroup {
+	m := make(map[Group]*modpGroup)
+	for g, h := range map[Group]string{
+		MODP2048: modp2048Hex,
+		MODP3072: modp3072Hex,
+		MODP4096: modp4096Hex,
 	} {
 		b, err := hex.DecodeString(h)
 		if err != nil {
-			panic("ike: bad MODP prime constant")
+			panic("dh: bad MODP prime constant")
 		}
 		p, err := bigmod.NewModulus(b)
 		if err != nil {
-			panic("ike: bad MODP prime constant")
+			panic("dh: bad MODP prime constant")
 		}
 		pm1 := p.Nat().SubOne(p)
 		m[g] = &modpGroup{p: p, pm1: pm1, size: len(b)}
@@ -106,57 +122,65 @@ var modpGroups = sync.OnceValue(func() map[isakmp.Group]*modpGroup {
 	return m
 })
 
-func ecdhCurve(g isakmp.Group) ecdh.Curve {
+// ecdhCurve is the crypto/ecdh curve of an elliptic group, nil for MODP.
+func ecdhCurve(g Group) ecdh.Curve {
 	switch g {
-	case isakmp.GroupECP256:
+	case ECP256:
 		return ecdh.P256()
-	case isakmp.GroupECP384:
+	case ECP384:
 		return ecdh.P384()
-	case isakmp.GroupECP521:
+	case ECP521:
 		return ecdh.P521()
+	case Curve25519:
+		return ecdh.X25519()
 	}
 	return nil
 }
 
-// ecpCoordLen is the length of one coordinate of the group's points.
-func ecpCoordLen(g isakmp.Group) int {
+// scalarLen is the length of a private scalar of an elliptic group, and of
+// one coordinate of its points (ECP) or of a point (Curve25519).
+func scalarLen(g Group) int {
 	switch g {
-	case isakmp.GroupECP256:
+	case ECP256, Curve25519:
 		return 32
-	case isakmp.GroupECP384:
+	case ECP384:
 		return 48
-	case isakmp.GroupECP521:
+	case ECP521:
 		return 66
 	}
 	return 0
 }
 
-// groupSupported reports whether g is one of the groups gresec speaks.
-func groupSupported(g isakmp.Group) bool {
+// Supported reports whether the package computes group g.
+func (g Group) Supported() bool {
 	return modpGroups()[g] != nil || ecdhCurve(g) != nil
 }
 
-// publicLen is the length of g's public values in a KE payload.
-func publicLen(g isakmp.Group) int {
+// PublicLen is the length of g's public values in a KE payload, 0 for a
+// group the package does not compute.
+func (g Group) PublicLen() int {
 	if m := modpGroups()[g]; m != nil {
 		return m.size
 	}
-	return 2 * ecpCoordLen(g)
+	if g == Curve25519 {
+		return 32
+	}
+	return 2 * scalarLen(g)
 }
 
-// A dhKey is one side's ephemeral Diffie-Hellman key.
-type dhKey struct {
-	group isakmp.Group
+// A Key is one side's ephemeral Diffie-Hellman key.
+type Key struct {
+	group Group
 	pub   []byte
 	// One of the two is set.
 	exp []byte // MODP private exponent
 	ec  *ecdh.PrivateKey
 }
 
-// newDHKey generates a key pair for group g from random bytes read from r.
+// New generates a key pair for group g from random bytes read from r.
 // Private values come from r (not from crypto/ecdh's own source) so that
-// tests can run the engine deterministically.
-func newDHKey(g isakmp.Group, r io.Reader) (*dhKey, error) {
+// tests can run the engines deterministically.
+func New(g Group, r io.Reader) (*Key, error) {
 	if m := modpGroups()[g]; m != nil {
 		exp := make([]byte, modpExponentLen)
 		if _, err := io.ReadFull(r, exp); err != nil {
@@ -165,80 +189,95 @@ func newDHKey(g isakmp.Group, r io.Reader) (*dhKey, error) {
 		exp[0] |= 0x80 // a full-size exponent
 		gen := bigmod.NewNat().SetUint(2).ExpandFor(m.p)
 		pub := bigmod.NewNat().Exp(gen, exp, m.p).Bytes(m.p)
-		return &dhKey{group: g, pub: pub, exp: exp}, nil
+		return &Key{group: g, pub: pub, exp: exp}, nil
 	}
 	c := ecdhCurve(g)
 	if c == nil {
-		return nil, fmt.Errorf("%w: %d", errGroup, g)
+		return nil, fmt.Errorf("%w: %d", ErrGroup, g)
 	}
-	n := ecpCoordLen(g)
-	buf := make([]byte, n)
+	buf := make([]byte, scalarLen(g))
 	for range 100 {
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return nil, err
 		}
-		if g == isakmp.GroupECP521 {
+		if g == ECP521 {
 			buf[0] &= 0x01 // P-521 scalars are 521 bits
 		}
 		k, err := c.NewPrivateKey(buf)
 		if err != nil {
 			continue // zero or not below the order: draw again
 		}
-		return &dhKey{group: g, pub: k.PublicKey().Bytes()[1:], ec: k}, nil
+		return fromECDH(g, k), nil
 	}
-	return nil, errors.New("ike: random source yields no valid ECDH scalar")
+	return nil, errors.New("dh: random source yields no valid ECDH scalar")
 }
 
-// dhKeyFromPrivate builds a key from a known private value (tests).
-func dhKeyFromPrivate(g isakmp.Group, priv []byte) (*dhKey, error) {
+// FromPrivate builds a key from a known private value (test vectors).
+func FromPrivate(g Group, priv []byte) (*Key, error) {
 	if m := modpGroups()[g]; m != nil {
 		gen := bigmod.NewNat().SetUint(2).ExpandFor(m.p)
 		pub := bigmod.NewNat().Exp(gen, priv, m.p).Bytes(m.p)
-		return &dhKey{group: g, pub: pub, exp: priv}, nil
+		return &Key{group: g, pub: pub, exp: priv}, nil
 	}
 	c := ecdhCurve(g)
 	if c == nil {
-		return nil, errGroup
+		return nil, fmt.Errorf("%w: %d", ErrGroup, g)
 	}
 	k, err := c.NewPrivateKey(priv)
 	if err != nil {
 		return nil, err
 	}
-	return &dhKey{group: g, pub: k.PublicKey().Bytes()[1:], ec: k}, nil
+	return fromECDH(g, k), nil
 }
 
+func fromECDH(g Group, k *ecdh.PrivateKey) *Key {
+	pub := k.PublicKey().Bytes()
+	if g != Curve25519 {
+		pub = pub[1:] // x | y without the uncompressed-point prefix
+	}
+	return &Key{group: g, pub: pub, ec: k}
+}
+
+// Group returns the key's group.
+func (k *Key) Group() Group { return k.group }
+
 // Public returns the public value as the KE payload carries it.
-func (k *dhKey) Public() []byte { return k.pub }
+func (k *Key) Public() []byte { return k.pub }
 
 // Shared returns g^xy from the peer's public value, after checking that the
 // value is well formed: the group's exact length, and for MODP strictly
 // between 1 and p-1 (which also rules out the small-subgroup values 0, 1
-// and p-1), for ECP a point on the curve.
-func (k *dhKey) Shared(peer []byte) ([]byte, error) {
-	if len(peer) != publicLen(k.group) {
-		return nil, fmt.Errorf("%w: %d bytes for group %d", errPublicKey, len(peer), k.group)
+// and p-1), for ECP a point on the curve, for Curve25519 a point that does
+// not yield the all-zero secret (RFC 8031 section 2.3).
+func (k *Key) Shared(peer []byte) ([]byte, error) {
+	if len(peer) != k.group.PublicLen() {
+		return nil, fmt.Errorf("%w: %d bytes for group %d", ErrPublicKey, len(peer), k.group)
 	}
 	if m := modpGroups()[k.group]; m != nil {
 		y, err := bigmod.NewNat().SetBytes(peer, m.p)
 		if err != nil {
-			return nil, fmt.Errorf("%w: not below the prime", errPublicKey)
+			return nil, fmt.Errorf("%w: not below the prime", ErrPublicKey)
 		}
 		if y.IsZero() == 1 || y.IsOne() == 1 || y.Equal(m.pm1) == 1 {
-			return nil, fmt.Errorf("%w: degenerate value", errPublicKey)
+			return nil, fmt.Errorf("%w: degenerate value", ErrPublicKey)
 		}
 		s := bigmod.NewNat().Exp(y, k.exp, m.p)
 		if s.IsOne() == 1 {
-			return nil, fmt.Errorf("%w: small subgroup", errPublicKey)
+			return nil, fmt.Errorf("%w: small subgroup", ErrPublicKey)
 		}
 		return s.Bytes(m.p), nil
 	}
-	pub, err := k.ec.Curve().NewPublicKey(append([]byte{4}, peer...))
+	enc := peer
+	if k.group != Curve25519 {
+		enc = append([]byte{4}, peer...)
+	}
+	pub, err := k.ec.Curve().NewPublicKey(enc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errPublicKey, err)
+		return nil, fmt.Errorf("%w: %v", ErrPublicKey, err)
 	}
 	s, err := k.ec.ECDH(pub)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errPublicKey, err)
+		return nil, fmt.Errorf("%w: %v", ErrPublicKey, err)
 	}
 	return s, nil
 }

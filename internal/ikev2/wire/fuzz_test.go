@@ -1,4 +1,4 @@
-package ikev2
+package wire
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-// Package ikev2 encodes and decodes IKEv2 messages (RFC 7296), with IKE
+// Package wire encodes and decodes IKEv2 messages (RFC 7296), with IKE
 // fragmentation (RFC 7383), AEAD framing (RFC 5282) and the signature
 // authentication of RFC 7427.
 //
@@ -25,4 +25,4 @@
 // Decoded payloads never alias the input buffer; the spans of SplitPayloads
 // and the parts of SplitProtected do. Values of this package are not safe for
 // concurrent mutation, like any Go struct, but the functions share no state.
-package ikev2
+package wire
