@@ -16,6 +16,8 @@ import (
 	"github.com/gresec/gresec/internal/dh"
 	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/isakmp"
+	"github.com/gresec/gresec/internal/loglimit"
+	"github.com/gresec/gresec/internal/retransmit"
 )
 
 // UDP ports of IKE.
@@ -125,7 +127,7 @@ type Engine struct {
 	spis      map[uint32]bool    // our inbound SPIs in use
 	dests     map[netip.Addr]int // tunnels per destination: the configured peers
 	connID    int
-	limiter   limiter
+	limiter   loglimit.Limiter
 	// events counts Quick Mode starts and SA pair installs: the order in
 	// which they happened here tells a rekey from a collision (see
 	// replaces).
@@ -609,37 +611,37 @@ func (e *Engine) alive(p *peer) {
 // failTunnel schedules a tunnel's next attempt after a failed Quick Mode.
 func (e *Engine) failTunnel(t *tunnel) {
 	t.failures++
-	t.retryAt = e.now.Add(backoff(t.failures))
+	t.retryAt = e.now.Add(retransmit.Backoff(t.failures))
 }
 
 // failMainMode schedules the next Main Mode with p after a failure.
 func (e *Engine) failMainMode(p *peer) {
 	p.mmFailures++
-	p.mmRetryAt = e.now.Add(backoff(p.mmFailures))
+	p.mmRetryAt = e.now.Add(retransmit.Backoff(p.mmFailures))
 }
 
 // tickPeer runs the timers of one peer.
 func (e *Engine) tickPeer(p *peer) {
 	now := e.now
 	for _, sa := range slices.Clone(p.sas) {
-		if resend, giveUp := sa.xmit.fire(now); resend {
-			e.sendMsg(sa.xmit.local, sa.xmit.remote, sa.xmit.msg)
+		if resend, giveUp := sa.xmit.Fire(now); resend {
+			e.sendMsg(sa.xmit.Local, sa.xmit.Remote, sa.xmit.Msg)
 		} else if giveUp {
 			e.logf(slog.LevelWarn, p.key.remote, "peer %s: no answer in Main Mode (%s) after %d retransmissions; giving up",
-				p.key.remote, sa.step.state(), maxRetransmits)
+				p.key.remote, sa.step.state(), retransmit.Tries)
 			p.remove(sa)
 			e.failMainMode(p)
 			continue
 		}
 		for mid, qm := range sa.qms {
-			if resend, giveUp := qm.xmit.fire(now); resend {
-				e.sendMsg(qm.xmit.local, qm.xmit.remote, qm.xmit.msg)
+			if resend, giveUp := qm.xmit.Fire(now); resend {
+				e.sendMsg(qm.xmit.Local, qm.xmit.Remote, qm.xmit.Msg)
 			} else if giveUp {
 				delete(sa.qms, mid)
 				delete(e.spis, qm.inSPI)
 				if qm.initiator && qm.tun.qm == qm {
 					e.logf(slog.LevelWarn, p.key.remote, "%s: peer %s: no answer in Quick Mode after %d retransmissions; giving up",
-						qm.tun.p.Name, p.key.remote, maxRetransmits)
+						qm.tun.p.Name, p.key.remote, retransmit.Tries)
 					qm.tun.qm = nil
 					e.failTunnel(qm.tun)
 				}
@@ -678,9 +680,9 @@ func (e *Engine) tickPeer(p *peer) {
 // peerTimers adds every deadline of p to w.
 func (e *Engine) peerTimers(p *peer, w *earliest) {
 	for _, sa := range p.sas {
-		w.add(sa.xmit.next)
+		w.add(sa.xmit.Next)
 		for _, qm := range sa.qms {
-			w.add(qm.xmit.next)
+			w.add(qm.xmit.Next)
 			if qm.step == qmDone {
 				w.add(qm.expires)
 			}

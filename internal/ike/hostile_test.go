@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gresec/gresec/internal/isakmp"
+	"github.com/gresec/gresec/internal/loglimit"
 )
 
 // fingerprint describes everything an engine keeps about its peers, so
@@ -23,7 +24,7 @@ func fingerprint(e *Engine) string {
 		for _, sa := range p.sas {
 			fmt.Fprintf(&b, " sa %d %x %x step %d %v %v %v iv %x p2 %x local %v remote %v nat %v%v%v doomed %v xmit %d %v mids %d dpd %d/%v\n",
 				sa.connID, sa.ckyI, sa.ckyR, sa.step, sa.established, sa.expires, sa.rekeyAt, sa.iv, sa.p2base,
-				sa.local, sa.remote, sa.natt, sa.natLocal, sa.natRemote, sa.doomed, sa.xmit.sent, sa.xmit.next, len(sa.mids), sa.peerDPDSeq, sa.peerDPDSeen)
+				sa.local, sa.remote, sa.natt, sa.natLocal, sa.natRemote, sa.doomed, sa.xmit.Sent, sa.xmit.Next, len(sa.mids), sa.peerDPDSeq, sa.peerDPDSeen)
 			mids := make([]uint32, 0, len(sa.qms))
 			for m := range sa.qms {
 				mids = append(mids, m)
@@ -31,7 +32,7 @@ func fingerprint(e *Engine) string {
 			slices.Sort(mids)
 			for _, m := range mids {
 				qm := sa.qms[m]
-				fmt.Fprintf(&b, "  qm %08x step %d iv %x spi %08x/%08x xmit %d %v\n", m, qm.step, qm.iv, qm.inSPI, qm.outSPI, qm.xmit.sent, qm.xmit.next)
+				fmt.Fprintf(&b, "  qm %08x step %d iv %x spi %08x/%08x xmit %d %v\n", m, qm.step, qm.iv, qm.inSPI, qm.outSPI, qm.xmit.Sent, qm.xmit.Next)
 			}
 		}
 		for _, t := range p.tunnels {
@@ -355,23 +356,23 @@ func TestLogLimiterFull(t *testing.T) {
 	stranger := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
 	// Over ten minutes, fill the table with more entries than it holds.
 	logged, i := 0, 0
-	for m := range 10 * maxLimitEntries / strangerLines {
+	for m := range 10 * loglimit.MaxEntries / loglimit.StrangerLines {
 		at := t0.Add(time.Duration(m) * 100 * time.Millisecond)
 		for range 5 {
 			logged += len(garbage(at, stranger(i)))
 			i++
 		}
 	}
-	if maxLogged := 11 * strangerLines; logged > maxLogged || logged < strangerLines {
-		t.Errorf("%d lines for a flood from %d addresses in %v, want at most %d", logged, i, 10*maxLimitEntries/strangerLines*100*time.Millisecond, maxLogged)
+	if maxLogged := 11 * loglimit.StrangerLines; logged > maxLogged || logged < loglimit.StrangerLines {
+		t.Errorf("%d lines for a flood from %d addresses in %v, want at most %d", logged, i, 10*loglimit.MaxEntries/loglimit.StrangerLines*100*time.Millisecond, maxLogged)
 	}
-	if len(e.limiter.m) > maxLimitEntries {
-		t.Errorf("limiter holds %d entries", len(e.limiter.m))
+	if e.limiter.Len() > loglimit.MaxEntries {
+		t.Errorf("limiter holds %d entries", e.limiter.Len())
 	}
-	now := t0.Add(time.Duration(10*maxLimitEntries/strangerLines) * 100 * time.Millisecond)
+	now := t0.Add(time.Duration(10*loglimit.MaxEntries/loglimit.StrangerLines) * 100 * time.Millisecond)
 	// The table is full of entries younger than a minute.
-	for len(e.limiter.m) < maxLimitEntries {
-		e.limiter.allow("filler", stranger(i), now, true)
+	for e.limiter.Len() < loglimit.MaxEntries {
+		e.limiter.Allow("filler", stranger(i), now, true)
 		i++
 	}
 	// The configured peer gets its line although the strangers' budget is
@@ -389,7 +390,7 @@ func TestLogLimiterFull(t *testing.T) {
 	if len(logs) != 1 || !strings.Contains(logs[0].Msg, "similar from other addresses suppressed") {
 		t.Fatalf("stranger a minute later: %+v", logs)
 	}
-	if len(e.limiter.m) > maxLimitEntries {
-		t.Errorf("limiter holds %d entries", len(e.limiter.m))
+	if e.limiter.Len() > loglimit.MaxEntries {
+		t.Errorf("limiter holds %d entries", e.limiter.Len())
 	}
 }

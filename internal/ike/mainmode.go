@@ -11,6 +11,7 @@ import (
 
 	"github.com/gresec/gresec/internal/dh"
 	"github.com/gresec/gresec/internal/isakmp"
+	"github.com/gresec/gresec/internal/retransmit"
 )
 
 // Main Mode with pre-shared keys (RFC 2409 section 5.4):
@@ -87,8 +88,8 @@ func (e *Engine) startMainMode(p *peer) {
 	e.sendArmed(&sa.xmit, sa.local, sa.remote, msg)
 }
 
-func (e *Engine) sendArmed(r *retransmitter, local, remote netip.AddrPort, msg []byte) {
-	r.arm(e.now, msg, local, remote)
+func (e *Engine) sendArmed(r *retransmit.Timer, local, remote netip.AddrPort, msg []byte) {
+	r.Arm(e.now, msg, local, remote)
 	e.sendMsg(local, remote, msg)
 }
 
@@ -648,7 +649,7 @@ func (e *Engine) established(sa *ikeSA, peerID *isakmp.ID) {
 	sa.established = e.now
 	sa.expires = e.now.Add(sa.policy.lifetime)
 	sa.rekeyAt = e.jitter(e.now, sa.policy.lifetime)
-	sa.xmit.stop()
+	sa.xmit.Stop()
 	sa.dh = nil
 	p.mmFailures, p.mmRetryAt = 0, time.Time{}
 	e.alive(p)
@@ -765,7 +766,7 @@ func (e *Engine) deleteIKESA(sa *ikeSA, notify bool, reason string) {
 		}
 	}
 	sa.qms = map[uint32]*quickMode{}
-	sa.xmit.stop()
+	sa.xmit.Stop()
 	p.remove(sa)
 	if sa.step == stepEstablished {
 		e.logf(slog.LevelInfo, p.key.remote, "peer %s: ISAKMP SA (conn-id %d) deleted: %s", p.key.remote, sa.connID, reason)

@@ -112,12 +112,12 @@ func (e *Engine) updateEndpoint(sa *ikeSA, in inbound) {
 		s.remote = remote
 	}
 	for _, s := range p.sas {
-		if s.xmit.remote == old {
-			s.xmit.remote = remote
+		if s.xmit.Remote == old {
+			s.xmit.Remote = remote
 		}
 		for _, qm := range s.qms {
-			if qm.xmit.remote == old {
-				qm.xmit.remote = remote
+			if qm.xmit.Remote == old {
+				qm.xmit.Remote = remote
 			}
 		}
 	}

@@ -511,7 +511,7 @@ func (e *Engine) recvQM2(qm *quickMode, in inbound) {
 	qm.nr, qm.outSPI, qm.chosen, qm.gxy, qm.iv = nr, outSPI, chosen, gxy, next3
 	qm.step, qm.expires = qmDone, e.now.Add(qmLinger)
 	qm.lastIn, qm.lastOut = in.digest, msg
-	qm.xmit.stop()
+	qm.xmit.Stop()
 	e.updateEndpoint(sa, in)
 	e.sendMsg(sa.local, sa.remote, msg)
 	if qm.tun.qm == qm {
@@ -537,7 +537,7 @@ func (e *Engine) recvQM3(qm *quickMode, in inbound) {
 	qm.iv = next
 	qm.step, qm.expires = qmDone, e.now.Add(qmLinger)
 	qm.lastIn, qm.lastOut = in.digest, nil
-	qm.xmit.stop()
+	qm.xmit.Stop()
 	e.installChild(qm)
 }
 

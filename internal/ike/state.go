@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gresec/gresec/internal/dh"
+	"github.com/gresec/gresec/internal/retransmit"
 )
 
 // State is the state of an ISAKMP SA, named as IOS names it in `show crypto
@@ -316,7 +317,7 @@ type ikeSA struct {
 
 	sendIC bool // put INITIAL-CONTACT in MM5
 
-	xmit    retransmitter
+	xmit    retransmit.Timer
 	lastIn  [32]byte  // digest of the last phase 1 message accepted
 	lastOut []byte    // what we answered it with (responder)
 	resent  time.Time // when lastOut last went out again
@@ -376,7 +377,7 @@ type quickMode struct {
 	idci      []byte // ID payload bodies as sent by the initiator
 	idcr      []byte
 	step      qmStep
-	xmit      retransmitter
+	xmit      retransmit.Timer
 	lastIn    [32]byte
 	lastOut   []byte
 	expires   time.Time // when a finished exchange is forgotten
