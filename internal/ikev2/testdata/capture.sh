@@ -10,8 +10,14 @@
 #   - IKE SA "cbc": AES-CBC-256/HMAC-SHA-256/PRF-HMAC-SHA-256/ECP-256, its
 #     CHILD_SA ESP AES-CBC-256/HMAC-SHA-384 for GRE (protocol 47) between
 #     the two hosts, created in IKE_AUTH (no PFS);
-#   - CREATE_CHILD_SA rekeying that CHILD_SA with PFS (MODP-2048), then the
-#     IKE SA, then the CHILD_SA again (now under the new IKE SA's SK_d);
+#   - CREATE_CHILD_SA rekeying that CHILD_SA with PFS (MODP-2048);
+#   - the initiator rekeying the IKE SA, to the same algorithms;
+#   - the responder rekeying it again; as neither side prefers its own
+#     proposals, the initiator picks the responder's first, so the newest
+#     IKE SA has AES-CBC-256/HMAC-SHA-384/PRF-HMAC-SHA-384/ECP-256: its
+#     SKEYSEED comes from the old PRF, and (RFC 7296 section 2.18) its keys
+#     from the new one, though charon uses the old one for them too;
+#   - the initiator rekeying the CHILD_SA again, now from the newest SK_d;
 #   - IKE SA "gcm": AES-GCM-16-256/PRF-HMAC-SHA-384/Curve25519 with an ESP
 #     AES-GCM-16-256 CHILD_SA.
 # The CHILD_SAs are in tunnel mode: kernel-libipsec, the only ESP charon has
@@ -61,6 +67,7 @@ conf() {
 	cat >"$work/$1/strongswan.conf" <<EOF
 charon {
 	load_modular = no
+	prefer_configured_proposals = no
 	load = random nonce openssl aes sha1 sha2 hmac gcm gmp curve25519 kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
 	plugins {
 		vici { socket = unix://$work/$1/run/charon.vici }
@@ -89,7 +96,7 @@ cat >"$work/i/swanctl.conf" <<EOF
 connections {
 	cbc {
 		remote_addrs = $RA
-		proposals = aes256-sha256-ecp256
+		proposals = aes256-sha256-ecp256, aes256-sha384-ecp256
 		local { auth = psk
 			id = $IA }
 		remote { auth = psk
@@ -120,7 +127,7 @@ cat >"$work/r/swanctl.conf" <<EOF
 connections {
 	any {
 		local_addrs = $RA
-		proposals = aes256-sha256-ecp256, aes256gcm16-prfsha384-curve25519
+		proposals = aes256-sha384-ecp256, aes256-sha256-ecp256, aes256gcm16-prfsha384-curve25519
 		local { auth = psk
 			id = $RA }
 		remote { auth = psk
@@ -159,6 +166,8 @@ ctl --initiate --child gre --ike cbc
 ctl --rekey --child gre
 sleep 1
 ctl --rekey --ike cbc
+sleep 1
+swanctl --rekey --ike any --uri "unix://$work/r/run/charon.vici" >/dev/null
 sleep 1
 ctl --rekey --child gre
 sleep 1
