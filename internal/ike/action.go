@@ -13,7 +13,8 @@ import (
 // An Action is something the engine asks its caller to do. Every method of
 // Engine that takes an event returns the actions it caused, in the order
 // they must be carried out. The concrete types are Send, InstallPair,
-// PeerMoved, DeletePair, PeerDead, SessionUp, SessionDown, KeyLogIKE, KeyLogESP and Log.
+// PeerMoved, DeletePair, PeerDead, SessionUp, SessionDown, KeyLogIKE,
+// KeyLogIKEv2, KeyLogESP and Log.
 type Action interface{ action() }
 
 // Send asks for one UDP datagram. Data is the UDP payload exactly as it
@@ -174,3 +175,23 @@ func (SessionDown) action() {}
 func (KeyLogIKE) action()   {}
 func (KeyLogESP) action()   {}
 func (Log) action()         {}
+
+// KeyLogIKEv2 carries the keys of an IKEv2 SA for a debugging key log. The
+// IKEv2 engine (package ikev2) emits it only when its Config.KeyLog is set.
+// EncName and IntegName are the algorithms as Wireshark names them.
+type KeyLogIKEv2 struct {
+	SPIi, SPIr [8]byte
+	EncName    string
+	SKei, SKer []byte
+	IntegName  string
+	SKai, SKar []byte
+}
+
+// Line returns the entry as Wireshark's ikev2_decryption_table takes it
+// (tshark -o 'uat:ikev2_decryption_table:LINE'): the SPIs, SK_ei, SK_er,
+// the encryption algorithm, SK_ai, SK_ar and the integrity algorithm.
+func (k KeyLogIKEv2) Line() string {
+	return fmt.Sprintf(`%x,%x,%x,%x,"%s",%x,%x,"%s"`, k.SPIi, k.SPIr, k.SKei, k.SKer, k.EncName, k.SKai, k.SKar, k.IntegName)
+}
+
+func (KeyLogIKEv2) action() {}

@@ -241,10 +241,13 @@ func (c protect) seal(p wire.Protected) error {
 			return err
 		}
 		nonce := append(append(make([]byte, 0, 12), c.encKey[len(c.encKey)-4:]...), p.IV...)
-		out := aead.Seal(p.Ciphertext[:0], nonce, p.Ciphertext, p.Associated)
+		// The parts are capped slices of the message: seal into a new
+		// buffer and copy ciphertext and tag into place.
+		out := aead.Seal(nil, nonce, p.Ciphertext, p.Associated)
 		if len(out) != len(p.Ciphertext)+len(p.ICV) {
 			return errors.New("ikev2: GCM output length")
 		}
+		copy(p.ICV, out[copy(p.Ciphertext, out):])
 		return nil
 	}
 	b, err := aes.NewCipher(c.encKey)
@@ -295,4 +298,65 @@ func gcm(key []byte) (cipher.AEAD, error) {
 		return nil, err
 	}
 	return cipher.NewGCM(b)
+}
+
+// String names the suite as `show crypto ikev2 sa` does: "AES-CBC,
+// keysize: 256, PRF: SHA256, Hash: SHA256, DH Grp:19".
+func (s suite) String() string {
+	name := "AES-CBC"
+	if s.encr.aead() {
+		name = "AES-GCM"
+	}
+	hash := "None"
+	if !s.encr.aead() {
+		hash = s.integ.name()
+	}
+	return fmt.Sprintf("%s, keysize: %d, PRF: %s, Hash: %s, DH Grp:%d", name, s.encr.keyBits, s.prf.name(), hash, s.group)
+}
+
+func (p prf) name() string { return hashName(p.id, wire.PRFHMACSHA1, wire.PRFHMACSHA2_256, wire.PRFHMACSHA2_384, wire.PRFHMACSHA2_512) }
+
+func (i integ) name() string {
+	return hashName(i.id, wire.IntegHMACSHA1_96, wire.IntegHMACSHA2_256, wire.IntegHMACSHA2_384, wire.IntegHMACSHA2_512)
+}
+
+// hashName names id, which is one of the four IDs for SHA-1, SHA-256,
+// SHA-384 and SHA-512 of its transform type.
+func hashName(id, sha1ID, sha256ID, sha384ID, sha512ID uint16) string {
+	switch id {
+	case sha1ID:
+		return "SHA1"
+	case sha256ID:
+		return "SHA256"
+	case sha384ID:
+		return "SHA384"
+	case sha512ID:
+		return "SHA512"
+	}
+	return "None"
+}
+
+// wiresharkName is the encryption algorithm as Wireshark's
+// ikev2_decryption_table names it.
+func (e encr) wiresharkName() string {
+	if e.aead() {
+		return fmt.Sprintf("AES-GCM-%d with 16 octet ICV [RFC5282]", e.keyBits)
+	}
+	return fmt.Sprintf("AES-CBC-%d [RFC3602]", e.keyBits)
+}
+
+// wiresharkName is the integrity algorithm as Wireshark's
+// ikev2_decryption_table names it.
+func (i integ) wiresharkName() string {
+	switch i.id {
+	case wire.IntegHMACSHA1_96:
+		return "HMAC_SHA1_96 [RFC2404]"
+	case wire.IntegHMACSHA2_256:
+		return "HMAC_SHA2_256_128 [RFC4868]"
+	case wire.IntegHMACSHA2_384:
+		return "HMAC_SHA2_384_192 [RFC4868]"
+	case wire.IntegHMACSHA2_512:
+		return "HMAC_SHA2_512_256 [RFC4868]"
+	}
+	return "NONE [RFC4306]"
 }

@@ -1,0 +1,184 @@
+package ikev2
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/gresec/gresec/internal/ike"
+	"github.com/gresec/gresec/internal/ikev2/wire"
+	"github.com/gresec/gresec/internal/retransmit"
+)
+
+// The IKE_AUTH exchange (RFC 7296 sections 1.2 and 2.15): identities,
+// authentication with a pre-shared key, and the first CHILD_SA.
+
+// localID is the identity a tunnel's profile sends.
+func localID(t *tunnel, responder bool) *wire.ID {
+	if id := t.p.Profile.LocalID; id != nil {
+		return &wire.ID{Responder: responder, Type: id.Type, Data: id.Data}
+	}
+	return wire.AddrID(responder, t.p.Local)
+}
+
+// remoteIDOK reports whether a profile accepts the peer's identity.
+func remoteIDOK(pr Profile, id *wire.ID) bool {
+	if len(pr.RemoteID) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(pr.RemoteID, func(m IDMatch) bool { return m.matches(id) })
+}
+
+// sendAuth sends the initiator's IKE_AUTH request with the CHILD_SA of
+// the tunnel that started the IKE SA.
+func (e *Engine) sendAuth(sa *ikeSA) {
+	t := sa.tunnel
+	id := localID(t, false)
+	idBody, _ := id.AppendBody(nil)
+	auth := pskAuth(sa.suite.prf, []byte(t.p.Profile.PSKLocal), signedOctets(sa.suite.prf, sa.initReq, sa.nr, sa.keys.pi, idBody))
+	pc := e.newPendingChild(t, nil)
+	ps := []wire.Payload{id}
+	if sa.peer.best() == nil {
+		// Nothing else with this peer: it may hold state of ours from
+		// before a restart (RFC 7296 section 2.4).
+		ps = append(ps, wire.NewNotify(wire.NotifyInitialContact, nil))
+	}
+	ps = append(ps, &wire.Auth{Method: wire.AuthSharedKeyMIC, Data: auth})
+	ps = append(ps, pc.payloads(0)...)
+	sa.state = saAuth
+	sa.authIn = pc
+	t.creating = true
+	e.request(sa, wire.ExchangeIKEAuth, ps, &request{kind: reqAuth, child: pc})
+}
+
+// recvAuthRequest authenticates the initiator as responder, answers with
+// our identity and AUTH, and sets up the CHILD_SA.
+func (e *Engine) recvAuthRequest(sa *ikeSA, in inbound) {
+	if sa.initiator || sa.state != saInit {
+		e.logLimited("unexpected", slog.LevelInfo, sa.remote.Addr(), "peer %s: dropped IKE_AUTH on an established IKE SA", sa.remote.Addr())
+		return
+	}
+	ps := in.payloads
+	t := sa.peer.tunnels[0]
+	pr := t.p.Profile
+	idBody := rawBody(in.first, in.inner, wire.PayloadIDi)
+	switch {
+	case ps.idi == nil || ps.auth == nil || idBody == nil:
+		e.authFailedResponder(sa, in, "IKE_AUTH without identity or AUTH")
+		return
+	case !remoteIDOK(pr, ps.idi):
+		e.authFailedResponder(sa, in, "identity "+ps.idi.String()+" does not match profile "+pr.Name)
+		return
+	case ps.auth.Method != wire.AuthSharedKeyMIC:
+		e.authFailedResponder(sa, in, "authentication method "+ps.auth.Method.String()+"; profile "+pr.Name+" wants pre-share")
+		return
+	}
+	want := pskAuth(sa.suite.prf, []byte(pr.PSKRemote), signedOctets(sa.suite.prf, sa.initReq, sa.nr, sa.keys.pi, idBody))
+	if subtle.ConstantTimeCompare(want, ps.auth.Data) != 1 {
+		e.authFailedResponder(sa, in, "AUTH does not verify: the pre-shared keys differ")
+		return
+	}
+	e.halfOpen--
+	e.established(sa)
+	if ps.notifies.get(wire.NotifyInitialContact) != nil {
+		// The peer has no SA of ours any more (RFC 7296 section 2.4).
+		for _, o := range slices.Clone(sa.peer.sas) {
+			// Only SAs that were up before this one: one being set up
+			// now is a simultaneous initiation (see checkDuplicates).
+			if o != sa && o.state == saEstablished && o.established.Before(e.now) {
+				e.dropIKESA(o, "initial contact from the peer")
+			}
+		}
+	}
+	id := localID(t, true)
+	myBody, _ := id.AppendBody(nil)
+	auth := pskAuth(sa.suite.prf, []byte(pr.PSKLocal), signedOctets(sa.suite.prf, sa.initResp, sa.ni, sa.keys.pr, myBody))
+	out := []wire.Payload{id, &wire.Auth{Method: wire.AuthSharedKeyMIC, Data: auth}}
+	if ps.sa != nil {
+		out = append(out, e.answerChild(sa, in, nil, true)...)
+	}
+	e.respond(sa, wire.ExchangeIKEAuth, in.h.MessageID, out)
+	e.checkDuplicates(sa)
+}
+
+// authFailedResponder refuses an IKE_AUTH: AUTHENTICATION_FAILED, and the
+// half-open IKE SA goes.
+func (e *Engine) authFailedResponder(sa *ikeSA, in inbound, why string) {
+	e.logLimited("auth", slog.LevelWarn, sa.remote.Addr(), "peer %s: IKEv2 authentication failed: %s", sa.remote.Addr(), why)
+	e.respond(sa, wire.ExchangeIKEAuth, in.h.MessageID, []wire.Payload{wire.NewNotify(wire.NotifyAuthenticationFailed, nil)})
+	e.removeIKESA(sa)
+}
+
+// recvAuthResponse takes the responder's IKE_AUTH answer as initiator.
+func (e *Engine) recvAuthResponse(sa *ikeSA, r *request, in inbound) {
+	ps := in.payloads
+	t := sa.tunnel
+	pr := t.p.Profile
+	idBody := rawBody(in.first, in.inner, wire.PayloadIDr)
+	t.creating = false
+	if n := ps.notifies.get(wire.NotifyAuthenticationFailed); n != nil {
+		e.authFailedInitiator(sa, "the peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities")
+		return
+	}
+	switch {
+	case ps.idr == nil || ps.auth == nil || idBody == nil:
+		if n := ps.notifies.firstError(); n != nil {
+			e.authFailedInitiator(sa, "the peer answered IKE_AUTH with "+n.Type.String())
+		} else {
+			e.authFailedInitiator(sa, "IKE_AUTH response without identity or AUTH")
+		}
+		return
+	case !remoteIDOK(pr, ps.idr):
+		e.authFailedInitiator(sa, "identity "+ps.idr.String()+" does not match profile "+pr.Name)
+		return
+	case ps.auth.Method != wire.AuthSharedKeyMIC:
+		e.authFailedInitiator(sa, "authentication method "+ps.auth.Method.String()+"; profile "+pr.Name+" wants pre-share")
+		return
+	}
+	want := pskAuth(sa.suite.prf, []byte(pr.PSKRemote), signedOctets(sa.suite.prf, sa.initResp, sa.ni, sa.keys.pr, idBody))
+	if subtle.ConstantTimeCompare(want, ps.auth.Data) != 1 {
+		e.authFailedInitiator(sa, "the peer's AUTH does not verify: the pre-shared keys differ")
+		return
+	}
+	e.established(sa)
+	sa.peer.failures, sa.peer.retryAt = 0, e.now
+	e.takeChild(sa, r.child, in, true)
+	e.checkDuplicates(sa)
+}
+
+// authFailedInitiator gives up an IKE SA whose authentication failed.
+func (e *Engine) authFailedInitiator(sa *ikeSA, why string) {
+	p := sa.peer
+	e.logf(slog.LevelWarn, p.key.remote, "peer %s: IKEv2 authentication failed: %s", p.key.remote, why)
+	e.removeIKESA(sa)
+	p.failures++
+	p.retryAt = e.now.Add(retransmit.Backoff(p.failures))
+}
+
+// established marks sa authenticated and arms its lifetime.
+func (e *Engine) established(sa *ikeSA) {
+	sa.state = saEstablished
+	sa.established = e.now
+	life := e.ikeLifetime(sa)
+	sa.expireAt = e.now.Add(life)
+	sa.rekeyAt = e.jitter(e.now, life)
+	sa.dpdLast = e.now
+	sa.peer.lastSeen = e.now
+	if sa.natLocal {
+		sa.keepaliveAt = e.now.Add(e.natKeepalive())
+	}
+	e.logf(slog.LevelInfo, sa.remote.Addr(), "peer %s: IKEv2 SA %x/%x established (%s)", sa.remote.Addr(), sa.spiI, sa.spiR, sa.suite)
+	if e.cfg.KeyLog {
+		e.emit(ike.KeyLogIKEv2{SPIi: sa.spiI, SPIr: sa.spiR, EncName: sa.suite.encr.wiresharkName(),
+			SKei: sa.keys.ei, SKer: sa.keys.er, IntegName: sa.suite.integ.wiresharkName(), SKai: sa.keys.ai, SKar: sa.keys.ar})
+	}
+}
+
+// ikeLifetime is the IKE SA lifetime of the profile of sa's peer.
+func (e *Engine) ikeLifetime(sa *ikeSA) time.Duration {
+	if len(sa.peer.tunnels) > 0 && sa.peer.tunnels[0].p.Profile.Lifetime > 0 {
+		return sa.peer.tunnels[0].p.Profile.Lifetime
+	}
+	return defaultIKELifetime
+}
