@@ -314,7 +314,9 @@ func (s suite) String() string {
 	return fmt.Sprintf("%s, keysize: %d, PRF: %s, Hash: %s, DH Grp:%d", name, s.encr.keyBits, s.prf.name(), hash, s.group)
 }
 
-func (p prf) name() string { return hashName(p.id, wire.PRFHMACSHA1, wire.PRFHMACSHA2_256, wire.PRFHMACSHA2_384, wire.PRFHMACSHA2_512) }
+func (p prf) name() string {
+	return hashName(p.id, wire.PRFHMACSHA1, wire.PRFHMACSHA2_256, wire.PRFHMACSHA2_384, wire.PRFHMACSHA2_512)
+}
 
 func (i integ) name() string {
 	return hashName(i.id, wire.IntegHMACSHA1_96, wire.IntegHMACSHA2_256, wire.IntegHMACSHA2_384, wire.IntegHMACSHA2_512)

@@ -233,13 +233,13 @@ type child struct {
 	// ours whether this side initiated that exchange (collisions).
 	ni, nr     []byte
 	ours       bool
-	rekeying   bool      // a CREATE_CHILD_SA rekeying it is under way
-	replacedBy *child    // the CHILD_SA that took over
+	rekeying   bool   // a CREATE_CHILD_SA rekeying it is under way
+	replacedBy *child // the CHILD_SA that took over
 	// replacements are the CHILD_SAs that rekeyed it: two when both ends
 	// rekeyed at once (RFC 7296 section 2.8.1).
 	replacements []*child
-	deleteAt   time.Time // replaced: when to delete it
-	deleting   bool      // Delete sent
+	deleteAt     time.Time // replaced: when to delete it
+	deleting     bool      // Delete sent
 }
 
 func removeChild(cs []*child, c *child) []*child {
