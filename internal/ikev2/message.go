@@ -149,16 +149,6 @@ func natDetect(ns notifies, spiI, spiR [8]byte, local, remote netip.AddrPort) (n
 // notifies are the Notify payloads of a message.
 type notifies []*wire.Notify
 
-func notifiesOf(ps []wire.Payload) notifies {
-	var ns notifies
-	for _, p := range ps {
-		if n, ok := p.(*wire.Notify); ok {
-			ns = append(ns, n)
-		}
-	}
-	return ns
-}
-
 func (ns notifies) get(t wire.NotifyType) *wire.Notify {
 	for _, n := range ns {
 		if n.Type == t {

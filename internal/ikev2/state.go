@@ -148,7 +148,6 @@ type ikeSA struct {
 	// Dead peer detection.
 	dpdProbing  bool
 	dpdRetries  int
-	dpdNext     time.Time
 	dpdLast     time.Time
 	keepaliveAt time.Time // next NAT keepalive
 }
