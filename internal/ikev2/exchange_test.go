@@ -400,3 +400,29 @@ func TestMaxInNegotiation(t *testing.T) {
 		t.Errorf("B answered %v\n%s", n.b.exchanges(), n.b.logText())
 	}
 }
+
+// TestSnapshot: the views' rows of an established tunnel.
+func TestSnapshot(t *testing.T) {
+	pr := profile()
+	pr.DPD = &config.DPD{Interval: 10 * time.Second, Retry: 3 * time.Second, Periodic: true}
+	pa, pb := protection("Tunnel0", addrA, addrB, pr), protection("Tunnel0", addrB, addrA, pr)
+	pb.Passive = true
+	n := newNet(t, &pa, &pb)
+	n.runFor(2 * time.Minute)
+	s := n.a.e.Snapshot(n.now)
+	if len(s.SAs) != 1 || len(s.IPsec) != 1 || len(s.Sessions) != 1 {
+		t.Fatalf("snapshot %+v", s)
+	}
+	sa := s.SAs[0]
+	if sa.Status != "READY" || sa.Encryption != "AES-CBC" || sa.KeyBits != 256 || sa.PRF != "SHA256" || sa.Hash != "SHA256" ||
+		sa.Group != 19 || !sa.Initiator || sa.Active < time.Minute || sa.Lifetime != 24*time.Hour || sa.Children != 1 ||
+		sa.DPDInterval != 10*time.Second || sa.LocalID != "192.0.2.1" {
+		t.Errorf("IKE SA row %+v", sa)
+	}
+	if ip := s.IPsec[0]; ip.Mode != "Transport" || ip.Transform != "esp-256-aes esp-sha384-hmac" || !ip.Current {
+		t.Errorf("IPsec row %+v", ip)
+	}
+	if ss := s.Sessions[0]; ss.Status != "UP-ACTIVE" || ss.ISAKMPSAs != 1 || ss.ActiveSAs != 2 {
+		t.Errorf("session row %+v", ss)
+	}
+}
