@@ -18,7 +18,10 @@ type word struct {
 type line struct {
 	text     string // without the line break and trailing blanks
 	indented bool   // a sub-command of the open section
-	words    []word
+	// indent counts the blanks before the first word; it tells a
+	// sub-section's lines (a keyring's peer) from their parent's.
+	indent int
+	words  []word
 }
 
 // lexError is a line the lexer could not accept; the parser reports it.
@@ -47,7 +50,7 @@ func lex(src []byte) ([]line, []lexError) {
 		if body == "" || body[0] == '!' {
 			continue
 		}
-		ln := line{text: text, indented: len(body) < len(text)}
+		ln := line{text: text, indented: len(body) < len(text), indent: len(text) - len(body)}
 		col := 1 // counted as we go: recounting from the line start is quadratic
 		for i := 0; i < len(text); {
 			if text[i] == ' ' || text[i] == '\t' {

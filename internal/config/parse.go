@@ -120,12 +120,29 @@ type routeMeta struct {
 type section struct {
 	ctx    *context
 	header string // as in messages: "interface Tunnel0"
+	// parent is the section a sub-section (a keyring's peer) was opened
+	// in, nil for sections opened at global level; indent is the
+	// indentation of the line that opened a sub-section. Lines indented no
+	// deeper than that line belong to the parent again.
+	parent *section
+	indent int
+	// child is the last sub-section opened in this one, kept after it is
+	// left so that a line indented too little can be told where it belongs.
+	child *section
 	// Exactly one of these is set. A section whose header was invalid gets a
 	// detached object, so its sub-commands are still checked but go nowhere.
 	iface   *Interface
 	policy  *ISAKMPPolicy
 	tset    *TransformSet
 	profile *Profile
+}
+
+// enter opens a sub-section of s for the line ln; its lines are those
+// indented deeper than ln.
+func (s *section) enter(ln *line, sub *section) *section {
+	sub.parent, sub.indent = s, ln.indent
+	s.child = sub
+	return sub
 }
 
 // context is a command mode: global configuration or one kind of section.
@@ -178,16 +195,21 @@ func (p *parser) statement(ln *line) (end bool) {
 		p.sec = nil
 		if prev != nil {
 			if _, global := commandPath(&globalContext, ws); !global {
-				if path, ok := commandPath(prev.ctx, ws); ok {
-					p.errorf(ws[0].pos, "%q is a sub-command of %q; indent it", path, prev.header)
-					// Stay in the section, so that the lines after this
-					// one are not all reported as outside any section.
-					p.sec = prev
-					return false
+				for sec := prev; sec != nil; sec = sec.parent {
+					if path, ok := commandPath(sec.ctx, ws); ok {
+						p.errorf(ws[0].pos, "%q is a sub-command of %q; indent it", path, sec.header)
+						// Stay in the section, so that the lines after this
+						// one are not all reported as outside any section.
+						p.sec = sec
+						return false
+					}
 				}
 			}
 		}
 	case p.sec != nil:
+		for p.sec.parent != nil && ln.indent <= p.sec.indent {
+			p.sec = p.sec.parent
+		}
 		ctx = p.sec.ctx
 	}
 
@@ -201,7 +223,10 @@ func (p *parser) statement(ln *line) (end bool) {
 			if len(ws) > 1 {
 				p.errorf(ws[1].pos, "unexpected argument %q to \"exit\"", ws[1].text)
 			}
-			p.sec = nil
+			// As on IOS, exit leaves a sub-section for its parent.
+			if p.sec != nil {
+				p.sec = p.sec.parent
+			}
 			return false
 		}
 	}
@@ -304,6 +329,10 @@ func (p *parser) misplaced(ws []word, here *context) string {
 	switch {
 	case other == &globalContext:
 		return fmt.Sprintf("%q is a global command; it cannot be indented under %q", path, p.sec.header)
+	case here != &globalContext && p.sec.child != nil && other == p.sec.child.ctx:
+		return fmt.Sprintf("%q is a sub-command of %q; indent it deeper than the line %q", path, p.sec.child.header, p.sec.child.header)
+	case here != &globalContext && p.sec.parent != nil && other == p.sec.parent.ctx:
+		return fmt.Sprintf("%q is a sub-command of %q, not of %q; indent it as deep as the line %q", path, p.sec.parent.header, p.sec.header, p.sec.header)
 	case here == &globalContext:
 		return fmt.Sprintf("%q is a sub-command of %q sections; indent it under one", path, other.name)
 	}
