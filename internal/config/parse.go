@@ -13,6 +13,10 @@ type Options struct {
 	// InterfaceExists reports whether a Linux interface exists on the host.
 	// Nil skips the check (as when validating a file for another machine).
 	InterfaceExists func(linuxName string) bool
+	// FileReadable reports why the file at an absolute path cannot be
+	// read (the files of crypto pki trustpoints), or nil when it can.
+	// Nil skips the check, so Parse itself never touches the file system.
+	FileReadable func(path string) error
 }
 
 // Parse parses and validates one configuration file. It reports every
@@ -34,6 +38,7 @@ func Parse(filename string, src []byte, opts Options) (*Config, Diagnostics) {
 		tsets:     map[string]*TransformSet{},
 		profiles:  map[string]*Profile{},
 		routes:    map[routeKey]*StaticRoute{},
+		v2:        newIKEv2State(),
 	}
 	lines, lexErrs := lex(src)
 	for _, e := range lexErrs {
@@ -82,6 +87,8 @@ type parser struct {
 	tsets    map[string]*TransformSet
 	profiles map[string]*Profile
 	routes   map[routeKey]*StaticRoute
+
+	v2 *ikev2State // IKEv2 and PKI sections, in ikev2.go
 }
 
 // routeKey identifies a static route; the distance is an attribute of it.
@@ -131,10 +138,16 @@ type section struct {
 	child *section
 	// Exactly one of these is set. A section whose header was invalid gets a
 	// detached object, so its sub-commands are still checked but go nowhere.
-	iface   *Interface
-	policy  *ISAKMPPolicy
-	tset    *TransformSet
-	profile *Profile
+	iface      *Interface
+	policy     *ISAKMPPolicy
+	tset       *TransformSet
+	profile    *Profile
+	proposal   *IKEv2Proposal
+	v2policy   *IKEv2Policy
+	keyring    *IKEv2Keyring
+	peer       *IKEv2KeyringPeer
+	v2profile  *IKEv2Profile
+	trustpoint *PKITrustpoint
 }
 
 // enter opens a sub-section of s for the line ln; its lines are those
@@ -405,7 +418,8 @@ func visibleNames(cmds []*command) []string {
 }
 
 // allContexts lists every mode, for locate.
-var allContexts = []*context{&globalContext, &interfaceContext, &policyContext, &transformSetContext, &profileContext}
+var allContexts = []*context{&globalContext, &interfaceContext, &policyContext, &transformSetContext, &profileContext,
+	&ikev2ProposalContext, &ikev2PolicyContext, &ikev2KeyringContext, &ikev2PeerContext, &ikev2ProfileContext, &trustpointContext}
 
 // finish turns the parser's working state into the final Config shape.
 func (p *parser) finish() {
@@ -445,6 +459,7 @@ func (p *parser) finish() {
 			pr.TransformSets = nil
 		}
 	}
+	p.finishIKEv2()
 }
 
 // Load reads and parses a configuration file. It returns the problems as
