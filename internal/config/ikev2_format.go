@@ -109,8 +109,11 @@ func formatKeyringPeer(f *formatter, pe *IKEv2KeyringPeer, opts FormatOptions) {
 		f.line("  identity %s", pe.Identity)
 	}
 	mask := func(k string) string {
-		if opts.MaskKeys {
+		switch {
+		case opts.MaskKeys:
 			return "*****"
+		case strings.EqualFold(k, "local") || strings.EqualFold(k, "remote"):
+			return "0 " + k // alone, the word would be read as a direction
 		}
 		return k
 	}

@@ -212,10 +212,13 @@ func (p *parser) peerPSK(s *stmt) {
 	dir := ""
 	// A direction is one only when a key still follows it, so that a key
 	// that is literally "local" stays possible.
-	if s.has(1) {
+	if s.has(1) || s.neg && s.has(0) {
 		if j, res, _ := matchKeyword(s.args[0].text, []string{"local", "remote"}); res == matched {
 			dir, i = []string{"local", "remote"}[j], 1
 		}
+	} else if s.has(0) && (strings.EqualFold(s.args[0].text, "local") || strings.EqualFold(s.args[0].text, "remote")) {
+		s.errorf(s.kw, "incomplete command: \"pre-shared-key %s\" needs a key", strings.ToLower(s.args[0].text))
+		return
 	}
 	target := map[string]*string{"": &peer.PSK, "local": &peer.LocalPSK, "remote": &peer.RemotePSK}[dir]
 	if s.neg {

@@ -240,6 +240,9 @@ func (p *parser) statement(ln *line) (end bool) {
 			if p.sec != nil {
 				p.sec = p.sec.parent
 			}
+			if p.sec != nil {
+				p.sec.child = nil // left on purpose: no hint to indent into it
+			}
 			return false
 		}
 	}
