@@ -554,6 +554,9 @@ func TestIKEv2Errors(t *testing.T) {
 		// References from IPsec profiles and tunnels.
 		{"undefined ikev2 profile", protected + "no crypto ikev2 profile PR", "13:20", `crypto ikev2 profile "PR" is not defined; define it with "crypto ikev2 profile PR"`},
 		{"ikev2 profile typo", strings.ReplaceAll(protected, " PR\n", " SPOKES\n") + "crypto ipsec profile TUNNEL\n set ikev2-profile SPOKE", "19:20", `crypto ikev2 profile "SPOKE" is not defined; did you mean "SPOKES"?`},
+		{"no policy for the tunnel source", v2Proposal + "crypto ikev2 policy POL\n match address local 192.0.2.9\n proposal P\n" + protected, "24:34",
+			`Tunnel0: no crypto ikev2 policy applies to the tunnel source 192.0.2.1; add "match address local 192.0.2.1" to one, or a policy without "match address local"`},
+		{"no default policy for the tunnel", "no crypto ikev2 policy default\n" + protected, "18:34", `Tunnel0: no IKEv2 proposal is acceptable`},
 		{"no keyring peer for the tunnel", strings.Replace(protected, "address 192.0.2.2", "address 192.0.2.3", 1), "17:34", `Tunnel0: no peer of crypto ikev2 keyring K matches 192.0.2.2; add one with "address 192.0.2.2"`},
 	}
 	for _, tt := range tests {

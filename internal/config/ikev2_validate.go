@@ -211,6 +211,14 @@ func (p *parser) checkTrustpointFiles(tp *PKITrustpoint) {
 // pre-shared keys, and a match for the identity the peer most likely
 // sends, its address.
 func (p *parser) checkIKEv2Protection(iface *Interface, pr *IKEv2Profile, pos Pos) {
+	c := p.cfg
+	switch src := p.sourceAddr(iface.Tunnel); {
+	case len(c.IKEv2Policies) == 0 && c.IKEv2.NoDefaultPolicy:
+		p.errorf(pos, "%s: no IKEv2 proposal is acceptable: there is no crypto ikev2 policy and \"no crypto ikev2 policy default\" removed IOS's default one", iface.Name)
+	case src.IsValid() && len(c.IKEv2Policies) > 0 && c.IKEv2ProposalsFor(src) == nil:
+		p.errorf(pos, "%s: no crypto ikev2 policy applies to the tunnel source %s; add \"match address local %s\" to one, or a policy without \"match address local\"",
+			iface.Name, src, src)
+	}
 	dst := iface.Tunnel.Destination
 	if !dst.IsValid() {
 		return
