@@ -309,11 +309,14 @@ func (p *parser) proposalPRF(s *stmt) {
 // ikev2GroupProblem says why DH group g is refused for IKEv2, or "" when
 // it is accepted: the IKEv1 groups and curve25519 (RFC 8031).
 func ikev2GroupProblem(g uint64) string {
-	if g == 31 {
+	switch g {
+	case 31:
 		return ""
+	case 1, 2, 5, 22, 23, 24:
+		return groupProblem(g) // weak, for the same reasons as in ISAKMP
 	}
-	if msg := groupProblem(g); msg == "" || g == 1 || g == 2 || g == 5 || g == 22 || g == 23 || g == 24 {
-		return msg
+	if groupProblem(g) == "" {
+		return ""
 	}
 	return fmt.Sprintf("DH group %d is not supported; use 14, 15, 16, 19, 20, 21 or 31", g)
 }
