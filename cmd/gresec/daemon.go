@@ -115,7 +115,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 1 {
 		*cfgPath = fs.Arg(0)
 	}
-	cfg, problems := config.Load(*cfgPath, config.Options{InterfaceExists: linkExists})
+	// check also opens the trustpoints' files, so that a missing key
+	// shows here rather than when IKE first needs it.
+	cfg, problems := config.Load(*cfgPath, config.Options{InterfaceExists: linkExists, FileReadable: fileReadable})
 	for _, p := range problems {
 		fmt.Fprintln(stderr, p)
 	}
@@ -196,4 +198,14 @@ func dataPlaneProcs() (int, bool) {
 	}
 	runtime.GOMAXPROCS(n)
 	return n, true
+}
+
+// fileReadable tells `gresec check` whether a file named in the
+// configuration can be opened for reading.
+func fileReadable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }

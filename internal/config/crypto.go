@@ -47,6 +47,8 @@ var cryptoCommands = []*command{
 			{name: "lifetime", run: (*parser).globalSALifetime, hidden: true},
 		}},
 	}},
+	{name: "ikev2", sub: ikev2Commands},
+	{name: "pki", sub: pkiCommands},
 	{name: "map", run: (*parser).cryptoMap, hidden: true},
 }
 
@@ -77,6 +79,7 @@ var profileContext = context{
 		{name: "set", sub: []*command{
 			{name: "transform-set", run: (*parser).profileTransformSets},
 			{name: "pfs", run: (*parser).profilePFS},
+			{name: "ikev2-profile", run: (*parser).profileIKEv2},
 			{name: "security-association", sub: []*command{
 				{name: "lifetime", sub: []*command{
 					{name: "seconds", run: (*parser).profileLifetimeSeconds},

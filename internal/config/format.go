@@ -14,7 +14,7 @@ type FormatOptions struct {
 }
 
 // Format prints c as a canonical running configuration, in IOS order:
-// hostname, ipv6 unicast-routing, crypto (ISAKMP, then IPsec), interfaces,
+// hostname, ipv6 unicast-routing, crypto (PKI, IKEv2, ISAKMP, then IPsec), interfaces,
 // static routes (ip, then ipv6). Lines
 // are omitted where they state gresec's default and IOS's default is the
 // same; where the defaults differ (encr, authentication, group), the line
@@ -30,6 +30,8 @@ func (c *Config) Format(opts FormatOptions) string {
 		f.line("ipv6 unicast-routing")
 		f.sep()
 	}
+	c.formatPKI(f)
+	c.formatIKEv2(f, opts)
 	c.formatISAKMP(f, opts)
 	c.formatIPsec(f)
 	for _, iface := range c.Interfaces {
@@ -134,6 +136,9 @@ func (c *Config) formatIPsec(f *formatter) {
 		}
 		if pr.LifetimeKilobytes != defaultSAKilobytes {
 			f.line(" set security-association lifetime kilobytes %d", pr.LifetimeKilobytes)
+		}
+		if pr.IKEv2Profile != "" {
+			f.line(" set ikev2-profile %s", pr.IKEv2Profile)
 		}
 		if pr.PFS != 0 {
 			f.line(" set pfs group%d", pr.PFS)

@@ -27,6 +27,24 @@ func zeroPos(c *Config) {
 	for _, r := range c.Routes {
 		r.Pos = Pos{}
 	}
+	for _, p := range c.IKEv2Proposals {
+		p.Pos = Pos{}
+	}
+	for _, p := range c.IKEv2Policies {
+		p.Pos = Pos{}
+	}
+	for _, k := range c.IKEv2Keyrings {
+		k.Pos = Pos{}
+		for _, pe := range k.Peers {
+			pe.Pos = Pos{}
+		}
+	}
+	for _, p := range c.IKEv2Profiles {
+		p.Pos = Pos{}
+	}
+	for _, t := range c.Trustpoints {
+		t.Pos = Pos{}
+	}
 }
 
 // checkRoundTrip formats c, parses the text again, and reports any
@@ -47,7 +65,7 @@ func checkRoundTrip(t testing.TB, c *Config) string {
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, file := range []string{"testdata/reference.conf", "testdata/everything.conf"} {
+	for _, file := range []string{"testdata/reference.conf", "testdata/everything.conf", ikev2File, ikev2CertFile} {
 		t.Run(file, func(t *testing.T) {
 			c, diags := Parse(file, readFile(t, file), Options{})
 			if len(diags) > 0 {

@@ -11,7 +11,7 @@ import (
 // survives Format and Parse unchanged. The seed corpus (reference config,
 // every statement, broken variants) is in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"testdata/reference.conf", "testdata/everything.conf", overlayFile, underlayFile} {
+	for _, name := range []string{"testdata/reference.conf", "testdata/everything.conf", overlayFile, underlayFile, ikev2File, ikev2CertFile} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

@@ -168,20 +168,26 @@ func (p *parser) adjustMSS(s *stmt) {
 }
 
 func (p *parser) description(s *stmt) {
-	iface := s.sec.iface
+	if d, ok := s.descriptionText(); ok {
+		s.sec.iface.Description = d
+	}
+}
+
+// descriptionText reads the free text of a `description` line of any
+// section; "" with `no description`.
+func (s *stmt) descriptionText() (string, bool) {
 	if s.neg {
-		iface.Description = ""
-		return
+		return "", true
 	}
 	if _, ok := s.arg(0, "a text"); !ok {
-		return
+		return "", false
 	}
 	text := s.rest(0)
 	if n := len([]rune(text)); n > maxDescription {
 		s.errorf(s.args[0], "description too long (%d characters; at most %d)", n, maxDescription)
-		return
+		return "", false
 	}
-	iface.Description = text
+	return text, true
 }
 
 func (p *parser) shutdown(s *stmt) {

@@ -202,6 +202,7 @@ func (p *parser) ipsecProfile(s *stmt) {
 		p.cfg.Profiles = slices.DeleteFunc(p.cfg.Profiles, func(pr *Profile) bool { return pr == existing })
 		delete(p.profiles, name)
 		delete(p.tsRefs, existing)
+		delete(p.v2.ipsecRefs, existing)
 		return
 	}
 	if len(name) > maxNameLength {
@@ -300,5 +301,20 @@ func (p *parser) profileLifetimeKilobytes(s *stmt) {
 	}
 	if n, ok := s.number(0, "lifetime kilobytes", 2560, 4294967295); ok && s.end(1) {
 		pr.LifetimeKilobytes = n
+	}
+}
+
+// profileIKEv2 is `set ikev2-profile NAME`: the profile's SAs are
+// negotiated with IKEv2. Without it they are negotiated with IKEv1.
+func (p *parser) profileIKEv2(s *stmt) {
+	pr := s.sec.profile
+	if s.neg {
+		pr.IKEv2Profile = ""
+		delete(p.v2.ipsecRefs, pr)
+		return
+	}
+	if w, ok := s.arg(0, "an IKEv2 profile name"); ok && s.end(1) {
+		pr.IKEv2Profile = w.text
+		p.v2.ipsecRefs[pr] = w
 	}
 }

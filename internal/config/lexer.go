@@ -18,7 +18,11 @@ type word struct {
 type line struct {
 	text     string // without the line break and trailing blanks
 	indented bool   // a sub-command of the open section
-	words    []word
+	// indent is the width of the blanks before the first word, a tab
+	// reaching the next multiple of 8 as in a terminal; it tells a
+	// sub-section's lines (a keyring's peer) from their parent's.
+	indent int
+	words  []word
 }
 
 // lexError is a line the lexer could not accept; the parser reports it.
@@ -47,7 +51,7 @@ func lex(src []byte) ([]line, []lexError) {
 		if body == "" || body[0] == '!' {
 			continue
 		}
-		ln := line{text: text, indented: len(body) < len(text)}
+		ln := line{text: text, indented: len(body) < len(text), indent: indentWidth(text[:len(text)-len(body)])}
 		col := 1 // counted as we go: recounting from the line start is quadratic
 		for i := 0; i < len(text); {
 			if text[i] == ' ' || text[i] == '\t' {
@@ -92,4 +96,17 @@ func badCharacter(text string) (msg string, col int, ok bool) {
 func isInvalidUTF8(s string) bool {
 	r, size := utf8.DecodeRuneInString(s)
 	return r == utf8.RuneError && size <= 1
+}
+
+// indentWidth is the width of the blanks ws.
+func indentWidth(ws string) int {
+	n := 0
+	for _, c := range ws {
+		if c == '\t' {
+			n += 8 - n%8
+		} else {
+			n++
+		}
+	}
+	return n
 }

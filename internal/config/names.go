@@ -72,3 +72,79 @@ func (m ESPMode) String() string {
 	}
 	return fmt.Sprintf("ESPMode(%d)", int(m))
 }
+
+// String returns the proposal keyword: aes-cbc-256, aes-gcm-128, ...
+func (c IKEv2Cipher) String() string {
+	for _, e := range ikev2Ciphers {
+		if e.cipher == c {
+			return e.word
+		}
+	}
+	return fmt.Sprintf("IKEv2Cipher(%d, AEAD %v)", c.KeyBits, c.AEAD)
+}
+
+// IKEv2String returns the IKEv2 proposal keyword of h: sha1, sha256,
+// sha384, sha512 (String gives the ISAKMP one, where SHA-1 is "sha").
+func (h Hash) IKEv2String() string {
+	for _, e := range ikev2Hashes {
+		if e.hash == h {
+			return e.word
+		}
+	}
+	return fmt.Sprintf("Hash(%d)", int(h))
+}
+
+// String returns the authentication keyword: pre-share, rsa-sig, ecdsa-sig.
+func (m IKEv2AuthMethod) String() string {
+	switch m {
+	case AuthPreShare:
+		return "pre-share"
+	case AuthRSASig:
+		return "rsa-sig"
+	case AuthECDSASig:
+		return "ecdsa-sig"
+	}
+	return fmt.Sprintf("IKEv2AuthMethod(%d)", int(m))
+}
+
+// String returns the identity as written after "identity" (a keyring
+// peer's) or "identity local": "address 192.0.2.1", "fqdn r1.example",
+// "dn"; "" for IDNone.
+func (id IKEv2Identity) String() string {
+	switch id.Kind {
+	case IDNone:
+		return ""
+	case IDAddress:
+		return "address " + id.Address.String()
+	case IDFQDN:
+		return "fqdn " + id.Value
+	case IDEmail:
+		return "email " + id.Value
+	case IDKeyID:
+		return "key-id " + id.Value
+	case IDDN:
+		return "dn"
+	}
+	return fmt.Sprintf("IKEv2IDKind(%d)", int(id.Kind))
+}
+
+// String renders the match as written after "match identity remote".
+func (m IKEv2IdentityMatch) String() string {
+	switch m.Kind {
+	case MatchAny:
+		return "any"
+	case MatchAddress:
+		return "address " + peerString(m.Prefix)
+	case MatchFQDN:
+		return "fqdn " + m.Value
+	case MatchFQDNDomain:
+		return "fqdn domain " + m.Value
+	case MatchEmail:
+		return "email " + m.Value
+	case MatchEmailDomain:
+		return "email domain " + m.Value
+	case MatchKeyID:
+		return "key-id " + m.Value
+	}
+	return fmt.Sprintf("IKEv2MatchKind(%d)", int(m.Kind))
+}

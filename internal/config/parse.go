@@ -13,6 +13,10 @@ type Options struct {
 	// InterfaceExists reports whether a Linux interface exists on the host.
 	// Nil skips the check (as when validating a file for another machine).
 	InterfaceExists func(linuxName string) bool
+	// FileReadable reports why the file at an absolute path cannot be
+	// read (the files of crypto pki trustpoints), or nil when it can.
+	// Nil skips the check, so Parse itself never touches the file system.
+	FileReadable func(path string) error
 }
 
 // Parse parses and validates one configuration file. It reports every
@@ -34,6 +38,7 @@ func Parse(filename string, src []byte, opts Options) (*Config, Diagnostics) {
 		tsets:     map[string]*TransformSet{},
 		profiles:  map[string]*Profile{},
 		routes:    map[routeKey]*StaticRoute{},
+		v2:        newIKEv2State(),
 	}
 	lines, lexErrs := lex(src)
 	for _, e := range lexErrs {
@@ -82,6 +87,8 @@ type parser struct {
 	tsets    map[string]*TransformSet
 	profiles map[string]*Profile
 	routes   map[routeKey]*StaticRoute
+
+	v2 *ikev2State // IKEv2 and PKI sections, in ikev2.go
 }
 
 // routeKey identifies a static route; the distance is an attribute of it.
@@ -120,12 +127,35 @@ type routeMeta struct {
 type section struct {
 	ctx    *context
 	header string // as in messages: "interface Tunnel0"
+	// parent is the section a sub-section (a keyring's peer) was opened
+	// in, nil for sections opened at global level; indent is the
+	// indentation of the line that opened a sub-section. Lines indented no
+	// deeper than that line belong to the parent again.
+	parent *section
+	indent int
+	// child is the last sub-section opened in this one, kept after it is
+	// left so that a line indented too little can be told where it belongs.
+	child *section
 	// Exactly one of these is set. A section whose header was invalid gets a
 	// detached object, so its sub-commands are still checked but go nowhere.
-	iface   *Interface
-	policy  *ISAKMPPolicy
-	tset    *TransformSet
-	profile *Profile
+	iface      *Interface
+	policy     *ISAKMPPolicy
+	tset       *TransformSet
+	profile    *Profile
+	proposal   *IKEv2Proposal
+	v2policy   *IKEv2Policy
+	keyring    *IKEv2Keyring
+	peer       *IKEv2KeyringPeer
+	v2profile  *IKEv2Profile
+	trustpoint *PKITrustpoint
+}
+
+// enter opens a sub-section of s for the line ln; its lines are those
+// indented deeper than ln.
+func (s *section) enter(ln *line, sub *section) *section {
+	sub.parent, sub.indent = s, ln.indent
+	s.child = sub
+	return sub
 }
 
 // context is a command mode: global configuration or one kind of section.
@@ -178,16 +208,21 @@ func (p *parser) statement(ln *line) (end bool) {
 		p.sec = nil
 		if prev != nil {
 			if _, global := commandPath(&globalContext, ws); !global {
-				if path, ok := commandPath(prev.ctx, ws); ok {
-					p.errorf(ws[0].pos, "%q is a sub-command of %q; indent it", path, prev.header)
-					// Stay in the section, so that the lines after this
-					// one are not all reported as outside any section.
-					p.sec = prev
-					return false
+				for sec := prev; sec != nil; sec = sec.parent {
+					if path, ok := commandPath(sec.ctx, ws); ok {
+						p.errorf(ws[0].pos, "%q is a sub-command of %q; indent it", path, sec.header)
+						// Stay in the section, so that the lines after this
+						// one are not all reported as outside any section.
+						p.sec = sec
+						return false
+					}
 				}
 			}
 		}
 	case p.sec != nil:
+		for p.sec.parent != nil && ln.indent <= p.sec.indent {
+			p.sec = p.sec.parent
+		}
 		ctx = p.sec.ctx
 	}
 
@@ -201,7 +236,13 @@ func (p *parser) statement(ln *line) (end bool) {
 			if len(ws) > 1 {
 				p.errorf(ws[1].pos, "unexpected argument %q to \"exit\"", ws[1].text)
 			}
-			p.sec = nil
+			// As on IOS, exit leaves a sub-section for its parent.
+			if p.sec != nil {
+				p.sec = p.sec.parent
+			}
+			if p.sec != nil {
+				p.sec.child = nil // left on purpose: no hint to indent into it
+			}
 			return false
 		}
 	}
@@ -304,6 +345,10 @@ func (p *parser) misplaced(ws []word, here *context) string {
 	switch {
 	case other == &globalContext:
 		return fmt.Sprintf("%q is a global command; it cannot be indented under %q", path, p.sec.header)
+	case here != &globalContext && p.sec.child != nil && other == p.sec.child.ctx:
+		return fmt.Sprintf("%q is a sub-command of %q; indent it deeper than the line %q", path, p.sec.child.header, p.sec.child.header)
+	case here != &globalContext && p.sec.parent != nil && other == p.sec.parent.ctx:
+		return fmt.Sprintf("%q is a sub-command of %q, not of %q; indent it as deep as the line %q", path, p.sec.parent.header, p.sec.header, p.sec.header)
 	case here == &globalContext:
 		return fmt.Sprintf("%q is a sub-command of %q sections; indent it under one", path, other.name)
 	}
@@ -376,7 +421,8 @@ func visibleNames(cmds []*command) []string {
 }
 
 // allContexts lists every mode, for locate.
-var allContexts = []*context{&globalContext, &interfaceContext, &policyContext, &transformSetContext, &profileContext}
+var allContexts = []*context{&globalContext, &interfaceContext, &policyContext, &transformSetContext, &profileContext,
+	&ikev2ProposalContext, &ikev2PolicyContext, &ikev2KeyringContext, &ikev2PeerContext, &ikev2ProfileContext, &trustpointContext}
 
 // finish turns the parser's working state into the final Config shape.
 func (p *parser) finish() {
@@ -416,6 +462,7 @@ func (p *parser) finish() {
 			pr.TransformSets = nil
 		}
 	}
+	p.finishIKEv2()
 }
 
 // Load reads and parses a configuration file. It returns the problems as

@@ -38,6 +38,19 @@ type Config struct {
 	// ReplayWindow is the ESP anti-replay window in packets (default 64).
 	ReplayWindow int
 
+	// IKEv2Proposals, IKEv2Policies, IKEv2Keyrings and IKEv2Profiles are
+	// the `crypto ikev2` sections in file order; names are unique within
+	// each kind. A crypto ipsec profile uses IKEv2 when it names an
+	// IKEv2 profile (Profile.IKEv2Profile), IKEv1 otherwise.
+	IKEv2Proposals []*IKEv2Proposal
+	IKEv2Policies  []*IKEv2Policy
+	IKEv2Keyrings  []*IKEv2Keyring
+	IKEv2Profiles  []*IKEv2Profile
+	// IKEv2 holds the global `crypto ikev2` settings.
+	IKEv2 IKEv2Settings
+	// Trustpoints are the `crypto pki trustpoint` sections in file order.
+	Trustpoints []*PKITrustpoint
+
 	// IPv6UnicastRouting is `ipv6 unicast-routing`: forward IPv6 between
 	// interfaces. Without it, as on IOS, IPv6 addresses and routes still
 	// serve the router's own traffic (the GRE underlay among it).
@@ -263,7 +276,10 @@ type Profile struct {
 	//lint:ignore ST1011 field name is part of the shared contract
 	LifetimeSeconds   time.Duration // default 3600 s
 	LifetimeKilobytes uint64        // default 4608000
-	Pos               Pos
+	// IKEv2Profile is `set ikev2-profile NAME`: the SAs of this profile
+	// are negotiated with IKEv2 under that profile. "" means IKEv1.
+	IKEv2Profile string
+	Pos          Pos
 }
 
 // StaticRoute is `ip route PREFIX MASK (NEXT-HOP | INTERFACE [NEXT-HOP]) [DISTANCE]`
@@ -276,4 +292,188 @@ type StaticRoute struct {
 	NextHop   netip.Addr // zero when only an interface is given
 	Distance  int        // default 1
 	Pos       Pos
+}
+
+// IKEv2Proposal is a `crypto ikev2 proposal NAME` section: the transforms
+// of one IKE SA proposal (RFC 7296 section 3.3.1). Every combination of
+// one value from each list is acceptable; the lists are in preference
+// order. A valid proposal has Encryption, PRF and Groups; Integrity is
+// empty exactly when the ciphers are AEAD (AES-GCM).
+type IKEv2Proposal struct {
+	Name       string
+	Encryption []IKEv2Cipher
+	Integrity  []Hash
+	// PRF is the `prf` line, or without one the Integrity list, as on IOS.
+	PRF    []Hash
+	Groups []DHGroup // IANA numbers: 14, 15, 16, 19, 20, 21, 31 (curve25519)
+	Pos    Pos
+}
+
+// IKEv2Cipher is an encryption transform of an IKEv2 proposal: AES in CBC
+// mode (RFC 3602) or, when AEAD, in GCM with a 16-octet ICV (RFC 5282).
+type IKEv2Cipher struct {
+	KeyBits int // 128, 192 or 256 (AEAD: 128 or 256)
+	AEAD    bool
+}
+
+// IKEv2Policy is a `crypto ikev2 policy NAME` section: which proposals
+// an IKE SA on the given local addresses may use.
+type IKEv2Policy struct {
+	Name string
+	// Proposals name IKEv2Proposals, in preference order.
+	Proposals []string
+	// LocalAddresses are the `match address local` lines; none matches
+	// every local address.
+	LocalAddresses []netip.Addr
+	Pos            Pos
+}
+
+// IKEv2Keyring is a `crypto ikev2 keyring NAME` section: pre-shared keys
+// by peer.
+type IKEv2Keyring struct {
+	Name  string
+	Peers []*IKEv2KeyringPeer // in file order; names are unique
+	Pos   Pos
+}
+
+// IKEv2KeyringPeer is a `peer NAME` sub-section of a keyring. A peer is
+// found by its address (the most specific prefix wins) or by the identity
+// it sends; a valid peer has at least one of the two, and a key.
+type IKEv2KeyringPeer struct {
+	Name        string
+	Description string
+	// Hostname is `hostname NAME`, informational in this release.
+	Hostname string
+	// Address is `address IP [MASK]` or `address ipv6 PREFIX/LENGTH`; the
+	// zero Prefix means none, 0.0.0.0/0 and ::/0 are the wildcards.
+	Address netip.Prefix
+	// Identity is `identity ...`; Kind IDNone means none.
+	Identity IKEv2Identity
+	// PSK is `pre-shared-key KEY`, the key of both directions.
+	// LocalPSK (`pre-shared-key local KEY`, what this router signs with)
+	// and RemotePSK (`pre-shared-key remote KEY`, what the peer signs
+	// with) override it for their direction.
+	PSK, LocalPSK, RemotePSK string
+	Pos                      Pos
+}
+
+// IKEv2IDKind is the type of an IKEv2 identity (RFC 7296 section 3.5).
+type IKEv2IDKind int
+
+const (
+	IDNone    IKEv2IDKind = iota
+	IDAddress             // ID_IPV4_ADDR or ID_IPV6_ADDR
+	IDFQDN                // ID_FQDN
+	IDEmail               // ID_RFC822_ADDR
+	IDKeyID               // ID_KEY_ID
+	IDDN                  // ID_DER_ASN1_DN: the subject of the router's certificate
+)
+
+// IKEv2Identity is an IKE identity: Address for IDAddress, Value for
+// IDFQDN, IDEmail and IDKeyID. `identity local dn` has no Value in the
+// configuration: it is the subject of the trustpoint's certificate.
+type IKEv2Identity struct {
+	Kind    IKEv2IDKind
+	Address netip.Addr
+	Value   string
+}
+
+// IKEv2MatchKind says what a `match identity remote` line compares.
+type IKEv2MatchKind int
+
+const (
+	MatchAny         IKEv2MatchKind = iota + 1 // any
+	MatchAddress                               // address IP [MASK] | address ipv6 PREFIX
+	MatchFQDN                                  // fqdn NAME
+	MatchFQDNDomain                            // fqdn domain NAME
+	MatchEmail                                 // email ADDRESS
+	MatchEmailDomain                           // email domain NAME
+	MatchKeyID                                 // key-id ID
+)
+
+// IKEv2IdentityMatch is one `match identity remote` line of a profile:
+// Prefix for MatchAddress, Value for the others but MatchAny.
+type IKEv2IdentityMatch struct {
+	Kind   IKEv2MatchKind
+	Prefix netip.Prefix
+	Value  string
+}
+
+// IKEv2AuthMethod is an `authentication local|remote` method.
+type IKEv2AuthMethod int
+
+const (
+	AuthPreShare IKEv2AuthMethod = iota + 1 // pre-share: a keyring key
+	AuthRSASig                              // rsa-sig: RSA certificate (RFC 7296, RFC 7427)
+	AuthECDSASig                            // ecdsa-sig: ECDSA certificate (RFC 4754, RFC 7427)
+)
+
+// IKEv2Profile is a `crypto ikev2 profile NAME` section: how peers whose
+// identity matches are authenticated. A valid profile has at least one
+// MatchRemote, an AuthLocal and at least one AuthRemote; pre-share needs
+// the Keyring, a signature the trustpoints.
+type IKEv2Profile struct {
+	Name        string
+	Description string
+	// MatchRemote are the `match identity remote` lines; the profile
+	// applies to a peer whose identity any of them matches.
+	MatchRemote []IKEv2IdentityMatch
+	// LocalIdentity is `identity local`; Kind IDNone means the local
+	// address, as on IOS.
+	LocalIdentity IKEv2Identity
+	AuthLocal     IKEv2AuthMethod
+	// AuthRemote are the methods the peer may use, in file order.
+	AuthRemote []IKEv2AuthMethod
+	// Keyring is `keyring local NAME`; "" means none.
+	Keyring string
+	// SignTrustpoint holds the router's certificate and key (`pki
+	// trustpoint NAME` or `... sign`); VerifyTrustpoints hold the CAs the
+	// peer's certificate is checked against (`pki trustpoint NAME` or
+	// `... verify`), in file order.
+	SignTrustpoint    string
+	VerifyTrustpoints []string
+	// DPD is `dpd INTERVAL RETRY periodic|on-demand`; nil means the
+	// global `crypto ikev2 dpd` (see IKEv2DPDFor).
+	DPD *DPD
+	// Lifetime is the IKE SA lifetime (default 86400 s).
+	Lifetime time.Duration
+	// NATKeepalive is `nat keepalive`; 0 means the global setting.
+	NATKeepalive time.Duration
+	Pos          Pos
+}
+
+// IKEv2Settings are the global `crypto ikev2` statements.
+type IKEv2Settings struct {
+	// NATKeepalive is `crypto ikev2 nat keepalive`; 0 means none, as on IOS.
+	NATKeepalive time.Duration
+	// DPD is `crypto ikev2 dpd`, for profiles without their own; nil: off.
+	DPD *DPD
+	// CookieChallenge is `crypto ikev2 cookie-challenge N`: answer with
+	// a cookie (RFC 7296 section 2.6) once N IKE SAs are half open; 0: never.
+	CookieChallenge int
+	// MaxInNegotiationSA is `crypto ikev2 limit max-in-negotiation-sa`
+	// and MaxSA `crypto ikev2 limit max-sa`; 0 means no limit.
+	MaxInNegotiationSA int
+	MaxSA              int
+	// Fragmentation is `crypto ikev2 fragmentation [mtu N]` (RFC 7383);
+	// FragmentationMTU is 0 for the default of 576.
+	Fragmentation    bool
+	FragmentationMTU int
+	// NoDefaultPolicy is `no crypto ikev2 policy default`: without any
+	// crypto ikev2 policy, no proposal is acceptable (see IKEv2ProposalsFor).
+	NoDefaultPolicy bool
+}
+
+// PKITrustpoint is a `crypto pki trustpoint NAME` section. IOS enrolls
+// with a CA; gresec reads PEM files instead, whose paths are absolute.
+// Parse does not open them (Options.FileReadable checks them).
+type PKITrustpoint struct {
+	Name string
+	// CACertFile is `ca-certificate file PATH`: the CA certificates that
+	// verify peers (verify use).
+	CACertFile string
+	// CertFile and KeyFile are `certificate file PATH` and `private-key
+	// file PATH`: the router's own certificate chain and key (sign use).
+	CertFile, KeyFile string
+	Pos               Pos
 }

@@ -30,6 +30,7 @@ func (p *parser) validate() {
 	connected := p.connectedTable()
 	p.checkDemux()
 	p.checkProfiles()
+	p.checkIKEv2()
 	p.checkRoutes(connected)
 	p.checkRecursion(connected)
 }
@@ -254,6 +255,13 @@ func (p *parser) checkProtection(iface *Interface, name string, pos Pos, keys *p
 	}
 	if len(pr.TransformSets) == 0 {
 		p.errorf(pos, "%s: crypto ipsec profile %s has no \"set transform-set\"", iface.Name, name)
+	}
+	if pr.IKEv2Profile != "" {
+		// An undefined IKEv2 profile is reported where it is named.
+		if v2 := p.v2.profiles[pr.IKEv2Profile]; v2 != nil {
+			p.checkIKEv2Protection(iface, v2, pos)
+		}
+		return
 	}
 	if len(c.ISAKMPPolicies) == 0 {
 		p.errorf(pos, "%s: tunnel protection needs at least one \"crypto isakmp policy\"", iface.Name)
