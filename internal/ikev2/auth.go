@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/ike"
 	"github.com/gresec/gresec/internal/ikev2/wire"
 	"github.com/gresec/gresec/internal/retransmit"
@@ -16,10 +17,37 @@ import (
 
 // localID is the identity a tunnel's profile sends.
 func localID(t *tunnel, responder bool) *wire.ID {
-	if id := t.p.Profile.LocalID; id != nil {
-		return &wire.ID{Responder: responder, Type: id.Type, Data: id.Data}
+	id := t.p.Profile.LocalID
+	switch id.Kind {
+	case config.IDAddress:
+		return wire.AddrID(responder, id.Address)
+	case config.IDFQDN:
+		return &wire.ID{Responder: responder, Type: wire.IDFQDN, Data: []byte(id.Value)}
+	case config.IDEmail:
+		return &wire.ID{Responder: responder, Type: wire.IDRFC822Addr, Data: []byte(id.Value)}
+	case config.IDKeyID:
+		return &wire.ID{Responder: responder, Type: wire.IDKeyID, Data: []byte(id.Value)}
 	}
 	return wire.AddrID(responder, t.p.Local)
+}
+
+// identityOf is a received identity in the configuration's terms, for
+// `match identity remote` (config.IKEv2IdentityMatch). Kind IDNone: a type
+// no match statement names.
+func identityOf(id *wire.ID) config.IKEv2Identity {
+	switch id.Type {
+	case wire.IDIPv4Addr, wire.IDIPv6Addr:
+		if a, ok := id.Addr(); ok {
+			return config.IKEv2Identity{Kind: config.IDAddress, Address: a}
+		}
+	case wire.IDFQDN:
+		return config.IKEv2Identity{Kind: config.IDFQDN, Value: string(id.Data)}
+	case wire.IDRFC822Addr:
+		return config.IKEv2Identity{Kind: config.IDEmail, Value: string(id.Data)}
+	case wire.IDKeyID:
+		return config.IKEv2Identity{Kind: config.IDKeyID, Value: string(id.Data)}
+	}
+	return config.IKEv2Identity{}
 }
 
 // remoteIDOK reports whether a profile accepts the peer's identity.
@@ -27,7 +55,8 @@ func remoteIDOK(pr Profile, id *wire.ID) bool {
 	if len(pr.RemoteID) == 0 {
 		return true
 	}
-	return slices.ContainsFunc(pr.RemoteID, func(m IDMatch) bool { return m.matches(id) })
+	cid := identityOf(id)
+	return slices.ContainsFunc(pr.RemoteID, func(m config.IKEv2IdentityMatch) bool { return m.Matches(cid) })
 }
 
 // sendAuth sends the initiator's IKE_AUTH request with the CHILD_SA of

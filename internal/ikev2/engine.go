@@ -15,7 +15,6 @@ import (
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/dh"
 	"github.com/gresec/gresec/internal/ike"
-	"github.com/gresec/gresec/internal/ikev2/wire"
 	"github.com/gresec/gresec/internal/loglimit"
 )
 
@@ -64,66 +63,18 @@ type Proposal struct {
 type Profile struct {
 	Name      string
 	Proposals []Proposal // in order of preference (the policy's)
-	// LocalID is the identity this side sends; nil: its address.
-	LocalID *wire.ID
+	// LocalID is the identity this side sends (`identity local`); Kind
+	// IDNone: its address.
+	LocalID config.IKEv2Identity
 	// RemoteID lists the identities accepted from the peer (`match
 	// identity remote`); empty accepts any.
-	RemoteID []IDMatch
+	RemoteID []config.IKEv2IdentityMatch
 	// PSKLocal signs this side's AUTH, PSKRemote checks the peer's; they
 	// are the same key unless the keyring says `pre-shared-key local` and
 	// `remote`.
 	PSKLocal, PSKRemote string
 	DPD                 *config.DPD
 	Lifetime            time.Duration // of the IKE SA; 0: 86400 s
-}
-
-// IDMatch is one `match identity remote` statement.
-type IDMatch struct {
-	Any     bool
-	Address netip.Prefix // address (or range) identities
-	FQDN    string       // exact FQDN
-	Domain  string       // FQDN in this domain
-	Email   string
-}
-
-// matches reports whether the peer's identity id is accepted. An address
-// identity matches an address range; names match case-insensitively.
-func (m IDMatch) matches(id *wire.ID) bool {
-	switch {
-	case m.Any:
-		return true
-	case m.Address.IsValid():
-		a, ok := id.Addr()
-		return ok && m.Address.Contains(a.Unmap())
-	case m.FQDN != "":
-		return id.Type == wire.IDFQDN && equalFold(string(id.Data), m.FQDN)
-	case m.Domain != "":
-		d := string(id.Data)
-		return id.Type == wire.IDFQDN && len(d) > len(m.Domain) &&
-			equalFold(d[len(d)-len(m.Domain):], m.Domain) && d[len(d)-len(m.Domain)-1] == '.'
-	case m.Email != "":
-		return id.Type == wire.IDRFC822Addr && equalFold(string(id.Data), m.Email)
-	}
-	return false
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // Protect asks for a CHILD_SA protecting one tunnel, negotiated with
@@ -478,9 +429,7 @@ func profileEqual(a, b Profile) bool {
 			return false
 		}
 	}
-	sameID := (a.LocalID == nil) == (b.LocalID == nil) &&
-		(a.LocalID == nil || a.LocalID.Type == b.LocalID.Type && string(a.LocalID.Data) == string(b.LocalID.Data))
 	sameDPD := (a.DPD == nil) == (b.DPD == nil) && (a.DPD == nil || *a.DPD == *b.DPD)
-	return a.Name == b.Name && sameID && slices.Equal(a.RemoteID, b.RemoteID) &&
+	return a.Name == b.Name && a.LocalID == b.LocalID && slices.Equal(a.RemoteID, b.RemoteID) &&
 		a.PSKLocal == b.PSKLocal && a.PSKRemote == b.PSKRemote && sameDPD && a.Lifetime == b.Lifetime
 }

@@ -129,7 +129,7 @@ func profile() Profile {
 			Integrity:  []uint16{wire.IntegHMACSHA2_256},
 			Groups:     []dh.Group{dh.ECP256},
 		}},
-		RemoteID:  []IDMatch{{Address: netip.MustParsePrefix("0.0.0.0/0")}},
+		RemoteID:  []config.IKEv2IdentityMatch{{Kind: config.MatchAddress, Prefix: netip.MustParsePrefix("0.0.0.0/0")}},
 		PSKLocal:  "SecretPassword12",
 		PSKRemote: "SecretPassword12",
 	}
