@@ -4,7 +4,10 @@
 // router, so that a newcomer sees the tunnel work end to end.
 package lab
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Router is one gresec router of the lab.
 type Router struct {
@@ -126,6 +129,35 @@ ip route %[17]s %[14]s
 ip route %[15]s Tunnel0
 `, r.Name, r.Loopback, r.Core[0].Dev, r.Core[0].Addr, r.Core[0].CoreNS, r.Core[1].Dev, r.Core[1].Addr, r.Core[1].CoreNS,
 		r.LAN, r.Tunnel, r.Peer, prot, r.Core[0].NextHop, r.Core[1].NextHop, r.PeerLAN, mask, peerRoute)
+}
+
+// IKEv2Block is issue 12's IKEv2 configuration (IOS FlexVPN style), which
+// ConfigIKEv2 puts in place of the crypto isakmp statements.
+const IKEv2Block = `crypto ikev2 proposal PROP
+ encryption aes-cbc-256
+ integrity sha256
+ group 19
+crypto ikev2 policy POL
+ proposal PROP
+crypto ikev2 keyring KEYS
+ peer ANY
+  address 0.0.0.0 0.0.0.0
+  pre-shared-key SecretPassword12
+crypto ikev2 profile IKEV2
+ match identity remote address 0.0.0.0
+ authentication remote pre-share
+ authentication local pre-share
+ keyring local KEYS
+ dpd 10 3 periodic
+`
+
+// ConfigIKEv2 is the protected reference configuration negotiated with
+// IKEv2: the profile TUNNEL says `set ikev2-profile IKEV2`.
+func (r Router) ConfigIKEv2() string {
+	c := r.Config(true)
+	i, j := strings.Index(c, "crypto isakmp policy 10"), strings.Index(c, "crypto ipsec transform-set")
+	c = c[:i] + IKEv2Block + "!\n" + c[j:]
+	return strings.Replace(c, " set transform-set TRANSFORM\n", " set transform-set TRANSFORM\n set ikev2-profile IKEV2\n", 1)
 }
 
 // NAT addressing (Options.NAT): left sits behind a NAT, as a branch behind

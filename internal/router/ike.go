@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"reflect"
 	"slices"
 	"time"
 
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/dataplane"
 	"github.com/gresec/gresec/internal/ike"
+	"github.com/gresec/gresec/internal/ikev2"
 )
 
 // ikeSide is the daemon's IKE control plane: the engine, its UDP sockets
@@ -19,8 +21,11 @@ import (
 // tunnel needs them) and what it has been asked to protect.
 type ikeSide struct {
 	engine  *ike.Engine
+	v2      *ikev2.Engine
 	socks   map[ikeSockKey]IKESocket
 	started map[string]ike.Protect
+	// started2 are the tunnels the IKEv2 engine protects.
+	started2 map[string]ikev2.Protect
 	// decrypted remembers each tunnel's decrypted-packet count, to tell
 	// the engine about traffic from the peer (on-demand DPD).
 	decrypted map[string]uint64
@@ -50,12 +55,13 @@ func (r *Router) ikeConfig(cfg *config.Config) ike.Config {
 	return c
 }
 
-// protectFor is what the engine must negotiate for a protected tunnel.
-func (r *Router) protectFor(it *iface) (ike.Protect, error) {
+// protectFor is what the engine must negotiate for a protected tunnel,
+// and the IKEv2 profile that negotiates it ("" for IKEv1).
+func (r *Router) protectFor(it *iface) (ike.Protect, string, error) {
 	tc := it.cfg.Tunnel
 	prof := r.cfg.Profile(tc.ProtectionProfile)
 	if prof == nil {
-		return ike.Protect{}, fmt.Errorf("%s: no profile %s", it.cfg.Name, tc.ProtectionProfile)
+		return ike.Protect{}, "", fmt.Errorf("%s: no profile %s", it.cfg.Name, tc.ProtectionProfile)
 	}
 	p := ike.Protect{
 		Name: it.cfg.Name, Local: it.src, Remote: tc.Destination, Protocol: 47,
@@ -66,7 +72,7 @@ func (r *Router) protectFor(it *iface) (ike.Protect, error) {
 			p.TransformSets = append(p.TransformSets, *ts)
 		}
 	}
-	return p, nil
+	return p, prof.IKEv2Profile, nil
 }
 
 // syncIKE starts negotiation for every protected tunnel that is not shut
@@ -75,19 +81,29 @@ func (r *Router) protectFor(it *iface) (ike.Protect, error) {
 // stops it for the others. With no protected tunnel, no IKE port is open.
 func (r *Router) syncIKE(now time.Time) {
 	want := map[string]ike.Protect{}
+	want2 := map[string]ikev2.Protect{}
 	for _, ic := range r.cfg.Interfaces {
 		it := r.ifs[ic.Name]
 		if it == nil || ic.Kind != config.Tunnel || ic.Tunnel.ProtectionProfile == "" || ic.Shutdown || !it.src.IsValid() {
 			continue
 		}
-		p, err := r.protectFor(it)
+		p, v2, err := r.protectFor(it)
 		if err != nil {
 			r.warnOnce(it, err.Error())
 			continue
 		}
+		if v2 != "" {
+			p2, err := r.protectV2(p, v2)
+			if err != nil {
+				r.warnOnce(it, err.Error())
+				continue
+			}
+			want2[ic.Name] = p2
+			continue
+		}
 		want[ic.Name] = p
 	}
-	if len(want) == 0 && r.ike == nil {
+	if len(want)+len(want2) == 0 && r.ike == nil {
 		return
 	}
 	if r.ike == nil {
@@ -96,7 +112,13 @@ func (r *Router) syncIKE(now time.Time) {
 			r.log.Error(fmt.Sprintf("IKE: %v", err))
 			return
 		}
-		r.ike = &ikeSide{engine: eng, socks: map[ikeSockKey]IKESocket{}, started: map[string]ike.Protect{}, decrypted: map[string]uint64{}}
+		v2, err := ikev2.New(r.ikev2Config(r.cfg))
+		if err != nil {
+			r.log.Error(fmt.Sprintf("IKEv2: %v", err))
+			return
+		}
+		r.ike = &ikeSide{engine: eng, v2: v2, socks: map[ikeSockKey]IKESocket{}, started: map[string]ike.Protect{},
+			started2: map[string]ikev2.Protect{}, decrypted: map[string]uint64{}}
 	}
 	x := r.ike
 	for name, p := range x.started {
@@ -105,13 +127,22 @@ func (r *Router) syncIKE(now time.Time) {
 			delete(x.started, name)
 		}
 	}
+	for name, p := range x.started2 {
+		if w, ok := want2[name]; !ok || !reflect.DeepEqual(w, p) {
+			r.handleIKE(x.v2.Stop(now, name))
+			delete(x.started2, name)
+		}
+	}
 	wantSocks := map[ikeSockKey]bool{}
-	for name, p := range want {
+	openSocks := func(p ike.Protect) {
 		for _, port := range []uint16{ike.Port, ike.NATTPort} {
 			key := ikeSockKey{local: netip.AddrPortFrom(p.Local, port), mark: r.ikeMark(p.Remote)}
 			wantSocks[key] = true
 			r.ikeSocket(key.local, key.mark)
 		}
+	}
+	for name, p := range want {
+		openSocks(p)
 		if _, ok := x.started[name]; ok {
 			continue
 		}
@@ -123,13 +154,26 @@ func (r *Router) syncIKE(now time.Time) {
 		x.started[name] = p
 		r.handleIKE(acts)
 	}
+	for name, p := range want2 {
+		openSocks(p.Protect)
+		if _, ok := x.started2[name]; ok {
+			continue
+		}
+		acts, err := x.v2.Start(now, p)
+		if err != nil {
+			r.log.Warn(fmt.Sprintf("%s: IKEv2: %v", name, err))
+			continue
+		}
+		x.started2[name] = p
+		r.handleIKE(acts)
+	}
 	// On-demand DPD needs to know the peer is alive: tell the engine when
 	// a tunnel decrypted something since the last pass.
-	for name := range x.started {
+	for _, name := range x.names() {
 		if it := r.ifs[name]; it != nil && it.dp != nil {
 			if n := it.dp.C.Load(dataplane.Decrypted); n != x.decrypted[name] {
 				x.decrypted[name] = n
-				r.handleIKE(x.engine.DataplaneActivity(now, name))
+				r.handleIKE(x.engineFor(name).DataplaneActivity(now, name))
 			}
 		}
 	}
@@ -138,11 +182,12 @@ func (r *Router) syncIKE(now time.Time) {
 	// protected INVALID-SPI, rate limited, so it renegotiates at once.
 	for _, sh := range r.ports {
 		if name, spi := sh.takeUnknownSPI(); name != "" {
-			r.handleIKE(x.engine.UnknownSPI(now, name, spi))
+			r.handleIKE(x.engineFor(name).UnknownSPI(now, name, spi))
 		}
 	}
 	r.handleIKE(x.engine.Tick(now))
-	if len(want) == 0 {
+	r.handleIKE(x.v2.Tick(now))
+	if len(want)+len(want2) == 0 {
 		r.closeIKE()
 		return
 	}
@@ -258,6 +303,10 @@ func (r *Router) receiveIKE(d ike.Datagram) {
 	if r.ike == nil {
 		return
 	}
+	if ikeMajor(d) == 2 {
+		r.handleIKE(r.ike.v2.Receive(r.opts.Now(), d))
+		return
+	}
 	r.handleIKE(r.ike.engine.Receive(r.opts.Now(), d))
 }
 
@@ -290,12 +339,14 @@ func (r *Router) handleIKE(acts []ike.Action) {
 		case ike.DeletePair:
 			r.deletePairLocked(a.Tunnel, a.InSPI)
 		case ike.PeerDead:
-			r.log.Warn(fmt.Sprintf("%%CRYPTO-4-DPD: peer %s is dead (no answer to R-U-THERE); its SAs are deleted", a.Remote))
+			r.log.Warn(fmt.Sprintf("%%CRYPTO-4-DPD: peer %s is dead (dead peer detection); its SAs are deleted", a.Remote))
 		case ike.SessionUp:
 			r.log.Info(fmt.Sprintf("%%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer %s Id: %s", a.Peer, a.Peer.Addr()), "interface", a.Tunnel)
 		case ike.SessionDown:
 			r.log.Info(fmt.Sprintf("%%CRYPTO-5-SESSION_STATUS: Crypto tunnel is DOWN. Peer %s Id: %s", a.Peer, a.Peer.Addr()), "interface", a.Tunnel)
 		case ike.KeyLogIKE:
+			r.keylog(a.Line())
+		case ike.KeyLogIKEv2:
 			r.keylog(a.Line())
 		case ike.KeyLogESP:
 			// installPairLocked writes the ESP keys itself.
@@ -314,7 +365,11 @@ func (r *Router) ikeWake() time.Time {
 	if r.ike == nil {
 		return time.Time{}
 	}
-	return r.ike.engine.NextWake()
+	w, w2 := r.ike.engine.NextWake(), r.ike.v2.NextWake()
+	if w.IsZero() || (!w2.IsZero() && w2.Before(w)) {
+		return w2
+	}
+	return w
 }
 
 // ikeControl lets ESP-in-UDP sockets pass IKE messages they receive (a
@@ -330,6 +385,38 @@ func (x *ikeSide) startedFor(name string) (ike.Protect, bool) {
 	if x == nil {
 		return ike.Protect{}, false
 	}
+	if p, ok := x.started2[name]; ok {
+		return p.Protect, true
+	}
 	p, ok := x.started[name]
 	return p, ok
+}
+
+// tunnelEngine is what the router asks of an IKE engine about one tunnel.
+type tunnelEngine interface {
+	Stop(now time.Time, name string) []ike.Action
+	DataplaneActivity(now time.Time, name string) []ike.Action
+	UnknownSPI(now time.Time, tunnel string, spi uint32) []ike.Action
+	Rekey(now time.Time, name string, inSPI uint32) []ike.Action
+}
+
+// engineFor returns the engine that protects a tunnel: IKEv2's when its
+// profile names an IKEv2 profile, else IKEv1's.
+func (x *ikeSide) engineFor(name string) tunnelEngine {
+	if _, ok := x.started2[name]; ok {
+		return x.v2
+	}
+	return x.engine
+}
+
+// names returns the protected tunnels of both engines.
+func (x *ikeSide) names() []string {
+	out := make([]string, 0, len(x.started)+len(x.started2))
+	for n := range x.started {
+		out = append(out, n)
+	}
+	for n := range x.started2 {
+		out = append(out, n)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gresec/gresec/internal/api"
@@ -13,7 +14,14 @@ func (r *Router) ikeSnapshot() ike.Snapshot {
 	if r.ike == nil {
 		return ike.Snapshot{}
 	}
-	return r.ike.engine.Snapshot(r.opts.Now())
+	s := r.ike.engine.Snapshot(r.opts.Now())
+	s2 := r.ike.v2.Snapshot(r.opts.Now())
+	// IKEv2's tunnels appear in the views of SA pairs and sessions too.
+	s.IPsec = append(s.IPsec, s2.IPsec...)
+	s.Sessions = append(s.Sessions, s2.Sessions...)
+	slices.SortStableFunc(s.IPsec, func(a, b ike.IPsecSA) int { return strings.Compare(a.Tunnel, b.Tunnel) })
+	slices.SortStableFunc(s.Sessions, func(a, b ike.Session) int { return strings.Compare(a.Tunnel, b.Tunnel) })
+	return s
 }
 
 // isakmpSAs builds `show crypto isakmp sa`.
@@ -86,6 +94,9 @@ func (r *Router) clear(args []string) api.Response {
 	switch what {
 	case "crypto session":
 		r.handleIKE(r.ike.engine.ClearSessions(now))
+		r.handleIKE(r.ike.v2.ClearSessions(now))
+	case "crypto ikev2 sa":
+		r.handleIKE(r.ike.v2.ClearSessions(now))
 	case "crypto isakmp":
 		r.handleIKE(r.ike.engine.ClearISAKMP(now))
 	default:

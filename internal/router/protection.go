@@ -289,7 +289,7 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 		r.applyProtection(it)
 	}
 	if rekey != nil {
-		r.handleIKE(r.ike.engine.Rekey(now, it.cfg.Name, rekey.spec.InSPI))
+		r.handleIKE(r.ike.engineFor(it.cfg.Name).Rekey(now, it.cfg.Name, rekey.spec.InSPI))
 	}
 	return next
 }

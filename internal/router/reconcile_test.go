@@ -877,3 +877,42 @@ func TestGREOverIPv6NotYet(t *testing.T) {
 		t.Errorf("%d raw sockets opened for a tunnel that cannot run", len(raws))
 	}
 }
+
+// TestProtectedTunnelIKEv2: a profile with `set ikev2-profile` is
+// negotiated with IKEv2: the first message to the peer is an IKEv2
+// IKE_SA_INIT; answers of either version reach their engine.
+func TestProtectedTunnelIKEv2(t *testing.T) {
+	crypto := "crypto ikev2 proposal PROP\n encryption aes-cbc-256\n integrity sha256\n group 19\n" +
+		"crypto ikev2 policy POL\n proposal PROP\n" +
+		"crypto ikev2 keyring KEYS\n peer ANY\n  address 0.0.0.0 0.0.0.0\n  pre-shared-key SecretPassword12\n" +
+		"crypto ikev2 profile IKEV2\n match identity remote address 0.0.0.0\n authentication remote pre-share\n" +
+		" authentication local pre-share\n keyring local KEYS\n dpd 10 3 periodic\n" +
+		"crypto ipsec transform-set TS esp-aes 256 esp-sha384-hmac\n mode transport\n" +
+		"crypto ipsec profile P\n set transform-set TS\n set ikev2-profile IKEV2\n!\n"
+	tr := startRouter(t, physicalHost(), crypto+tunnelConf(threeTunnels[:1], " tunnel protection ipsec profile P\n", ""))
+	tr.wantUp("Tunnel0")
+	tr.h.mu.Lock()
+	ikes := slices.Clone(tr.h.ikes)
+	tr.h.mu.Unlock()
+	var c500 *fakeIKE
+	for _, c := range ikes {
+		if c.local.Port() == 500 {
+			c500 = c
+		}
+	}
+	if c500 == nil {
+		t.Fatal("no IKE socket on port 500")
+	}
+	select {
+	case d := <-c500.Out:
+		if d.Addr != netip.MustParseAddrPort("198.51.100.10:500") || len(d.Data) < 28 || d.Data[17] != 0x20 || d.Data[18] != 34 {
+			t.Errorf("first IKE message: %d bytes to %s, want an IKEv2 IKE_SA_INIT to 198.51.100.10:500", len(d.Data), d.Addr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no IKE message sent to the peer")
+	}
+	resp := tr.r.Handle(context.Background(), api.Request{Args: []string{"show", "crypto", "session"}})
+	if s, ok := resp.Data.(api.CryptoSessions); !ok || len(s.Sessions) != 1 || s.Sessions[0].Status != "DOWN-NEGOTIATING" {
+		t.Errorf("show crypto session: %+v", resp)
+	}
+}

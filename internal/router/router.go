@@ -360,6 +360,9 @@ func (r *Router) applyLocked(cfg *config.Config) {
 		if err := r.ike.engine.SetConfig(r.ikeConfig(cfg)); err != nil {
 			r.log.Warn(fmt.Sprintf("IKE: %v", err))
 		}
+		if err := r.ike.v2.SetConfig(r.ikev2Config(cfg)); err != nil {
+			r.log.Warn(fmt.Sprintf("IKEv2: %v", err))
+		}
 	}
 	r.passLocked()
 }
@@ -378,8 +381,8 @@ func (r *Router) shutdown() {
 	if r.ike != nil {
 		// Tell the peers (DELETE) before the sockets go.
 		now := r.opts.Now()
-		for name := range r.ike.started {
-			r.handleIKE(r.ike.engine.Stop(now, name))
+		for _, name := range r.ike.names() {
+			r.handleIKE(r.ike.engineFor(name).Stop(now, name))
 		}
 		r.closeIKE()
 	}

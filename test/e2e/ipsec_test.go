@@ -95,6 +95,8 @@ func espDecryptArgs(t testing.TB, keylog string) []string {
 	for _, ln := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		if strings.HasPrefix(ln, "\"") {
 			args = append(args, "-o", "uat:esp_sa:"+ln)
+		} else if strings.Count(ln, ",") == 7 {
+			args = append(args, "-o", "uat:ikev2_decryption_table:"+ln)
 		} else if ln != "" {
 			args = append(args, "-o", "uat:ikev1_decryption_table:"+ln)
 		}

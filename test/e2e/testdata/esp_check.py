@@ -35,8 +35,8 @@ def load_sas(path):
     sas = {}
     with open(path) as f:
         for row in csv.reader(f):
-            if len(row) != 8:
-                continue  # an IKE line (ikev1_decryption_table)
+            if len(row) != 8 or row[0] not in ("IPv4", "IPv6"):
+                continue  # an IKE line (ikev1_ or ikev2_decryption_table)
             spi = int(row[3], 16)
             enc, ekey, auth, akey = row[4], bytes.fromhex(row[5][2:]), row[6], bytes.fromhex(row[7][2:])
             sas[spi] = SecurityAssociation(
