@@ -2,6 +2,8 @@ package ikev2
 
 import (
 	"crypto/subtle"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -27,6 +29,10 @@ func localID(t *tunnel, responder bool) *wire.ID {
 		return &wire.ID{Responder: responder, Type: wire.IDRFC822Addr, Data: []byte(id.Value)}
 	case config.IDKeyID:
 		return &wire.ID{Responder: responder, Type: wire.IDKeyID, Data: []byte(id.Value)}
+	case config.IDDN:
+		if c := t.p.Profile.Creds; c != nil && len(c.Chain) > 0 {
+			return &wire.ID{Responder: responder, Type: wire.IDDERASN1DN, Data: c.Chain[0].RawSubject}
+		}
 	}
 	return wire.AddrID(responder, t.p.Local)
 }
@@ -46,6 +52,8 @@ func identityOf(id *wire.ID) config.IKEv2Identity {
 		return config.IKEv2Identity{Kind: config.IDEmail, Value: string(id.Data)}
 	case wire.IDKeyID:
 		return config.IKEv2Identity{Kind: config.IDKeyID, Value: string(id.Data)}
+	case wire.IDDERASN1DN:
+		return config.IKEv2Identity{Kind: config.IDDN, Value: string(id.Data)}
 	}
 	return config.IKEv2Identity{}
 }
@@ -59,21 +67,76 @@ func remoteIDOK(pr Profile, id *wire.ID) bool {
 	return slices.ContainsFunc(pr.RemoteID, func(m config.IKEv2IdentityMatch) bool { return m.Matches(cid) })
 }
 
+// ourAuth returns what proves our identity in IKE_AUTH: the CERT
+// payloads (for a signature) and the AUTH payload over octets.
+func (e *Engine) ourAuth(sa *ikeSA, pr Profile, octets []byte) ([]wire.Payload, *wire.Auth, error) {
+	if pr.signs() {
+		a, err := sign(pr.Creds.Key, e.rand, octets, sa.peerHashes)
+		if err != nil {
+			return nil, nil, err
+		}
+		return certPayloads(pr.Creds.Chain), a, nil
+	}
+	return nil, &wire.Auth{Method: wire.AuthSharedKeyMIC, Data: pskAuth(sa.suite.prf, []byte(pr.PSKLocal), octets)}, nil
+}
+
+// checkPeer authenticates the peer: its identity against the profile,
+// and its AUTH over octets, with the pre-shared key or with its
+// certificate chain, verified against the profile's CAs.
+func (e *Engine) checkPeer(sa *ikeSA, pr Profile, id *wire.ID, auth *wire.Auth, certs []*wire.Cert, octets []byte) error {
+	if !remoteIDOK(pr, id) {
+		return fmt.Errorf("identity %s does not match profile %s", id, pr.Name)
+	}
+	if auth.Method == wire.AuthSharedKeyMIC {
+		if !slices.Contains(pr.authRemote(), config.AuthPreShare) {
+			return fmt.Errorf("the peer authenticates with a pre-shared key; profile %s wants a signature", pr.Name)
+		}
+		want := pskAuth(sa.suite.prf, []byte(pr.PSKRemote), octets)
+		if subtle.ConstantTimeCompare(want, auth.Data) != 1 {
+			return errors.New("AUTH does not verify: the pre-shared keys differ")
+		}
+		return nil
+	}
+	if !pr.verifiesSignatures() {
+		return fmt.Errorf("the peer authenticates with %v; profile %s wants pre-share", auth.Method, pr.Name)
+	}
+	leaf, err := verifyChain(certs, pr.Creds.CAs, e.now)
+	if err != nil {
+		return err
+	}
+	if !idBound(id, leaf) {
+		return fmt.Errorf("identity %s is not in the peer's certificate %q", id, leaf.Subject)
+	}
+	if err := verifySig(leaf.PublicKey, auth, octets, pr.authRemote()); err != nil {
+		return fmt.Errorf("AUTH does not verify with the certificate of %q: %w", leaf.Subject, err)
+	}
+	sa.peerSubject = leaf.Subject.String()
+	return nil
+}
+
 // sendAuth sends the initiator's IKE_AUTH request with the CHILD_SA of
 // the tunnel that started the IKE SA.
 func (e *Engine) sendAuth(sa *ikeSA) {
 	t := sa.tunnel
+	pr := t.p.Profile
 	id := localID(t, false)
 	idBody, _ := id.AppendBody(nil)
-	auth := pskAuth(sa.suite.prf, []byte(t.p.Profile.PSKLocal), signedOctets(sa.suite.prf, sa.initReq, sa.nr, sa.keys.pi, idBody))
+	certs, auth, err := e.ourAuth(sa, pr, signedOctets(sa.suite.prf, sa.initReq, sa.nr, sa.keys.pi, idBody))
+	if err != nil {
+		e.initFailed(sa, "cannot sign: "+err.Error())
+		return
+	}
 	pc := e.newPendingChild(t, nil)
-	ps := []wire.Payload{id}
+	ps := append([]wire.Payload{id}, certs...)
+	if pr.verifiesSignatures() {
+		ps = append(ps, certReq(pr.Creds.CAs))
+	}
 	if sa.peer.best() == nil {
 		// Nothing else with this peer: it may hold state of ours from
 		// before a restart (RFC 7296 section 2.4).
 		ps = append(ps, wire.NewNotify(wire.NotifyInitialContact, nil))
 	}
-	ps = append(ps, &wire.Auth{Method: wire.AuthSharedKeyMIC, Data: auth})
+	ps = append(ps, auth)
 	ps = append(ps, pc.payloads(0)...)
 	sa.state = saAuth
 	sa.authIn = pc
@@ -92,20 +155,19 @@ func (e *Engine) recvAuthRequest(sa *ikeSA, in inbound) {
 	t := sa.peer.tunnels[0]
 	pr := t.p.Profile
 	idBody := rawBody(in.first, in.inner, wire.PayloadIDi)
-	switch {
-	case ps.idi == nil || ps.auth == nil || idBody == nil:
+	if ps.idi == nil || ps.auth == nil || idBody == nil {
 		e.authFailedResponder(sa, in, "IKE_AUTH without identity or AUTH")
 		return
-	case !remoteIDOK(pr, ps.idi):
-		e.authFailedResponder(sa, in, "identity "+ps.idi.String()+" does not match profile "+pr.Name)
-		return
-	case ps.auth.Method != wire.AuthSharedKeyMIC:
-		e.authFailedResponder(sa, in, "authentication method "+ps.auth.Method.String()+"; profile "+pr.Name+" wants pre-share")
+	}
+	if err := e.checkPeer(sa, pr, ps.idi, ps.auth, ps.certs, signedOctets(sa.suite.prf, sa.initReq, sa.nr, sa.keys.pi, idBody)); err != nil {
+		e.authFailedResponder(sa, in, err.Error())
 		return
 	}
-	want := pskAuth(sa.suite.prf, []byte(pr.PSKRemote), signedOctets(sa.suite.prf, sa.initReq, sa.nr, sa.keys.pi, idBody))
-	if subtle.ConstantTimeCompare(want, ps.auth.Data) != 1 {
-		e.authFailedResponder(sa, in, "AUTH does not verify: the pre-shared keys differ")
+	id := localID(t, true)
+	myBody, _ := id.AppendBody(nil)
+	certs, auth, err := e.ourAuth(sa, pr, signedOctets(sa.suite.prf, sa.initResp, sa.ni, sa.keys.pr, myBody))
+	if err != nil {
+		e.authFailedResponder(sa, in, "cannot sign: "+err.Error())
 		return
 	}
 	e.halfOpen--
@@ -120,10 +182,8 @@ func (e *Engine) recvAuthRequest(sa *ikeSA, in inbound) {
 			}
 		}
 	}
-	id := localID(t, true)
-	myBody, _ := id.AppendBody(nil)
-	auth := pskAuth(sa.suite.prf, []byte(pr.PSKLocal), signedOctets(sa.suite.prf, sa.initResp, sa.ni, sa.keys.pr, myBody))
-	out := []wire.Payload{id, &wire.Auth{Method: wire.AuthSharedKeyMIC, Data: auth}}
+	out := append([]wire.Payload{id}, certs...)
+	out = append(out, auth)
 	if ps.sa != nil {
 		out = append(out, e.answerChild(sa, in, nil, true)...)
 	}
@@ -147,27 +207,19 @@ func (e *Engine) recvAuthResponse(sa *ikeSA, r *request, in inbound) {
 	idBody := rawBody(in.first, in.inner, wire.PayloadIDr)
 	t.creating = false
 	if n := ps.notifies.get(wire.NotifyAuthenticationFailed); n != nil {
-		e.authFailedInitiator(sa, "the peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities")
+		e.authFailedInitiator(sa, "the peer refused our authentication (AUTHENTICATION_FAILED): check the pre-shared key and identities", false)
 		return
 	}
-	switch {
-	case ps.idr == nil || ps.auth == nil || idBody == nil:
+	if ps.idr == nil || ps.auth == nil || idBody == nil {
 		if n := ps.notifies.firstError(); n != nil {
-			e.authFailedInitiator(sa, "the peer answered IKE_AUTH with "+n.Type.String())
+			e.authFailedInitiator(sa, "the peer answered IKE_AUTH with "+n.Type.String(), false)
 		} else {
-			e.authFailedInitiator(sa, "IKE_AUTH response without identity or AUTH")
+			e.authFailedInitiator(sa, "IKE_AUTH response without identity or AUTH", true)
 		}
 		return
-	case !remoteIDOK(pr, ps.idr):
-		e.authFailedInitiator(sa, "identity "+ps.idr.String()+" does not match profile "+pr.Name)
-		return
-	case ps.auth.Method != wire.AuthSharedKeyMIC:
-		e.authFailedInitiator(sa, "authentication method "+ps.auth.Method.String()+"; profile "+pr.Name+" wants pre-share")
-		return
 	}
-	want := pskAuth(sa.suite.prf, []byte(pr.PSKRemote), signedOctets(sa.suite.prf, sa.initResp, sa.ni, sa.keys.pr, idBody))
-	if subtle.ConstantTimeCompare(want, ps.auth.Data) != 1 {
-		e.authFailedInitiator(sa, "the peer's AUTH does not verify: the pre-shared keys differ")
+	if err := e.checkPeer(sa, pr, ps.idr, ps.auth, ps.certs, signedOctets(sa.suite.prf, sa.initResp, sa.ni, sa.keys.pr, idBody)); err != nil {
+		e.authFailedInitiator(sa, err.Error(), true)
 		return
 	}
 	e.established(sa)
@@ -177,9 +229,18 @@ func (e *Engine) recvAuthResponse(sa *ikeSA, r *request, in inbound) {
 }
 
 // authFailedInitiator gives up an IKE SA whose authentication failed.
-func (e *Engine) authFailedInitiator(sa *ikeSA, why string) {
+func (e *Engine) authFailedInitiator(sa *ikeSA, why string, tell bool) {
 	p := sa.peer
 	e.logf(slog.LevelWarn, p.key.remote, "peer %s: IKEv2 authentication failed: %s", p.key.remote, why)
+	if tell {
+		// The responder thinks the SA is up: tell it (RFC 7296 section
+		// 2.21.2), once, and delete it.
+		msg, err := e.encodeProtected(sa, sa.header(wire.ExchangeInformational, false, sa.nextMID),
+			[]wire.Payload{wire.NewNotify(wire.NotifyAuthenticationFailed, nil), &wire.Delete{Protocol: wire.ProtoIKE}})
+		if err == nil {
+			e.send(sa.local, sa.remote, msg)
+		}
+	}
 	e.removeIKESA(sa)
 	p.failures++
 	p.retryAt = e.now.Add(retransmit.Backoff(p.failures))

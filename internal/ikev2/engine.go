@@ -75,6 +75,32 @@ type Profile struct {
 	PSKLocal, PSKRemote string
 	DPD                 *config.DPD
 	Lifetime            time.Duration // of the IKE SA; 0: 86400 s
+	// AuthLocal is how this side authenticates (`authentication local`;
+	// 0: pre-share), AuthRemote what it accepts from the peer (empty:
+	// pre-share).
+	AuthLocal  config.IKEv2AuthMethod
+	AuthRemote []config.IKEv2AuthMethod
+	// Creds holds the trust points: the chain and key this side signs
+	// with, and the CAs that verify the peer's certificate.
+	Creds *Credentials
+}
+
+// signs reports whether this side authenticates with a signature.
+func (pr Profile) signs() bool {
+	return pr.AuthLocal == config.AuthRSASig || pr.AuthLocal == config.AuthECDSASig
+}
+
+// authRemote is what the profile accepts from the peer.
+func (pr Profile) authRemote() []config.IKEv2AuthMethod {
+	if len(pr.AuthRemote) == 0 {
+		return []config.IKEv2AuthMethod{config.AuthPreShare}
+	}
+	return pr.AuthRemote
+}
+
+// verifiesSignatures reports whether the profile accepts a signature.
+func (pr Profile) verifiesSignatures() bool {
+	return slices.Contains(pr.authRemote(), config.AuthRSASig) || slices.Contains(pr.authRemote(), config.AuthECDSASig)
 }
 
 // Protect asks for a CHILD_SA protecting one tunnel, negotiated with
@@ -186,8 +212,15 @@ func checkProtect(p Protect) error {
 			return fmt.Errorf("ikev2: %s: profile %s: %w", p.Name, p.Profile.Name, err)
 		}
 	}
-	if p.Profile.PSKLocal == "" || p.Profile.PSKRemote == "" {
-		return fmt.Errorf("ikev2: %s: profile %s has no pre-shared key for %s", p.Name, p.Profile.Name, p.Remote)
+	pr := p.Profile
+	if (!pr.signs() && pr.PSKLocal == "") || (slices.Contains(pr.authRemote(), config.AuthPreShare) && pr.PSKRemote == "") {
+		return fmt.Errorf("ikev2: %s: profile %s has no pre-shared key for %s", p.Name, pr.Name, p.Remote)
+	}
+	if pr.signs() && (pr.Creds == nil || len(pr.Creds.Chain) == 0 || pr.Creds.Key == nil) {
+		return fmt.Errorf("ikev2: %s: profile %s signs but has no certificate and key", p.Name, pr.Name)
+	}
+	if pr.verifiesSignatures() && (pr.Creds == nil || len(pr.Creds.CAs) == 0) {
+		return fmt.Errorf("ikev2: %s: profile %s accepts signatures but has no CA certificate", p.Name, pr.Name)
 	}
 	if d := p.Profile.DPD; d != nil && d.Interval <= 0 {
 		return fmt.Errorf("ikev2: %s: DPD interval must be positive", p.Name)
@@ -431,5 +464,6 @@ func profileEqual(a, b Profile) bool {
 	}
 	sameDPD := (a.DPD == nil) == (b.DPD == nil) && (a.DPD == nil || *a.DPD == *b.DPD)
 	return a.Name == b.Name && a.LocalID == b.LocalID && slices.Equal(a.RemoteID, b.RemoteID) &&
-		a.PSKLocal == b.PSKLocal && a.PSKRemote == b.PSKRemote && sameDPD && a.Lifetime == b.Lifetime
+		a.PSKLocal == b.PSKLocal && a.PSKRemote == b.PSKRemote && sameDPD && a.Lifetime == b.Lifetime &&
+		a.AuthLocal == b.AuthLocal && slices.Equal(a.AuthRemote, b.AuthRemote) && a.Creds.equal(b.Creds)
 }

@@ -369,7 +369,7 @@ func TestIKERekeyCollision(t *testing.T) {
 func TestCookie(t *testing.T) {
 	pa, pb := protection("Tunnel0", addrA, addrB, profile()), protection("Tunnel0", addrB, addrA, profile())
 	pb.Passive = true
-	n := &net{t: t, now: t0,
+	n := &network{t: t, now: t0,
 		a: newNode(t, "A", addrA, 1, Config{}),
 		b: newNode(t, "B", addrB, 2, Config{CookieThreshold: 1})}
 	n.b.e.halfOpen = 1 // as if a spoofed IKE_SA_INIT were pending
@@ -389,7 +389,7 @@ func TestCookie(t *testing.T) {
 func TestMaxInNegotiation(t *testing.T) {
 	pa, pb := protection("Tunnel0", addrA, addrB, profile()), protection("Tunnel0", addrB, addrA, profile())
 	pb.Passive = true
-	n := &net{t: t, now: t0,
+	n := &network{t: t, now: t0,
 		a: newNode(t, "A", addrA, 1, Config{}),
 		b: newNode(t, "B", addrB, 2, Config{MaxInNegotiation: 1})}
 	n.b.e.halfOpen = 1

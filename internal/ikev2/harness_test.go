@@ -107,7 +107,7 @@ type packet struct {
 	d  ike.Datagram
 }
 
-type net struct {
+type network struct {
 	t     *testing.T
 	now   time.Time
 	a, b  *node
@@ -157,8 +157,8 @@ func newNode(t *testing.T, name string, addr netip.Addr, seed byte, cfg Config) 
 
 // newNet returns two engines, A and B, each protecting Tunnel0 to the
 // other with the profiles given (nil: profile()).
-func newNet(t *testing.T, pa, pb *Protect) *net {
-	n := &net{t: t, now: t0,
+func newNet(t *testing.T, pa, pb *Protect) *network {
+	n := &network{t: t, now: t0,
 		a: newNode(t, "A", addrA, 1, Config{KeyLog: true}),
 		b: newNode(t, "B", addrB, 2, Config{KeyLog: true})}
 	if pa == nil {
@@ -174,7 +174,7 @@ func newNet(t *testing.T, pa, pb *Protect) *net {
 	return n
 }
 
-func (n *net) start(x *node, p Protect) {
+func (n *network) start(x *node, p Protect) {
 	acts, err := x.e.Start(n.now, p)
 	if err != nil {
 		n.t.Fatal(err)
@@ -182,7 +182,7 @@ func (n *net) start(x *node, p Protect) {
 	n.take(x, acts)
 }
 
-func (n *net) other(x *node) *node {
+func (n *network) other(x *node) *node {
 	if x == n.a {
 		return n.b
 	}
@@ -190,7 +190,7 @@ func (n *net) other(x *node) *node {
 }
 
 // take records a node's actions and queues its sends.
-func (n *net) take(x *node, acts []ike.Action) {
+func (n *network) take(x *node, acts []ike.Action) {
 	x.actions = append(x.actions, acts...)
 	for _, a := range acts {
 		s, ok := a.(ike.Send)
@@ -221,7 +221,7 @@ func (n *net) take(x *node, acts []ike.Action) {
 }
 
 // run delivers datagrams and fires timers until the clock reaches until.
-func (n *net) run(until time.Time) {
+func (n *network) run(until time.Time) {
 	for steps := 0; ; steps++ {
 		if steps > 1_000_000 {
 			n.t.Fatal("no quiescence")
@@ -249,11 +249,11 @@ func (n *net) run(until time.Time) {
 	}
 }
 
-func (n *net) runFor(d time.Duration) { n.run(n.now.Add(d)) }
+func (n *network) runFor(d time.Duration) { n.run(n.now.Add(d)) }
 
 // checkPaired fails unless A and B hold the same SA pairs, mirrored: each
 // inbound SA of one is an outbound SA of the other with the same keys.
-func (n *net) checkPaired() {
+func (n *network) checkPaired() {
 	n.t.Helper()
 	ia, ib := n.a.installed(), n.b.installed()
 	if len(ia) == 0 || len(ia) != len(ib) {

@@ -76,6 +76,10 @@ func (e *Engine) recvInformational(sa *ikeSA, in inbound) {
 			}
 		}
 	}
+	if in.payloads.notifies.get(wire.NotifyAuthenticationFailed) != nil {
+		// The initiator could not authenticate us (RFC 7296 2.21.2).
+		deleteIKE = true
+	}
 	if deleteIKE {
 		// RFC 7296 section 1.4.1: answer with an empty INFORMATIONAL;
 		// the IKE SA and its CHILD_SAs go without further messages.

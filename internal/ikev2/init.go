@@ -56,6 +56,7 @@ func (e *Engine) sendInit(sa *ikeSA) {
 	ps = append(ps, &wire.SA{Proposals: sa.offered}, &wire.KE{Group: wire.Group(sa.group), Data: sa.dh.Public()},
 		&wire.Nonce{Data: sa.ni})
 	ps = append(ps, e.natNotifies(sa.spiI, [8]byte{}, sa.local, sa.remote)...)
+	ps = append(ps, wire.SignatureHashAlgorithms(ourHashes...))
 	m := wire.Message{Header: sa.header(wire.ExchangeIKESAInit, false, 0), Payloads: ps}
 	msg, err := m.Encode()
 	if err != nil {
@@ -166,6 +167,13 @@ func (e *Engine) recvInitRequest(d ike.Datagram, h wire.Header, data []byte) {
 		ps = append(ps, e.natNotifies(sa.spiI, sa.spiR, d.Local, d.Remote)...)
 		sa.natLocal = sa.natLocal || e.cfg.ForceUDPEncap
 	}
+	if pr := t.p.Profile; pr.verifiesSignatures() {
+		ps = append(ps, certReq(pr.Creds.CAs))
+	}
+	if n := in.notifies.get(wire.NotifySignatureHashAlgorithms); n != nil {
+		sa.peerHashes, _ = n.HashAlgorithms()
+		ps = append(ps, wire.SignatureHashAlgorithms(ourHashes...))
+	}
 	m = &wire.Message{Header: sa.header(wire.ExchangeIKESAInit, true, 0), Payloads: ps}
 	msg, err := m.Encode()
 	if err != nil {
@@ -255,6 +263,9 @@ func (e *Engine) recvInitResponse(d ike.Datagram, h wire.Header, data []byte) {
 	}
 	sa.req.xmit.Stop()
 	sa.req = nil
+	if n := in.notifies.get(wire.NotifySignatureHashAlgorithms); n != nil {
+		sa.peerHashes, _ = n.HashAlgorithms()
+	}
 	sa.spiR = h.SPIr
 	sa.suite = s
 	sa.nr = bytes.Clone(in.nonce.Data)

@@ -188,6 +188,7 @@ type payloadSet struct {
 	auth     *wire.Auth
 	tsi, tsr *wire.TS
 	deletes  []*wire.Delete
+	certs    []*wire.Cert
 	notifies notifies
 }
 
@@ -225,6 +226,8 @@ func collect(ps []wire.Payload) payloadSet {
 			}
 		case *wire.Delete:
 			s.deletes = append(s.deletes, p)
+		case *wire.Cert:
+			s.certs = append(s.certs, p)
 		case *wire.Notify:
 			s.notifies = append(s.notifies, p)
 		}

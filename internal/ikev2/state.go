@@ -122,6 +122,10 @@ type ikeSA struct {
 	offered           []wire.Proposal // initiator: the IKE_SA_INIT offer
 	cookie            []byte          // initiator: the responder's cookie
 	group             dh.Group        // initiator: the group of the KE sent
+	// peerHashes are the hashes the peer's SIGNATURE_HASH_ALGORITHMS
+	// lists (RFC 7427); none: classic signature methods only.
+	peerHashes  []wire.HashAlgorithm
+	peerSubject string // the subject of the peer's certificate
 	// tunnel is the tunnel whose CHILD_SA IKE_AUTH carries.
 	tunnel *tunnel
 	authIn *pendingChild // IKE_AUTH's CHILD_SA (initiator)
