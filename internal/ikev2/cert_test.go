@@ -140,3 +140,47 @@ func TestCertificates(t *testing.T) {
 		})
 	}
 }
+
+// TestFragmentation: certificates make IKE_AUTH larger than a path that
+// drops what exceeds 576-byte IP packets; with RFC 7383 fragments of
+// that size it still comes up, and both ends reassemble.
+func TestFragmentation(t *testing.T) {
+	pki := newPKI(t, "gresec test CA")
+	certA, keyA := pki.leaf(t, "left", "192.0.2.1", true, nil, t0.Add(-time.Hour))
+	certB, keyB := pki.leaf(t, "right", "198.51.100.2", true, nil, t0.Add(-time.Hour))
+	pa := protection("Tunnel0", addrA, addrB, certProfile(config.AuthRSASig, certA, keyA, pki.ca))
+	pb := protection("Tunnel0", addrB, addrA, certProfile(config.AuthRSASig, certB, keyB, pki.ca))
+	pb.Passive = true
+	n := &network{t: t, now: t0,
+		a: newNode(t, "A", addrA, 1, Config{FragmentMTU: 576}),
+		b: newNode(t, "B", addrB, 2, Config{FragmentMTU: 576})}
+	dropped := 0
+	n.drop = func(_ *node, s ike.Send) bool {
+		if len(s.Data) > 576-28 {
+			dropped++
+			return true
+		}
+		return false
+	}
+	n.start(n.a, pa)
+	n.start(n.b, pb)
+	n.runFor(time.Second)
+	n.checkPaired()
+	if dropped != 0 {
+		t.Errorf("%d datagrams exceeded the fragment size", dropped)
+	}
+	frags := 0
+	for _, s := range append(n.a.sent, n.b.sent...) {
+		if h, ok := headerOf(s); ok && h.NextPayload == 53 { // SKF
+			frags++
+		}
+	}
+	if frags < 4 {
+		t.Errorf("%d fragments for two IKE_AUTH messages with RSA certificates", frags)
+	}
+	// A CHILD_SA rekey over the same SA (small messages: no fragments).
+	spi := n.a.installed()[0].In.SPI
+	n.take(n.a, n.a.e.Rekey(n.now, "Tunnel0", spi))
+	n.runFor(time.Minute)
+	n.checkPaired()
+}

@@ -387,7 +387,7 @@ func (e *Engine) rekeyIKE(sa *ikeSA) {
 	t := sa.peer.tunnels[0]
 	n := &ikeSA{peer: sa.peer, spiI: e.newIKESPI(), initiator: true, state: saInit, local: sa.local, remote: sa.remote,
 		natLocal: sa.natLocal, natRemote: sa.natRemote, created: e.now, tunnel: t, ni: e.random(nonceLen),
-		group: dh.Group(sa.suite.group)}
+		group: dh.Group(sa.suite.group), fragOK: sa.fragOK, peerHashes: sa.peerHashes}
 	key, err := dh.New(n.group, e.rand)
 	if err != nil {
 		return
@@ -491,6 +491,7 @@ func (e *Engine) answerIKERekey(sa *ikeSA, in inbound) []wire.Payload {
 	}
 	n := &ikeSA{peer: sa.peer, spiR: spiR, state: saInit, local: sa.local, remote: sa.remote,
 		natLocal: sa.natLocal, natRemote: sa.natRemote, created: e.now, tunnel: t, suite: s,
+		fragOK: sa.fragOK, peerHashes: sa.peerHashes,
 		ni: bytes.Clone(ps.nonce.Data), nr: e.random(nonceLen)}
 	copy(n.spiI[:], theirSPI)
 	n.keys = rekeyKeys(sa.suite.prf, sa.keys.d, s, gir, n.ni, n.nr, n.spiI, n.spiR)

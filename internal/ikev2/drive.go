@@ -145,10 +145,13 @@ func (e *Engine) tickPeer(p *peer) {
 					}
 					r.xmit.Sent++
 					r.xmit.Next = now.Add(retry)
-					e.emit(ike.Send{Local: r.xmit.Local, Remote: r.xmit.Remote, Data: r.xmit.Msg})
+					e.resend(r)
 				}
 			} else if resend, giveUp := r.xmit.Fire(now); resend {
-				e.emit(ike.Send{Local: r.xmit.Local, Remote: r.xmit.Remote, Data: r.xmit.Msg})
+				if r.frags == nil {
+					r.frags = [][]byte{r.xmit.Msg} // IKE_SA_INIT
+				}
+				e.resend(r)
 			} else if giveUp {
 				e.exchangeFailed(sa, r)
 				if sa.state == 0 && p.best() == nil && !p.negotiating() {

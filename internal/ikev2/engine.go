@@ -127,6 +127,9 @@ type Config struct {
 	// ForceUDPEncap puts ESP in UDP even without a NAT (a NAT detection
 	// hash that cannot match, as strongSwan's encap=yes).
 	ForceUDPEncap bool
+	// FragmentMTU is `crypto ikev2 fragmentation mtu`: the IP packet size
+	// that IKE fragments fit (RFC 7383); 0: 1280.
+	FragmentMTU int
 	// KeyLog enables the KeyLogIKEv2 and KeyLogESP actions.
 	KeyLog bool
 	// Rand is the source of SPIs, nonces and private values; nil means

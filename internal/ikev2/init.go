@@ -56,7 +56,7 @@ func (e *Engine) sendInit(sa *ikeSA) {
 	ps = append(ps, &wire.SA{Proposals: sa.offered}, &wire.KE{Group: wire.Group(sa.group), Data: sa.dh.Public()},
 		&wire.Nonce{Data: sa.ni})
 	ps = append(ps, e.natNotifies(sa.spiI, [8]byte{}, sa.local, sa.remote)...)
-	ps = append(ps, wire.SignatureHashAlgorithms(ourHashes...))
+	ps = append(ps, wire.NewNotify(wire.NotifyFragmentationSupported, nil), wire.SignatureHashAlgorithms(ourHashes...))
 	m := wire.Message{Header: sa.header(wire.ExchangeIKESAInit, false, 0), Payloads: ps}
 	msg, err := m.Encode()
 	if err != nil {
@@ -170,6 +170,10 @@ func (e *Engine) recvInitRequest(d ike.Datagram, h wire.Header, data []byte) {
 	if pr := t.p.Profile; pr.verifiesSignatures() {
 		ps = append(ps, certReq(pr.Creds.CAs))
 	}
+	if in.notifies.get(wire.NotifyFragmentationSupported) != nil {
+		sa.fragOK = true
+		ps = append(ps, wire.NewNotify(wire.NotifyFragmentationSupported, nil))
+	}
 	if n := in.notifies.get(wire.NotifySignatureHashAlgorithms); n != nil {
 		sa.peerHashes, _ = n.HashAlgorithms()
 		ps = append(ps, wire.SignatureHashAlgorithms(ourHashes...))
@@ -266,6 +270,7 @@ func (e *Engine) recvInitResponse(d ike.Datagram, h wire.Header, data []byte) {
 	if n := in.notifies.get(wire.NotifySignatureHashAlgorithms); n != nil {
 		sa.peerHashes, _ = n.HashAlgorithms()
 	}
+	sa.fragOK = in.notifies.get(wire.NotifyFragmentationSupported) != nil
 	sa.spiR = h.SPIr
 	sa.suite = s
 	sa.nr = bytes.Clone(in.nonce.Data)

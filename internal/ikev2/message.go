@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -77,27 +76,38 @@ func withMarker(local netip.AddrPort, msg []byte) []byte {
 // must have no request outstanding.
 func (e *Engine) request(sa *ikeSA, exch wire.ExchangeType, payloads []wire.Payload, r *request) {
 	r.mid = sa.nextMID
-	msg, err := e.encodeProtected(sa, sa.header(exch, false, r.mid), payloads)
+	msgs, err := e.encodeMessage(sa, sa.header(exch, false, r.mid), payloads)
 	if err != nil {
 		e.logf(slog.LevelError, sa.remote.Addr(), "peer %s: cannot encode %v request: %v", sa.remote.Addr(), exch, err)
 		return
 	}
 	sa.req = r
-	data := withMarker(sa.local, msg)
-	r.xmit.Arm(e.now, data, sa.local, sa.remote)
-	e.emit(ike.Send{Local: sa.local, Remote: sa.remote, Data: data})
+	r.frags = msgs
+	r.xmit.Arm(e.now, msgs[0], sa.local, sa.remote)
+	for _, m := range msgs {
+		e.emit(ike.Send{Local: sa.local, Remote: sa.remote, Data: m})
+	}
+}
+
+// resend sends a request again, every fragment of it.
+func (e *Engine) resend(r *request) {
+	for _, m := range r.frags {
+		e.emit(ike.Send{Local: r.xmit.Local, Remote: r.xmit.Remote, Data: m})
+	}
 }
 
 // respond sends a protected response to the peer's request mid and keeps
 // it for retransmissions of that request.
 func (e *Engine) respond(sa *ikeSA, exch wire.ExchangeType, mid uint32, payloads []wire.Payload) {
-	msg, err := e.encodeProtected(sa, sa.header(exch, true, mid), payloads)
+	msgs, err := e.encodeMessage(sa, sa.header(exch, true, mid), payloads)
 	if err != nil {
 		e.logf(slog.LevelError, sa.remote.Addr(), "peer %s: cannot encode %v response: %v", sa.remote.Addr(), exch, err)
 		return
 	}
-	sa.lastResp, sa.lastMID, sa.answered = withMarker(sa.local, msg), mid, true
-	e.emit(ike.Send{Local: sa.local, Remote: sa.remote, Data: sa.lastResp})
+	sa.lastResp, sa.lastMID, sa.answered = msgs, mid, true
+	for _, m := range msgs {
+		e.emit(ike.Send{Local: sa.local, Remote: sa.remote, Data: m})
+	}
 }
 
 // natHash is a NAT_DETECTION_*_IP hash (RFC 7296 section 2.23): SHA-1 of
@@ -260,8 +270,6 @@ type inbound struct {
 	payloads payloadSet
 }
 
-var errFragmented = errors.New("fragmented message (RFC 7383), which gresec does not announce")
-
 // receive takes a datagram apart and hands it to the exchange it belongs
 // to. Nothing changes before the message is authenticated.
 func (e *Engine) receive(d ike.Datagram) {
@@ -306,8 +314,13 @@ func (e *Engine) receive(d ike.Datagram) {
 	} else {
 		if sa.answered && h.MessageID == sa.lastMID {
 			// A retransmitted request: the same response again, at most
-			// as often as the peer sends (RFC 7296 section 2.1).
-			e.emit(ike.Send{Local: sa.local, Remote: d.Remote, Data: sa.lastResp})
+			// as often as the peer sends (RFC 7296 section 2.1); for a
+			// fragmented one, on its first fragment (RFC 7383 2.6.1).
+			if !laterFragment(data) {
+				for _, m := range sa.lastResp {
+					e.emit(ike.Send{Local: sa.local, Remote: d.Remote, Data: m})
+				}
+			}
 			return
 		}
 		if h.MessageID != sa.peerMID {
@@ -316,10 +329,13 @@ func (e *Engine) receive(d ike.Datagram) {
 			return
 		}
 	}
-	in, err := e.open(sa, d, data)
+	in, done, err := e.open(sa, d, data, response)
 	if err != nil {
 		e.logLimited("open", slog.LevelInfo, d.Remote.Addr(), "peer %s: dropped %v: %v", d.Remote.Addr(), h.Exchange, err)
 		return
+	}
+	if !done {
+		return // more fragments to come
 	}
 	in.h = h
 	e.heard(sa, d)
@@ -335,28 +351,32 @@ func (e *Engine) receive(d ike.Datagram) {
 	e.handleRequest(sa, in)
 }
 
-// open authenticates and decrypts a protected message of sa.
-func (e *Engine) open(sa *ikeSA, d ike.Datagram, data []byte) (inbound, error) {
+// open authenticates and decrypts a protected message of sa, or a
+// fragment of one (RFC 7383); done is false while fragments are missing.
+func (e *Engine) open(sa *ikeSA, d ike.Datagram, data []byte, response bool) (in inbound, done bool, err error) {
 	p, err := wire.SplitProtected(data, sa.suite.encr.ivLen(), sa.suite.icvLen())
 	if err != nil {
-		return inbound{}, err
-	}
-	if p.Type == wire.PayloadSKF {
-		return inbound{}, errFragmented
+		return inbound{}, false, err
 	}
 	plain, err := sa.in().open(p)
 	if err != nil {
-		return inbound{}, err
+		return inbound{}, false, err
 	}
 	inner, err := wire.Unpad(plain)
 	if err != nil {
-		return inbound{}, err
+		return inbound{}, false, err
 	}
-	ps, err := wire.DecodePayloads(p.First, inner)
+	first := p.First
+	if p.Type == wire.PayloadSKF {
+		if inner, first, done, err = sa.reassemble(p, inner, response); err != nil || !done {
+			return inbound{}, false, err
+		}
+	}
+	ps, err := wire.DecodePayloads(first, inner)
 	if err != nil {
-		return inbound{}, fmt.Errorf("authenticated but malformed: %w", err)
+		return inbound{}, false, fmt.Errorf("authenticated but malformed: %w", err)
 	}
-	return inbound{d: d, first: p.First, inner: inner, payloads: collect(ps)}, nil
+	return inbound{d: d, first: first, inner: inner, payloads: collect(ps)}, true, nil
 }
 
 // heard records an authenticated message from the peer: a sign of life,

@@ -134,7 +134,7 @@ type ikeSA struct {
 	nextMID  uint32   // of our next request
 	req      *request // our request waiting for its response
 	peerMID  uint32   // of the peer's next request
-	lastResp []byte   // our response to the peer's last request
+	lastResp [][]byte // our response to the peer's last request (its fragments)
 	lastMID  uint32   // that request's ID
 	answered bool     // lastResp is valid
 
@@ -150,6 +150,9 @@ type ikeSA struct {
 	rekeyedByUs      bool
 
 	// Dead peer detection.
+	// fragOK: both ends announced FRAGMENTATION_SUPPORTED (RFC 7383).
+	fragOK      bool
+	reasm       *reassembly
 	dpdProbing  bool
 	dpdRetries  int
 	dpdLast     time.Time
@@ -201,6 +204,7 @@ type request struct {
 	kind  requestKind
 	mid   uint32
 	xmit  retransmit.Timer
+	frags [][]byte      // the datagrams of the request (one unless fragmented)
 	child *pendingChild // reqCreateChild, reqRekeyChild
 	newSA *ikeSA        // reqRekeyIKE
 	// reqDeleteChild: the CHILD_SAs named.

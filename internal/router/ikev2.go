@@ -22,6 +22,7 @@ func (r *Router) ikev2Config(cfg *config.Config) ikev2.Config {
 		CookieThreshold:  cfg.IKEv2.CookieChallenge,
 		MaxInNegotiation: cfg.IKEv2.MaxInNegotiationSA,
 		ForceUDPEncap:    cfg.ForceUDPEncap,
+		FragmentMTU:      cfg.IKEv2.FragmentationMTU,
 		KeyLog:           r.opts.KeyLog != "",
 	}
 }
