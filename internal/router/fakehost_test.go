@@ -35,6 +35,8 @@ type fakeHost struct {
 	pinLog         []linux.Pin
 	ignoreLinkdown map[string]bool
 	forwarding     bool
+	// files are what ReadFile finds, by path.
+	files map[string][]byte
 	// gets counts RouteGet calls; getDsts lists their destinations.
 	gets    int
 	getDsts []netip.Addr
@@ -100,6 +102,7 @@ func newFakeHost() *fakeHost {
 		own:            map[ownKey]linux.Route{},
 		pins:           map[int]linux.Pin{},
 		ignoreLinkdown: map[string]bool{},
+		files:          map[string][]byte{},
 	}
 }
 
@@ -770,6 +773,16 @@ func (h *fakeHost) ListenIKE(local netip.AddrPort, mark uint32) (IKESocket, erro
 	c := &fakeIKE{local: local, mark: mark, In: make(chan fakeDatagram, 64), Out: make(chan fakeDatagram, 64), closed: make(chan struct{})}
 	h.ikes = append(h.ikes, c)
 	return c, nil
+}
+
+func (h *fakeHost) ReadFile(path string) ([]byte, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b, ok := h.files[path]
+	if !ok {
+		return nil, fmt.Errorf("open %s: no such file or directory", path)
+	}
+	return b, nil
 }
 
 func (h *fakeHost) Close() {

@@ -62,6 +62,9 @@ type Host interface {
 	DialUDP(local, peer netip.AddrPort, opts linux.UnderlayOptions, h UDPHooks) (UDPSocket, error)
 	// ListenIKE opens an IKE socket (UDP 500 or 4500).
 	ListenIKE(local netip.AddrPort, mark uint32) (IKESocket, error)
+	// ReadFile reads a file the configuration names (a trust point's PEM
+	// certificates and key).
+	ReadFile(path string) ([]byte, error)
 
 	Close()
 }

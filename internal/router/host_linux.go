@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/netip"
+	"os"
 
 	"github.com/gresec/gresec/internal/dataplane"
 	"github.com/gresec/gresec/internal/linux"
@@ -67,3 +68,5 @@ func (h *linuxHost) DialUDP(local, peer netip.AddrPort, opts linux.UnderlayOptio
 func (h *linuxHost) ListenIKE(local netip.AddrPort, mark uint32) (IKESocket, error) {
 	return linux.ListenIKE(local, mark)
 }
+
+func (h *linuxHost) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -35,23 +35,27 @@ func (r *Router) protectV2(base ike.Protect, name string) (ikev2.Protect, error)
 	if p2 == nil {
 		return ikev2.Protect{}, fmt.Errorf("%s: no crypto ikev2 profile %s", base.Name, name)
 	}
-	if p2.AuthLocal != config.AuthPreShare || !slices.Contains(p2.AuthRemote, config.AuthPreShare) {
-		return ikev2.Protect{}, fmt.Errorf("%s: ikev2 profile %s: certificate authentication is not supported yet; use pre-share", base.Name, name)
-	}
 	props := cfg.IKEv2ProposalsFor(base.Local)
 	if len(props) == 0 {
 		return ikev2.Protect{}, fmt.Errorf("%s: no crypto ikev2 policy applies to local address %s", base.Name, base.Local)
 	}
-	local, remote, ok := cfg.IKEv2KeyFor(p2, base.Remote)
-	if !ok {
-		return ikev2.Protect{}, fmt.Errorf("%s: keyring %s of ikev2 profile %s has no key for peer %s", base.Name, p2.Keyring, name, base.Remote)
-	}
-	if p2.LocalIdentity.Kind == config.IDDN {
-		return ikev2.Protect{}, fmt.Errorf("%s: ikev2 profile %s: identity local dn needs certificates, which are not supported yet", base.Name, name)
-	}
 	pr := ikev2.Profile{
 		Name: name, LocalID: p2.LocalIdentity, RemoteID: p2.MatchRemote,
-		PSKLocal: local, PSKRemote: remote, DPD: cfg.IKEv2DPDFor(p2), Lifetime: p2.Lifetime,
+		DPD: cfg.IKEv2DPDFor(p2), Lifetime: p2.Lifetime, AuthLocal: p2.AuthLocal, AuthRemote: p2.AuthRemote,
+	}
+	if p2.AuthLocal == config.AuthPreShare || slices.Contains(p2.AuthRemote, config.AuthPreShare) {
+		local, remote, ok := cfg.IKEv2KeyFor(p2, base.Remote)
+		if !ok {
+			return ikev2.Protect{}, fmt.Errorf("%s: keyring %s of ikev2 profile %s has no key for peer %s", base.Name, p2.Keyring, name, base.Remote)
+		}
+		pr.PSKLocal, pr.PSKRemote = local, remote
+	}
+	if p2.AuthLocal != config.AuthPreShare || len(p2.AuthRemote) > 0 && !slices.Equal(p2.AuthRemote, []config.IKEv2AuthMethod{config.AuthPreShare}) {
+		creds, err := r.credentials(p2)
+		if err != nil {
+			return ikev2.Protect{}, fmt.Errorf("%s: %w", base.Name, err)
+		}
+		pr.Creds = creds
 	}
 	for _, p := range props {
 		pr.Proposals = append(pr.Proposals, v2Proposal(p))

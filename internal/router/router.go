@@ -20,6 +20,7 @@ import (
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/dataplane"
 	"github.com/gresec/gresec/internal/ike"
+	"github.com/gresec/gresec/internal/ikev2"
 	"github.com/gresec/gresec/internal/linux"
 )
 
@@ -73,12 +74,16 @@ type Router struct {
 	routesDirty bool
 	lastFull    time.Time
 
-	cfg    *config.Config
-	ifs    map[string]*iface // by canonical name, for configured interfaces
-	routes map[netip.Prefix]linux.Route
-	fwd    bool
-	ike    *ikeSide // nil while no tunnel is protected
-	ports  map[portKey]*portShare
+	cfg *config.Config
+	// pkiCache holds the trust points loaded for pkiCfg, by IKEv2
+	// profile: read once per configuration.
+	pkiCfg   *config.Config
+	pkiCache map[string]*ikev2.Credentials
+	ifs      map[string]*iface // by canonical name, for configured interfaces
+	routes   map[netip.Prefix]linux.Route
+	fwd      bool
+	ike      *ikeSide // nil while no tunnel is protected
+	ports    map[portKey]*portShare
 	// bufs pools the read batches of every tunnel and port.
 	bufs *dataplane.Buffers
 	// portsWake is when a lingering port is next due to close.
