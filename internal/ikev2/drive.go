@@ -56,7 +56,7 @@ func (e *Engine) driveSA(sa *ikeSA) {
 		}
 	}
 	if len(due) > 0 {
-		e.deleteChild(sa, due)
+		e.deleteChild(sa, due, "replaced")
 		return
 	}
 	passive := !slices.ContainsFunc(sa.peer.tunnels, (*tunnel).active)
@@ -279,7 +279,7 @@ func (e *Engine) stopTunnel(t *tunnel, why string) {
 		}
 	}
 	if sa != nil {
-		e.deleteChild(sa, slices.Clone(t.children))
+		e.deleteChild(sa, slices.Clone(t.children), why)
 	}
 	for _, c := range slices.Clone(t.children) {
 		e.removeChild(c, why)

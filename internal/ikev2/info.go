@@ -97,7 +97,7 @@ func (e *Engine) recvInformational(sa *ikeSA, in inbound) {
 // deleteChild sends a Delete for c; the pair goes from the data plane at
 // once (the peer switched to its replacement long ago, or the tunnel no
 // longer wants it).
-func (e *Engine) deleteChild(sa *ikeSA, cs []*child) {
+func (e *Engine) deleteChild(sa *ikeSA, cs []*child, why string) {
 	var spis []uint32
 	for _, c := range cs {
 		spis = append(spis, c.inSPI)
@@ -106,7 +106,7 @@ func (e *Engine) deleteChild(sa *ikeSA, cs []*child) {
 	e.request(sa, wire.ExchangeInformational, []wire.Payload{&wire.Delete{Protocol: wire.ProtoESP, SPIs: spis}},
 		&request{kind: reqDeleteChild, deleting: cs})
 	for _, c := range cs {
-		e.removeChild(c, "replaced")
+		e.removeChild(c, why)
 	}
 }
 

@@ -86,12 +86,28 @@ type charon struct {
 	cmd     *exec.Cmd
 }
 
-func startCharon(t *testing.T, ns string, plugins, pluginConf, swanctlConf string) *charon {
+// charonFile is a file put in charon's swanctl directory before it loads
+// its configuration: certificates in x509/ and x509ca/, keys in private/.
+type charonFile struct {
+	path string // relative to the swanctl directory
+	data []byte
+}
+
+func startCharon(t *testing.T, ns string, plugins, pluginConf, swanctlConf string, files ...charonFile) *charon {
 	t.Helper()
 	requireTools(t, "/usr/lib/ipsec/charon", "swanctl")
 	c := &charon{dir: t.TempDir(), ns: ns}
 	if err := os.MkdirAll(filepath.Join(c.dir, "run"), 0o755); err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range files {
+		p := filepath.Join(c.dir, f.path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	conf := fmt.Sprintf(`charon {
   load_modular = no
