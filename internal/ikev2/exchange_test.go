@@ -426,3 +426,53 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("session row %+v", ss)
 	}
 }
+
+// TestSpoofedInitFlood: a flood of IKE_SA_INIT requests from a tunnel's
+// destination address, each with a new SPI (as a spoofer sends them):
+// with cookie-challenge 10, B keeps ten half-open IKE SAs and answers the
+// rest with a stateless cookie; without, it stops at the
+// max-in-negotiation limit; the half-open SAs time out, and the real peer
+// gets through afterwards.
+func TestSpoofedInitFlood(t *testing.T) {
+	for _, cfg := range []Config{{CookieThreshold: 10}, {MaxInNegotiation: 50}} {
+		pa, pb := protection("Tunnel0", addrA, addrB, profile()), protection("Tunnel0", addrB, addrA, profile())
+		pb.Passive = true
+		n := &network{t: t, now: t0, a: newNode(t, "A", addrA, 1, Config{}), b: newNode(t, "B", addrB, 2, cfg)}
+		n.start(n.b, pb)
+		n.start(n.a, pa)
+		init := n.queue[0].d
+		n.queue = nil
+		cookies, answers := 0, 0
+		for i := range 2000 {
+			d := init
+			d.Data = slices.Clone(init.Data)
+			d.Data[0], d.Data[1], d.Data[2] = byte(i>>16), byte(i>>8), byte(i)
+			for _, a := range n.b.e.Receive(n.now, d) {
+				if s, ok := a.(ike.Send); ok {
+					answers++
+					if m, err := wire.Decode(s.Data); err == nil && len(m.Payloads) == 1 {
+						if nt, ok := m.Payloads[0].(*wire.Notify); ok && nt.Type == wire.NotifyCookie {
+							cookies++
+						}
+					}
+				}
+			}
+		}
+		limit := max(cfg.CookieThreshold, cfg.MaxInNegotiation)
+		if n.b.e.halfOpen != limit || len(n.b.e.sas) != limit {
+			t.Errorf("%+v: %d half-open, %d IKE SAs kept, want %d", cfg, n.b.e.halfOpen, len(n.b.e.sas), limit)
+		}
+		if cfg.CookieThreshold > 0 && cookies != 2000-limit {
+			t.Errorf("%d cookies for %d requests past the threshold", cookies, 2000-limit)
+		}
+		if cfg.MaxInNegotiation > 0 && answers != limit {
+			t.Errorf("%d answers past the limit of %d", answers, limit)
+		}
+		n.runFor(time.Minute)
+		if n.b.e.halfOpen > 1 {
+			t.Errorf("%+v: %d half-open after a minute", cfg, n.b.e.halfOpen)
+		}
+		n.runFor(5 * time.Minute)
+		n.checkPaired()
+	}
+}
