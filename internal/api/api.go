@@ -34,7 +34,13 @@ type Interface struct {
 	// DownReason says why the line protocol is down.
 	DownReason string `json:"down_reason,omitempty"`
 	Address    string `json:"address,omitempty"` // CIDR
-	MTU        int    `json:"mtu"`
+	// IPv6Addresses are the IPv6 addresses (CIDR), the link-local first;
+	// IPv6Enabled says IPv6 runs on the interface (it has a link-local
+	// address); IPv6MTU is the tunnel's IPv6 MTU (0: not a tunnel).
+	IPv6Addresses []string `json:"ipv6_addresses,omitempty"`
+	IPv6Enabled   bool     `json:"ipv6_enabled"`
+	IPv6MTU       int      `json:"ipv6_mtu,omitempty"`
+	MTU           int      `json:"mtu"`
 	// LinuxName is the device name in Linux.
 	LinuxName string  `json:"linux_name"`
 	Tunnel    *Tunnel `json:"tunnel,omitempty"`
@@ -60,6 +66,7 @@ type Tunnel struct {
 	MaxInner     int    `json:"max_inner"`
 	Protection   string `json:"protection,omitempty"` // profile name
 	AdjustMSS    int    `json:"adjust_mss,omitempty"`
+	AdjustMSS6   int    `json:"ipv6_adjust_mss,omitempty"`
 	// UnderlayPrefix, UnderlayProtocol (connected, static, ospf, ...) and
 	// UnderlayDevice are the kernel's route to the destination.
 	UnderlayPrefix   string `json:"underlay_prefix,omitempty"`
@@ -96,9 +103,12 @@ type Counters struct {
 	Detail     map[string]uint64 `json:"detail,omitempty"`
 }
 
-// Route is one line of `show ip route`.
+// Route is one entry of `show ip route` or `show ipv6 route`.
 type Route struct {
-	Code     string    `json:"code"` // IOS code: C, L, S, O, R, B, K...
+	Code string `json:"code"` // IOS code: C, L, S, O, R, B, K...
+	// Receive is set on a local route (IOS's "receive"): an address of
+	// the router.
+	Receive  bool      `json:"receive,omitempty"`
 	Prefix   string    `json:"prefix"`
 	Distance int       `json:"distance"`
 	Metric   int       `json:"metric"`
@@ -111,12 +121,13 @@ type Nexthop struct {
 	Interface string `json:"interface,omitempty"`
 }
 
-// RouteTable is `show ip route`.
+// RouteTable is `show ip route` or `show ipv6 route`.
 type RouteTable struct {
 	Routes []Route `json:"routes"`
 }
 
-// Interfaces is `show interfaces` and `show ip interface brief`.
+// Interfaces is `show interfaces`, `show ip interface brief` and `show
+// ipv6 interface brief`.
 type Interfaces struct {
 	Interfaces []Interface `json:"interfaces"`
 }

@@ -43,10 +43,16 @@ type Params struct {
 	Key           uint32
 	Sequence      bool
 	Checksum      bool
-	// MTU is the largest inner packet; larger ones with DF get ICMP back.
-	MTU int
-	// AdjustMSS clamps TCP SYN MSS options both ways; 0 is off.
-	AdjustMSS int
+	// MTU is the largest inner IPv4 packet; larger ones with DF get ICMP
+	// back. MTU6 is the largest inner IPv6 packet (`ipv6 mtu`; 0: MTU);
+	// larger ones get an ICMPv6 Packet Too Big.
+	MTU  int
+	MTU6 int
+	// AdjustMSS clamps the MSS option of TCP SYNs over IPv4 both ways
+	// (`ip tcp adjust-mss`), AdjustMSS6 over IPv6 (`ipv6 tcp
+	// adjust-mss`), as IOS keeps them apart; 0 is off.
+	AdjustMSS  int
+	AdjustMSS6 int
 	// Protected tunnels never send or accept GRE in clear text.
 	Protected bool
 	// ICMPSource is the source of ICMP errors (the tunnel's own address);
@@ -241,6 +247,22 @@ func New(ov Overlay, p Params, env Env, log *slog.Logger) *Tunnel {
 	return t
 }
 
+// ipv6MTU is the largest inner IPv6 packet.
+func (p *Params) ipv6MTU() int {
+	if p.MTU6 > 0 {
+		return p.MTU6
+	}
+	return p.MTU
+}
+
+// adjustMSS is the MSS clamp for inner packets of a GRE protocol type.
+func (p *Params) adjustMSS(proto uint16) int {
+	if proto == gre.ProtoIPv6 {
+		return p.AdjustMSS6
+	}
+	return p.AdjustMSS
+}
+
 // SetParams replaces the tunnel's settings.
 func (t *Tunnel) SetParams(p Params) { t.params.Store(&p) }
 
@@ -393,11 +415,13 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 	var bytes uint64
 	for i, b := range bufs {
 		pkt := b[Headroom : Headroom+sizes[i]]
+		mtu, mss := p.MTU, p.AdjustMSS
 		switch packet.Version(pkt) {
 		case 4:
 			h.Protocol = gre.ProtoIPv4
 		case 6:
 			h.Protocol = gre.ProtoIPv6
+			mtu, mss = p.ipv6MTU(), p.AdjustMSS6
 		default:
 			t.C.Add(OutMalformed, 1)
 			continue
@@ -406,10 +430,10 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 			t.C.Add(OutRecursionDrops, 1)
 			continue
 		}
-		if len(pkt) > p.MTU && t.tooBig(e, pkt, p) {
+		if len(pkt) > mtu && t.tooBig(e, pkt, p) {
 			continue
 		}
-		if p.AdjustMSS > 0 && packet.ClampMSS(pkt, uint16(p.AdjustMSS)) {
+		if mss > 0 && packet.ClampMSS(pkt, uint16(mss)) {
 			t.C.Add(MSSClamped, 1)
 		}
 		if p.Sequence {
@@ -502,7 +526,7 @@ func (t *Tunnel) tooBig(e *encapState, pkt []byte, p *Params) bool {
 		}
 		// IPv6 routers never fragment: Packet Too Big, always (without
 		// it path MTU discovery black-holes).
-		n, err = packet.PacketTooBig(buf[overlayWriteOffset:], pkt, p.ICMPSource6, max(p.MTU, packet.IPv6MinMTU))
+		n, err = packet.PacketTooBig(buf[overlayWriteOffset:], pkt, p.ICMPSource6, max(p.ipv6MTU(), packet.IPv6MinMTU))
 	}
 	t.C.Add(OutTooBig, 1)
 	if err == nil && n > 0 {
@@ -671,7 +695,7 @@ func (t *Tunnel) acceptGRE(d *decapState, p *Params, h gre.Header, inner, buf []
 		t.C.Add(InDownDrops, 1)
 		return
 	}
-	if p.AdjustMSS > 0 && packet.ClampMSS(inner, uint16(p.AdjustMSS)) {
+	if mss := p.adjustMSS(h.Protocol); mss > 0 && packet.ClampMSS(inner, uint16(mss)) {
 		t.C.Add(MSSClamped, 1)
 	}
 	if start < overlayWriteOffset {

@@ -35,6 +35,7 @@ type fakeHost struct {
 	pinLog         []linux.Pin
 	ignoreLinkdown map[string]bool
 	forwarding     bool
+	forwarding6    bool
 	// gets counts RouteGet calls; getDsts lists their destinations.
 	gets    int
 	getDsts []netip.Addr
@@ -51,6 +52,8 @@ type fakeLink struct {
 	index          int
 	admin, carrier bool
 	mtu            int
+	mtu6           int // 0: mtu
+	mac            net.HardwareAddr
 	v4, v6         []netip.Prefix
 	// created is set on the devices the router created.
 	created bool
@@ -62,7 +65,7 @@ func (l *fakeLink) up() bool { return l.admin && l.carrier }
 
 // describe is the link as linux.Link, with its addresses or without.
 func (l *fakeLink) describe(addrs bool) linux.Link {
-	out := linux.Link{Name: l.name, Index: l.index, AdminUp: l.admin, OperUp: l.up(), MTU: l.mtu}
+	out := linux.Link{Name: l.name, Index: l.index, AdminUp: l.admin, OperUp: l.up(), MTU: l.mtu, HWAddr: l.mac}
 	if addrs {
 		out.Addrs, out.Addrs6 = slices.Clone(l.v4), slices.Clone(l.v6)
 	}
@@ -194,6 +197,28 @@ func (h *fakeHost) linkState(name string) (linux.Link, bool) {
 	return l.describe(true), true
 }
 
+// ipv6MTU is a link's IPv6 MTU.
+func (h *fakeHost) ipv6MTU(name string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := h.mustLink(name)
+	if l.mtu6 == 0 {
+		return l.mtu
+	}
+	return l.mtu6
+}
+
+// setMAC gives a physical link a MAC address.
+func (h *fakeHost) setMAC(name, mac string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	hw, err := net.ParseMAC(mac)
+	if err != nil {
+		panic(err)
+	}
+	h.mustLink(name).mac = hw
+}
+
 // pinCalls returns every SetPin call so far.
 func (h *fakeHost) pinCalls() []linux.Pin {
 	h.mu.Lock()
@@ -312,16 +337,16 @@ func (h *fakeHost) delAddrLocked(l *fakeLink, p netip.Prefix) {
 	h.emit(linux.Event{Kind: linux.EventAddrGone, Index: l.index, Prefix: p})
 }
 
-// connected lists the connected routes: the IPv4 prefixes (shorter than
-// /32, as Linux adds them) of the links that are up.
+// connected lists the connected routes: the prefixes (shorter than /32
+// or /128, as Linux adds them) of the links that are up.
 func (h *fakeHost) connected() []fakeRoute {
 	var out []fakeRoute
 	for _, l := range h.links {
 		if !l.up() {
 			continue
 		}
-		for _, p := range l.v4 {
-			if p.Bits() < 32 {
+		for _, p := range append(slices.Clone(l.v4), l.v6...) {
+			if p.Bits() < p.Addr().BitLen() {
 				out = append(out, fakeRoute{prefix: p.Masked(), proto: protoKernel, nexthops: []fakeNexthop{{dev: l.name}}})
 			}
 		}
@@ -596,9 +621,30 @@ func (h *fakeHost) SetMTU(name string, mtu int) error {
 		return err
 	}
 	if l.mtu != mtu {
-		l.mtu = mtu
+		l.mtu, l.mtu6 = mtu, 0 // as Linux, the IPv6 MTU follows
 		h.emit(linux.Event{Kind: linux.EventLink, Link: l.describe(false)})
 	}
+	return nil
+}
+
+func (h *fakeHost) SetIPv6MTU(name string, mtu int) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l, err := h.link(name)
+	if err != nil {
+		return err
+	}
+	if mtu > l.mtu {
+		return fmt.Errorf("%s: ipv6 mtu %d: invalid argument", name, mtu)
+	}
+	l.mtu6 = mtu
+	return nil
+}
+
+func (h *fakeHost) EnableIPv6Forwarding() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.forwarding6 = true
 	return nil
 }
 

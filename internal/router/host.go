@@ -28,7 +28,7 @@ type Host interface {
 	Link(name string) (linux.Link, error)
 	Links() ([]linux.Link, error)
 	LinkExists(name string) bool
-	// Routes lists the main table's IPv4 routes.
+	// Routes lists the main table's routes of both families.
 	Routes() ([]linux.KernelRoute, error)
 	// RouteGet asks how a packet to dst with the options' selectors would
 	// be routed.
@@ -36,14 +36,20 @@ type Host interface {
 
 	SetUp(name string, up bool) error
 	SetMTU(name string, mtu int) error
-	// SetAddress replaces old (if valid) with p (if valid) on a link.
+	// SetIPv6MTU sets a link's IPv6 MTU (at most its MTU).
+	SetIPv6MTU(name string, mtu int) error
+	// SetAddress replaces old (if valid) with p (if valid) on a link; either
+	// family.
 	SetAddress(name string, p, old netip.Prefix) error
 	EnableForwarding() error
+	// EnableIPv6Forwarding is `ipv6 unicast-routing`.
+	EnableIPv6Forwarding() error
 	// IgnoreLinkdownRoutes keeps a link's routes out of use while its
 	// carrier is off.
 	IgnoreLinkdownRoutes(dev string) error
 
-	// Routes gresec installs (its protocol tells them apart).
+	// Routes gresec installs, of both families (its protocol tells them
+	// apart).
 	OwnRoutes() ([]linux.Route, error)
 	ReplaceRoute(rt linux.Route) error
 	DeleteRoute(prefix netip.Prefix, metric int) error

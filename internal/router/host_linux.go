@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/netip"
 
@@ -31,6 +32,15 @@ func (h *linuxHost) Watch(ctx context.Context, events chan<- linux.Event) error 
 }
 
 func (h *linuxHost) EnableForwarding() error { return linux.EnableForwarding() }
+
+func (h *linuxHost) EnableIPv6Forwarding() error { return linux.EnableIPv6Forwarding() }
+
+func (h *linuxHost) SetIPv6MTU(name string, mtu int) error {
+	if err := linux.SetIPv6MTU(name, mtu); err != nil {
+		return fmt.Errorf("%s: ipv6 mtu %d: %w", name, mtu, err)
+	}
+	return nil
+}
 
 func (h *linuxHost) IgnoreLinkdownRoutes(dev string) error { return linux.IgnoreLinkdownRoutes(dev) }
 

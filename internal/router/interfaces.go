@@ -32,8 +32,10 @@ type iface struct {
 	tun  TunnelDevice
 	dp   *dataplane.Tunnel
 
-	// addr is the address gresec put on the interface (to remove it later).
-	addr netip.Prefix
+	// addr is the address gresec put on the interface (to remove it later);
+	// addrs6 the IPv6 ones, the link-local first.
+	addr   netip.Prefix
+	addrs6 []netip.Prefix
 	// warned remembers the last problem logged, so it is logged once.
 	warned string
 	// adminShutdown is the shutdown state last applied (when adminApplied).
@@ -53,6 +55,8 @@ type iface struct {
 	viaTunnel  string
 	srcProblem string
 	mtu        int
+	// mtu6 is the tunnel's IPv6 MTU as the host has it.
+	mtu6 int
 	// pin is the policy routing installed for `tunnel route-via` (nil
 	// without it); its slot gives the underlay sockets' mark.
 	pin *linux.Pin
@@ -102,6 +106,13 @@ func (r *Router) reconcileLocked(now time.Time) {
 			r.log.Warn(err.Error())
 		}
 		r.fwd = true
+	}
+	if !r.fwd6 && r.cfg.IPv6UnicastRouting {
+		// As on IOS, nothing turns it off again but a restart.
+		if err := r.host.EnableIPv6Forwarding(); err != nil {
+			r.log.Warn(err.Error())
+		}
+		r.fwd6 = true
 	}
 	// Devices are created a batch per pass, so that the show commands
 	// are answered while a hub of thousands of tunnels starts.
@@ -211,6 +222,16 @@ func (r *Router) ensureInterface(it *iface) error {
 		it.addr = ic.Address
 		changed = true
 	}
+	if c, err := r.applyIPv6(it); err != nil {
+		return err
+	} else if c {
+		changed = true
+	}
+	if ic.Kind == config.Tunnel {
+		if err := r.applyIPv6MTU(it); err != nil {
+			return err
+		}
+	}
 	// The admin state is applied when the configuration sets or changes
 	// it, not enforced on every pass: an operator's `ip link set down` on
 	// a physical interface is a failure to react to, not to undo.
@@ -250,11 +271,24 @@ func (r *Router) tunnelParams(it *iface) dataplane.Params {
 		Sequence:    tc.Sequence,
 		Checksum:    tc.Checksum,
 		MTU:         it.mtu,
+		MTU6:        tunnelIPv6MTU(tc, 1500, it.mtu),
 		AdjustMSS:   tc.AdjustMSS,
+		AdjustMSS6:  tc.IPv6AdjustMSS,
 		Protected:   tc.ProtectionProfile != "",
 		ICMPSource:  it.cfg.Address.Addr(),
-		ICMPSource6: r.hs.ipv6Source(),
+		ICMPSource6: r.icmpSource6(it.cfg),
 	}
+}
+
+// icmpSource6 is where a tunnel's ICMPv6 errors come from: its own first
+// global address, as IOS answers from the interface, else the router's.
+func (r *Router) icmpSource6(ic *config.Interface) netip.Addr {
+	for _, a := range ic.IPv6Addresses {
+		if !a.EUI64 {
+			return a.Prefix.Addr()
+		}
+	}
+	return r.hs.ipv6Source()
 }
 
 func (r *Router) ensureTunnel(it *iface) error {
@@ -273,7 +307,7 @@ func (r *Router) ensureTunnel(it *iface) error {
 		if err := dev.SetCarrier(false); err != nil {
 			return fmt.Errorf("%s: %w", it.cfg.Name, err)
 		}
-		it.mtu = mtu
+		it.mtu, it.mtu6 = mtu, mtu
 		name := it.cfg.Name
 		it.dp = dataplane.New(dev, r.tunnelParams(it), dataplane.Env{
 			Buffers:        r.bufs,
@@ -288,7 +322,7 @@ func (r *Router) ensureTunnel(it *iface) error {
 		if err := r.host.SetMTU(it.cfg.Name, mtu); err != nil {
 			return err
 		}
-		it.mtu = mtu
+		it.mtu, it.mtu6 = mtu, mtu // the kernel resets the IPv6 MTU
 	}
 	switch {
 	case tc.Keepalive == nil:
@@ -669,6 +703,13 @@ func (r *Router) release(it *iface) []io.Closer {
 	if it.cfg.Kind == config.Physical && it.addr.IsValid() {
 		if err := r.host.SetAddress(name, netip.Prefix{}, it.addr); err != nil {
 			r.log.Warn(err.Error())
+		}
+	}
+	if it.cfg.Kind == config.Physical {
+		for _, p := range it.addrs6 {
+			if err := r.host.SetAddress(name, netip.Prefix{}, p); err != nil {
+				r.log.Warn(err.Error())
+			}
 		}
 	}
 	r.unpin(it)

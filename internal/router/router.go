@@ -77,6 +77,7 @@ type Router struct {
 	ifs    map[string]*iface // by canonical name, for configured interfaces
 	routes map[netip.Prefix]linux.Route
 	fwd    bool
+	fwd6   bool     // IPv6 forwarding is on (`ipv6 unicast-routing`)
 	ike    *ikeSide // nil while no tunnel is protected
 	ports  map[portKey]*portShare
 	// bufs pools the read batches of every tunnel and port.

@@ -1,0 +1,200 @@
+package router
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gresec/gresec/internal/api"
+	"github.com/gresec/gresec/internal/linux"
+)
+
+// overlayConf is issue 13's overlay: IPv6 inside an IPv4 tunnel, with a
+// static IPv6 route into it, a floating one through a next hop on eth0,
+// and an eui-64 address on eth0.
+const overlayConf = `hostname left
+ipv6 unicast-routing
+!
+interface eth0
+ ipv6 address 2001:db8:0:1::/64 eui-64
+!
+interface Loopback0
+ ip address 203.0.113.1 255.255.255.255
+ ipv6 address 2001:db8:ffff::1/128
+!
+interface Tunnel0
+ ip address 10.255.0.1 255.255.255.252
+ ipv6 address 2001:db8:ff::1/64
+ ipv6 mtu 1400
+ ipv6 tcp adjust-mss 1340
+ ip mtu 1420
+ ip tcp adjust-mss 1360
+ tunnel source Loopback0
+ tunnel destination 198.51.100.10
+!
+interface Tunnel1
+ ip address 10.255.1.1 255.255.255.252
+ ipv6 enable
+ tunnel source Loopback0
+ tunnel destination 198.51.100.11
+!
+ipv6 route 2001:db8:2::/48 Tunnel0
+ipv6 route 2001:db8:2::/48 2001:db8:0:1::fe 200
+ipv6 route 2001:db8:3::/48 Tunnel1 fe80::2
+`
+
+func prefixes(ss ...string) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}
+
+// TestIPv6Overlay: the interfaces get their IPv6 addresses (a derived
+// link-local one on the tunnels and the loopback, the eui-64 one from
+// eth0's MAC), the tunnel its IPv6 MTU, the host IPv6 forwarding, the
+// kernel the selected IPv6 statics; the data plane gets the IPv6 MTU and
+// MSS apart from the IPv4 ones.
+func TestIPv6Overlay(t *testing.T) {
+	h := physicalHost()
+	h.setMAC("eth0", "52:54:00:12:34:56")
+	tr := startRouter(t, h, overlayConf)
+	tr.wantUp("Tunnel0", "Tunnel1")
+
+	for name, want := range map[string][]netip.Prefix{
+		"Tunnel0":   prefixes("fe80::1/64", "2001:db8:ff::1/64"),
+		"Tunnel1":   {netip.PrefixFrom(autoLinkLocal("left", "Tunnel1", nil), 64)},
+		"Loopback0": prefixes("fe80::1/64", "2001:db8:ffff::1/128"),
+		"eth0":      prefixes("2001:db8:0:1:5054:ff:fe12:3456/64"),
+	} {
+		l, _ := h.linkState(name)
+		if !slices.Equal(l.Addrs6, want) {
+			t.Errorf("%s has IPv6 addresses %v, want %v", name, l.Addrs6, want)
+		}
+	}
+	if ll := autoLinkLocal("left", "Tunnel1", nil); !ll.IsLinkLocalUnicast() || ll == autoLinkLocal("right", "Tunnel1", nil) {
+		t.Errorf("derived link-local %s: not link-local, or the same on another router", ll)
+	}
+	if got := h.ipv6MTU("Tunnel0"); got != 1400 {
+		t.Errorf("Tunnel0's IPv6 MTU %d, want 1400", got)
+	}
+	if !h.forwarding6 {
+		t.Error("ipv6 unicast-routing did not turn IPv6 forwarding on")
+	}
+	tr.r.mu.Lock()
+	p := tr.r.ifs["Tunnel0"].dp.Params()
+	tr.r.mu.Unlock()
+	if p.MTU != 1420 || p.MTU6 != 1400 || p.AdjustMSS != 1360 || p.AdjustMSS6 != 1340 || p.ICMPSource6 != netip.MustParseAddr("2001:db8:ff::1") {
+		t.Errorf("data plane params MTU %d MTU6 %d MSS %d MSS6 %d ICMPv6 source %s", p.MTU, p.MTU6, p.AdjustMSS, p.AdjustMSS6, p.ICMPSource6)
+	}
+
+	t0, _ := h.linkState("Tunnel0")
+	t1, _ := h.linkState("Tunnel1")
+	eth0, _ := h.linkState("eth0")
+	primary := []linux.Route{
+		{Prefix: netip.MustParsePrefix("2001:db8:2::/48"), Metric: 1, Nexthops: []linux.Nexthop{{LinkIndex: t0.Index}}},
+		{Prefix: netip.MustParsePrefix("2001:db8:3::/48"), Metric: 1, Nexthops: []linux.Nexthop{{Gateway: netip.MustParseAddr("fe80::2"), LinkIndex: t1.Index}}},
+	}
+	if own, _ := h.OwnRoutes(); !routesEqual(own, primary) {
+		t.Errorf("installed %+v, want %+v", own, primary)
+	}
+	// The views, as the control socket answers them.
+	resp := tr.r.Handle(context.Background(), api.Request{Args: []string{"show", "ipv6", "interface", "brief"}})
+	ifs, ok := resp.Data.(api.Interfaces)
+	if !ok {
+		t.Fatalf("show ipv6 interface brief: %+v", resp)
+	}
+	var tun api.Interface
+	for _, i := range ifs.Interfaces {
+		if i.Name == "Tunnel0" {
+			tun = i
+		}
+	}
+	if !tun.IPv6Enabled || !slices.Equal(tun.IPv6Addresses, []string{"fe80::1/64", "2001:db8:ff::1/64"}) {
+		t.Errorf("show ipv6 interface brief: Tunnel0 %+v", tun)
+	}
+	resp = tr.r.Handle(context.Background(), api.Request{Args: []string{"show", "interfaces", "Tunnel0"}})
+	if ifs := resp.Data.(api.Interfaces); ifs.Interfaces[0].IPv6MTU != 1400 || ifs.Interfaces[0].Tunnel.AdjustMSS6 != 1340 {
+		t.Errorf("show interfaces Tunnel0: %+v", ifs.Interfaces[0])
+	}
+	resp = tr.r.Handle(context.Background(), api.Request{Args: []string{"show", "ipv6", "route"}})
+	rt := resp.Data.(api.RouteTable)
+	var lines []string
+	for _, r := range rt.Routes {
+		lines = append(lines, r.Code+" "+r.Prefix)
+		if strings.Contains(r.Prefix, ".") {
+			t.Errorf("show ipv6 route lists an IPv4 route %+v", r)
+		}
+	}
+	for _, want := range []string{"S 2001:db8:2::/48", "C 2001:db8:ff::/64", "L 2001:db8:ff::1/128", "L 2001:db8:ffff::1/128", "C 2001:db8:0:1::/64"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("show ipv6 route lacks %q: %v", want, lines)
+		}
+	}
+	resp = tr.r.Handle(context.Background(), api.Request{Args: []string{"show", "ip", "route"}})
+	for _, r := range resp.Data.(api.RouteTable).Routes {
+		if strings.Contains(r.Prefix, ":") {
+			t.Errorf("show ip route lists an IPv6 route %+v", r)
+		}
+	}
+	// Tunnel0 goes down: the floating IPv6 static through eth0 takes over.
+	h.delRoute("0.0.0.0/0")
+	h.addRoute("198.51.100.11/32", "eth0", "192.0.2.254", 0, protoStatic)
+	tr.settle()
+	tr.wantDown("Tunnel0", "no route to tunnel destination")
+	floating := []linux.Route{
+		{Prefix: netip.MustParsePrefix("2001:db8:2::/48"), Metric: 200, Nexthops: []linux.Nexthop{{Gateway: netip.MustParseAddr("2001:db8:0:1::fe"), LinkIndex: eth0.Index}}},
+		primary[1],
+	}
+	if own, _ := h.OwnRoutes(); !routesEqual(own, floating) {
+		t.Errorf("Tunnel0 down: installed %+v, want %+v", own, floating)
+	}
+}
+
+// TestIPv6AddressChanges: a reload that changes and removes IPv6
+// addresses takes away what gresec put there, and only that; shutdown of
+// the daemon takes a physical interface's addresses away.
+func TestIPv6AddressChanges(t *testing.T) {
+	h := physicalHost()
+	h.addAddr("eth0", "fe80::5054:ff:fe12:3456/64") // the kernel's
+	tr := startRouter(t, h, "interface eth0\n ipv6 address 2001:db8:0:1::1/64\n ipv6 address fe80::1 link-local\n!\n"+
+		"interface Tunnel0\n ip address 10.255.0.1 255.255.255.252\n ipv6 address 2001:db8:ff::1/64\n tunnel source eth0\n tunnel destination 198.51.100.10\n")
+	l, _ := h.linkState("eth0")
+	if want := prefixes("fe80::5054:ff:fe12:3456/64", "fe80::1/64", "2001:db8:0:1::1/64"); !slices.Equal(l.Addrs6, want) {
+		t.Errorf("eth0 %v, want %v", l.Addrs6, want)
+	}
+	tr.writeConfig("interface eth0\n ipv6 address 2001:db8:0:1::2/64\n!\n" +
+		"interface Tunnel0\n ip address 10.255.0.1 255.255.255.252\n ipv6 address 2001:db8:fe::1/64\n tunnel source eth0\n tunnel destination 198.51.100.10\n")
+	if problems, err := tr.r.reloadFile(); err != nil {
+		t.Fatalf("reload: %v %v", err, problems)
+	}
+	tr.settle()
+	l, _ = h.linkState("eth0")
+	if want := prefixes("fe80::5054:ff:fe12:3456/64", "2001:db8:0:1::2/64"); !slices.Equal(l.Addrs6, want) {
+		t.Errorf("eth0 after reload %v, want %v", l.Addrs6, want)
+	}
+	l, _ = h.linkState("Tunnel0")
+	if want := prefixes("fe80::1/64", "2001:db8:fe::1/64"); !slices.Equal(l.Addrs6, want) {
+		t.Errorf("Tunnel0 after reload %v, want %v", l.Addrs6, want)
+	}
+	tr.r.shutdown()
+	l, _ = h.linkState("eth0")
+	if want := prefixes("fe80::5054:ff:fe12:3456/64"); !slices.Equal(l.Addrs6, want) {
+		t.Errorf("eth0 after shutdown %v, want only the kernel's %v", l.Addrs6, want)
+	}
+}
+
+// TestEUI64 checks the interface identifier against RFC 4291's example
+// of a MAC address (appendix A: 34-56-78-9A-BC-DE).
+func TestEUI64(t *testing.T) {
+	p, ok := eui64(netip.MustParsePrefix("2001:db8::/64"), []byte{0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde})
+	if !ok || p != netip.MustParsePrefix("2001:db8::3656:78ff:fe9a:bcde/64") {
+		t.Errorf("eui64 = %v %v", p, ok)
+	}
+	if _, ok := eui64(netip.MustParsePrefix("2001:db8::/64"), nil); ok {
+		t.Error("eui64 without a MAC address")
+	}
+}
