@@ -53,7 +53,8 @@ type Tunnel struct {
 	Source          string `json:"source"`                     // address, "" if unresolved
 	SourceInterface string `json:"source_interface,omitempty"` // when sourced from an interface
 	Destination     string `json:"destination"`
-	// Mode is the tunnel mode: "gre" over IPv4 (IOS's GRE/IP).
+	// Mode is the tunnel mode: "gre" over IPv4 (IOS's GRE/IP), "gre ipv6"
+	// over IPv6 (GRE/IPv6).
 	Mode         string  `json:"mode"`
 	Key          *uint32 `json:"key,omitempty"`
 	Sequencing   bool    `json:"sequencing"`

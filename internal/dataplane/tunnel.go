@@ -17,7 +17,8 @@ import (
 const (
 	// Headroom is reserved in front of every overlay packet for the outer
 	// headers written in place: GRE (up to 16), in ESP tunnel mode an IPv4
-	// header (20), the ESP header and IV (up to 24), with room to spare.
+	// or IPv6 header (20 or 40), the ESP header and IV (up to 24), with
+	// room to spare.
 	Headroom = 96
 	// overlayWriteOffset is the offset handed to Overlay.Write: the TUN
 	// device writes its virtio-net header (10 bytes) in front of it.
@@ -484,6 +485,10 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 // wouldRecurse reports a packet that is this tunnel's own underlay traffic
 // coming back into it: encapsulating it would loop.
 func (t *Tunnel) wouldRecurse(pkt []byte, p *Params) bool {
+	if p.Remote.Is6() {
+		h, err := packet.ParseIPv6(pkt)
+		return err == nil && h.NextHeader == packet.ProtoGRE && h.Dst == p.Remote && h.Src == p.Local
+	}
 	h, err := packet.ParseIPv4(pkt)
 	if err != nil {
 		return false

@@ -254,10 +254,19 @@ func tunnelMTU(tc *config.TunnelConfig, underlayMTU int) int {
 	return underlayMTU - overhead(tc)
 }
 
-// overhead is the GRE overhead of a tunnel's packets.
+// overhead is the GRE overhead of a tunnel's packets: the outer IP header
+// of the underlay's family and GRE.
 func overhead(tc *config.TunnelConfig) int {
 	h := gre.Header{HasKey: tc.HasKey, HasSeq: tc.Sequence, HasChecksum: tc.Checksum}
-	return packet.IPv4HeaderLen + h.Len()
+	return outerHeaderLen(tc) + h.Len()
+}
+
+// outerHeaderLen is the length of the underlay's IP header.
+func outerHeaderLen(tc *config.TunnelConfig) int {
+	if tc.Mode == config.ModeGREIPv6 {
+		return packet.IPv6HeaderLen
+	}
+	return packet.IPv4HeaderLen
 }
 
 func (r *Router) tunnelParams(it *iface) dataplane.Params {
@@ -336,10 +345,6 @@ func (r *Router) ensureTunnel(it *iface) error {
 // resolveSource finds the tunnel's source address, or says why it has none.
 func (r *Router) resolveSource(it *iface) (netip.Addr, string) {
 	tc := it.cfg.Tunnel
-	if tc.Mode == config.ModeGREIPv6 {
-		// The configuration language has it; the data plane does not yet.
-		return netip.Addr{}, "tunnel mode gre ipv6: GRE over an IPv6 underlay is not implemented yet"
-	}
 	if tc.SourceInterface != "" {
 		l, ok := r.hs.link(tc.SourceInterface)
 		switch {
@@ -347,7 +352,18 @@ func (r *Router) resolveSource(it *iface) (netip.Addr, string) {
 			return netip.Addr{}, fmt.Sprintf("tunnel source %s does not exist", tc.SourceInterface)
 		case !l.AdminUp || !l.OperUp:
 			return netip.Addr{}, fmt.Sprintf("tunnel source %s is down", tc.SourceInterface)
-		case len(l.Addrs) == 0:
+		}
+		if tc.Mode == config.ModeGREIPv6 {
+			// As IOS: the source interface's first global IPv6 address
+			// (a link-local one reaches no remote peer).
+			for _, p := range l.Addrs6 {
+				if !p.Addr().IsLinkLocalUnicast() {
+					return p.Addr(), ""
+				}
+			}
+			return netip.Addr{}, fmt.Sprintf("tunnel source %s has no global IPv6 address", tc.SourceInterface)
+		}
+		if len(l.Addrs) == 0 {
 			return netip.Addr{}, fmt.Sprintf("tunnel source %s has no IP address", tc.SourceInterface)
 		}
 		return l.Addrs[0].Addr(), ""

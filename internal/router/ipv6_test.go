@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gresec/gresec/internal/api"
 	"github.com/gresec/gresec/internal/linux"
@@ -196,5 +197,103 @@ func TestEUI64(t *testing.T) {
 	}
 	if _, ok := eui64(netip.MustParsePrefix("2001:db8::/64"), nil); ok {
 		t.Error("eui64 without a MAC address")
+	}
+}
+
+// underlayConf is issue 13's underlay: GRE over IPv6 from Loopback0's IPv6
+// address, with keepalives, and a second tunnel from eth0 by address.
+const underlayConf = `hostname left
+interface eth0
+ ipv6 address 2001:db8:0:1::1/64
+!
+interface Loopback0
+ ip address 203.0.113.1 255.255.255.255
+ ipv6 address 2001:db8:ffff::1/128
+!
+interface Tunnel0
+ ip address 10.255.0.1 255.255.255.252
+ ipv6 address 2001:db8:ff::1/64
+ keepalive 5 3
+ tunnel mode gre ipv6
+ tunnel source Loopback0
+ tunnel destination 2001:db8:ffff::2
+!
+interface Tunnel1
+ ip address 10.255.1.1 255.255.255.252
+ tunnel mode gre ipv6
+ tunnel source 2001:db8:0:1::1
+ tunnel destination 2001:db8:ffff::3
+!
+ipv6 route 2001:db8:ffff::2/128 2001:db8:0:1::2
+`
+
+// TestGREOverIPv6: tunnels over an IPv6 underlay take their IPv6 source,
+// look their IPv6 destination up (through the static IPv6 route), come up,
+// open raw IPv6 sockets, size their MTU for a 40-byte outer header, and
+// send their keepalives inside IPv6.
+func TestGREOverIPv6(t *testing.T) {
+	h := physicalHost()
+	tr := startRouter(t, h, underlayConf)
+	tr.wantUp("Tunnel0")
+	tr.wantDown("Tunnel1", "no route to tunnel destination 2001:db8:ffff::3")
+	h.addRoute("2001:db8:ffff::/48", "eth0", "2001:db8:0:1::fe", 0, protoStatic)
+	tr.settle()
+	tr.wantUp("Tunnel0", "Tunnel1")
+	srcs := map[netip.Addr]bool{}
+	for _, s := range h.openRaws() {
+		if s.proto == 47 {
+			srcs[s.src] = true
+		}
+	}
+	if !srcs[netip.MustParseAddr("2001:db8:ffff::1")] || !srcs[netip.MustParseAddr("2001:db8:0:1::1")] || len(srcs) != 2 {
+		t.Errorf("GRE sockets on %v, want Loopback0's and eth0's IPv6 addresses", srcs)
+	}
+	tr.r.mu.Lock()
+	it := tr.r.ifs["Tunnel0"]
+	p, mtu, lk := it.dp.Params(), it.mtu, it.lookup
+	tr.r.mu.Unlock()
+	if p.Local != netip.MustParseAddr("2001:db8:ffff::1") || p.Remote != netip.MustParseAddr("2001:db8:ffff::2") {
+		t.Errorf("Tunnel0 runs %s -> %s", p.Local, p.Remote)
+	}
+	if mtu != 1500-40-4 {
+		t.Errorf("Tunnel0 MTU %d, want 1456 (1500 less IPv6 and GRE)", mtu)
+	}
+	if lk.Device != "eth0" || lk.Prefix != netip.MustParsePrefix("2001:db8:ffff::2/128") {
+		t.Errorf("Tunnel0's underlay lookup %+v, want the /128 static through eth0", lk)
+	}
+	resp := tr.r.Handle(context.Background(), api.Request{Args: []string{"show", "interfaces", "Tunnel0"}})
+	if ti := resp.Data.(api.Interfaces).Interfaces[0].Tunnel; ti.Mode != "gre ipv6" || ti.Source != "2001:db8:ffff::1" || ti.OverheadMin != 44 {
+		t.Errorf("show interfaces Tunnel0: %+v", ti)
+	}
+
+	// The keepalive: GRE over IPv6 whose inner packet is IPv6 (next header
+	// 47), addressed back to us.
+	var raw *fakeRaw
+	for _, s := range h.openRaws() {
+		if s.src == p.Local {
+			raw = s
+		}
+	}
+	tr.clock.advance(6 * time.Second)
+	tr.settle()
+	select {
+	case f := <-raw.Out:
+		if len(f) < 4+40+4 || f[2] != 0x86 || f[3] != 0xdd || f[4]>>4 != 6 || f[4+6] != 47 {
+			t.Fatalf("keepalive frame %x: want GRE of 0x86DD carrying IPv6 with next header 47", f)
+		}
+		if dst := netip.AddrFrom16([16]byte(f[4+24 : 4+40])); dst != p.Local {
+			t.Errorf("keepalive's inner packet goes to %s, want %s", dst, p.Local)
+		}
+	default:
+		t.Fatal("no keepalive sent over the IPv6 underlay")
+	}
+
+	// The address gresec put there goes away: gresec puts it back, and
+	// the tunnel stays up.
+	h.delAddr("Loopback0", "2001:db8:ffff::1/128")
+	tr.settle()
+	tr.wantUp("Tunnel0")
+	if l, _ := h.linkState("Loopback0"); !slices.Contains(l.Addrs6, netip.MustParsePrefix("2001:db8:ffff::1/128")) {
+		t.Errorf("Loopback0's IPv6 address not restored: %v", l.Addrs6)
 	}
 }

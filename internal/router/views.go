@@ -170,7 +170,7 @@ func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
 	t := &api.Tunnel{
 		SourceInterface: tc.SourceInterface,
 		Destination:     tc.Destination.String(),
-		Mode:            "gre",
+		Mode:            tunnelModeName(tc.Mode),
 		Sequencing:      tc.Sequence,
 		Checksumming:    tc.Checksum,
 		Protection:      tc.ProtectionProfile,
@@ -326,4 +326,13 @@ func routeCode(kr linux.KernelRoute) (string, int) {
 		return rp.code, kr.Metric
 	}
 	return rp.code, rp.distance
+}
+
+// tunnelModeName names a tunnel mode in the views: "gre" over IPv4,
+// "gre ipv6" over IPv6, as `tunnel mode` writes them.
+func tunnelModeName(m config.TunnelMode) string {
+	if m == config.ModeGREIPv6 {
+		return "gre ipv6"
+	}
+	return "gre"
 }

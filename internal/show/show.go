@@ -96,7 +96,7 @@ func tunnel(w io.Writer, t *api.Tunnel) {
 		}
 		fmt.Fprintf(w, "  Tunnel route-via %s %s\n", t.RouteVia, mode)
 	}
-	transport := map[string]string{"gre": "GRE/IP"}[t.Mode]
+	transport := map[string]string{"gre": "GRE/IP", "gre ipv6": "GRE/IPv6"}[t.Mode]
 	if transport == "" {
 		transport = t.Mode
 	}

@@ -157,3 +157,86 @@ func TestIPv6Overlay(t *testing.T) {
 		t.Errorf("show --json ipv6 interface brief: left-lan lacks 2001:db8:1::1/64: %s", data)
 	}
 }
+
+// iperf3Run runs one short iperf3 TCP transfer from left-host to the
+// address dst on right-host and returns the bits per second received.
+func iperf3Run(t *testing.T, l *lab.Lab, dst string, family string) float64 {
+	t.Helper()
+	srv := exec.Command("ip", "netns", "exec", l.NS("right-host"), "iperf3", "-s", "-1", "-B", dst)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	time.Sleep(300 * time.Millisecond)
+	js := run(t, l, "left-host", "timeout", "30", "iperf3", family, "-c", dst, "-t", "2", "-J")
+	var res struct {
+		End struct {
+			SumReceived struct {
+				Bytes         float64 `json:"bytes"`
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+	}
+	if err := json.Unmarshal([]byte(js), &res); err != nil {
+		t.Fatalf("iperf3 output: %v\n%s", err, js)
+	}
+	if res.End.SumReceived.Bytes < 1e6 {
+		t.Fatalf("iperf3 %s moved only %.0f bytes", family, res.End.SumReceived.Bytes)
+	}
+	return res.End.SumReceived.BitsPerSecond
+}
+
+// TestGREOverIPv6Underlay: gresec to gresec over the IPv6-only core (GRE
+// over IPv6 from each Loopback0's IPv6 address): ping and ping6 LAN to
+// LAN, iperf3 over both families; tshark dissects the capture of the
+// core links as GRE over IPv6 carrying IPv4 (0x0800) and IPv6 (0x86DD),
+// between the loopbacks, with no malformed packet, and the outer traffic
+// class is the inner DSCP.
+func TestGREOverIPv6Underlay(t *testing.T) {
+	requireTools(t, "iperf3", "tcpdump", "tshark")
+	l := startLabWith(t, lab.Options{IPv6Core: true})
+	waitUp(t, l)
+	left, right := lab.IPv6Of("left"), lab.IPv6Of("right")
+	ping6Until(t, l, "left-host", right.LANHost, 10*time.Second)
+	pcap := capture(t, l, "left", "any", "ip6 proto 47", func() {
+		out := run(t, l, "left-host", "ping", "-c", "3", "-i", "0.2", "-W", "2", "-Q", "0xb8", "10.2.0.10")
+		if !strings.Contains(out, " 0% packet loss") {
+			t.Errorf("ping LAN to LAN over the IPv6 underlay lost packets:\n%s", out)
+		}
+		out = run(t, l, "left-host", "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", right.LANHost)
+		if !strings.Contains(out, " 0% packet loss") {
+			t.Errorf("ping6 LAN to LAN over the IPv6 underlay lost packets:\n%s", out)
+		}
+	})
+	fields := tshark(t, "-r", pcap, "-Y", "gre && (icmp || icmpv6.type == 128 || icmpv6.type == 129)", "-T", "fields",
+		"-e", "ipv6.src", "-e", "ipv6.dst", "-e", "gre.proto", "-e", "ipv6.tclass")
+	lines := strings.Split(strings.TrimSpace(fields), "\n")
+	if len(lines) < 12 {
+		t.Fatalf("tshark found %d GRE-over-IPv6 echo packets, want at least 12:\n%s", len(lines), fields)
+	}
+	protos := map[string]int{}
+	for _, ln := range lines {
+		f := strings.Split(ln, "\t")
+		if len(f) < 4 {
+			t.Fatalf("fields %q", ln)
+		}
+		src, dst := strings.Split(f[0], ",")[0], strings.Split(f[1], ",")[0]
+		if !(src == left.Loopback && dst == right.Loopback || src == right.Loopback && dst == left.Loopback) {
+			t.Errorf("GRE between %s and %s, want the loopbacks", src, dst)
+		}
+		protos[f[2]]++
+		tc, _ := strconv.ParseUint(strings.TrimPrefix(strings.Split(f[3], ",")[0], "0x"), 16, 8)
+		if f[2] == "0x0800" && tc != 0xb8 {
+			t.Errorf("outer traffic class %s of an inner IPv4 packet with ToS 0xb8", f[3])
+		}
+	}
+	if protos["0x0800"] < 6 || protos["0x86dd"] < 6 {
+		t.Errorf("GRE protocol types %v, want IPv4 and IPv6 inside", protos)
+	}
+	if bad := tshark(t, "-r", pcap, "-Y", "_ws.malformed || _ws.expert.severity >= \"Error\""); strings.TrimSpace(bad) != "" {
+		t.Errorf("tshark reports malformed packets or errors:\n%s", bad)
+	}
+	v4 := iperf3Run(t, l, "10.2.0.10", "-4")
+	v6 := iperf3Run(t, l, right.LANHost, "-6")
+	t.Logf("iperf3 TCP over GRE over IPv6: IPv4 inside %.2f Gbit/s, IPv6 inside %.2f Gbit/s", v4/1e9, v6/1e9)
+}
