@@ -3,7 +3,10 @@
 // as IOS-style text or prints it as JSON). Nothing here formats text.
 package api
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // DefaultSocket is where `gresec run` listens unless told otherwise.
 const DefaultSocket = "/run/gresec/gresec.sock"
@@ -183,13 +186,17 @@ type IPsecTunnel struct {
 // mask, an IP protocol and a port (0: any).
 type Selector struct {
 	Addr     string `json:"addr"`
-	Mask     string `json:"mask"`
+	Mask     string `json:"mask"` // a dotted mask, or an IPv6 prefix length
 	Protocol int    `json:"protocol"`
 	Port     int    `json:"port"`
 }
 
-// HostGRE is the selector of GRE to or from one host.
+// HostGRE is the selector of GRE to or from one host; an IPv6 host's mask
+// is its prefix length, 128, as IOS writes it.
 func HostGRE(addr string) Selector {
+	if strings.Contains(addr, ":") {
+		return Selector{Addr: addr, Mask: "128", Protocol: 47}
+	}
 	return Selector{Addr: addr, Mask: "255.255.255.255", Protocol: 47}
 }
 

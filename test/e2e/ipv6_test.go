@@ -240,3 +240,63 @@ func TestGREOverIPv6Underlay(t *testing.T) {
 	v6 := iperf3Run(t, l, right.LANHost, "-6")
 	t.Logf("iperf3 TCP over GRE over IPv6: IPv4 inside %.2f Gbit/s, IPv6 inside %.2f Gbit/s", v4/1e9, v6/1e9)
 }
+
+// TestIPsecOverIPv6Underlay: the protected tunnel over the IPv6-only core:
+// the two daemons negotiate IKEv1 over IPv6 (identities of type
+// IPV6_ADDR), carry ping and ping6 LAN to LAN and iperf3 of both families
+// in ESP over IPv6 (next header 50), and tshark decrypts every ESP packet
+// of the capture from the keylog, with a good ICV and GRE carrying IPv4
+// and IPv6 inside; no GRE crosses the core in clear.
+func TestIPsecOverIPv6Underlay(t *testing.T) {
+	requireTools(t, "iperf3", "tcpdump", "tshark")
+	l := startLabWith(t, lab.Options{IPv6Core: true, KeyLog: true, Config: func(r lab.Router) string { return r.DualStackConfig(true) }})
+	waitUp(t, l)
+	waitSAs(t, l, "left", 20*time.Second)
+	waitSAs(t, l, "right", 20*time.Second)
+	right := lab.IPv6Of("right")
+	ping6Until(t, l, "left-host", right.LANHost, 10*time.Second)
+	pcap := capture(t, l, "left", "any", "ip6 proto 50 or ip6 proto 47 or udp port 4500", func() {
+		for _, args := range [][]string{{"-4", "10.2.0.10"}, {"-6", right.LANHost}} {
+			out := run(t, l, "left-host", "ping", args[0], "-c", "5", "-i", "0.2", "-W", "2", args[1])
+			if !strings.Contains(out, " 0% packet loss") {
+				t.Errorf("ping %s over the protected IPv6 underlay lost packets:\n%s", args[1], out)
+			}
+		}
+	})
+	if clear := strings.TrimSpace(tshark(t, "-r", pcap, "-Y", "gre && !esp")); clear != "" {
+		t.Errorf("GRE in clear on the core of a protected tunnel:\n%s", clear)
+	}
+	args := append(espDecryptArgs(t, l.KeyLogPath("left")), "-r", pcap, "-Y", "esp", "-T", "fields",
+		"-e", "ipv6.nxt", "-e", "esp.spi", "-e", "esp.icv_good", "-e", "gre.proto")
+	out := strings.TrimSpace(tshark(t, args...))
+	lines := strings.Split(out, "\n")
+	if len(lines) < 20 {
+		t.Fatalf("tshark saw %d ESP packets, want at least 20 (10 requests, 10 replies):\n%s", len(lines), out)
+	}
+	protos := map[string]int{}
+	for _, ln := range lines {
+		f := strings.Split(ln, "\t")
+		if len(f) < 4 || strings.Split(f[0], ",")[0] != "50" || f[2] != "1" {
+			t.Errorf("tshark: ESP packet not over IPv6 (next header 50) or not decrypted with a good ICV: %q", ln)
+			continue
+		}
+		protos[f[3]]++
+	}
+	if protos["0x0800"] < 10 || protos["0x86dd"] < 10 {
+		t.Errorf("decrypted GRE protocol types %v, want IPv4 and IPv6 (10 each)", protos)
+	}
+	if bad := strings.TrimSpace(tshark(t, append(espDecryptArgs(t, l.KeyLogPath("left")), "-r", pcap, "-Y", "_ws.malformed || _ws.expert.severity >= \"Error\"")...)); bad != "" {
+		t.Errorf("tshark reports errors in the decrypted capture:\n%s", bad)
+	}
+	_, isakmp, _ := gresec(t, "show", "--socket", l.Socket("left"), "crypto", "isakmp", "sa")
+	if !strings.Contains(isakmp, "QM_IDLE") || !strings.Contains(isakmp, "2001:db8:ffff::2") {
+		t.Errorf("show crypto isakmp sa has no IPv6 peer in QM_IDLE:\n%s", isakmp)
+	}
+	_, sas, _ := gresec(t, "show", "--socket", l.Socket("left"), "crypto", "ipsec", "sa")
+	if !strings.Contains(sas, "current_peer 2001:db8:ffff::2") || !strings.Contains(sas, "(2001:db8:ffff::1/128/47/0)") {
+		t.Errorf("show crypto ipsec sa has no IPv6 peer and selectors:\n%s", sas)
+	}
+	v4 := iperf3Run(t, l, "10.2.0.10", "-4")
+	v6 := iperf3Run(t, l, right.LANHost, "-6")
+	t.Logf("iperf3 TCP over ESP over IPv6: IPv4 inside %.2f Gbit/s, IPv6 inside %.2f Gbit/s", v4/1e9, v6/1e9)
+}
