@@ -563,7 +563,7 @@ func (h *fakeHost) RouteGet(dst netip.Addr, o linux.LookupOptions) (linux.Lookup
 			for _, nh := range p.Nexthops {
 				if l := h.byIndex(nh.LinkIndex); l != nil && l.up() {
 					return linux.Lookup{Found: true, LinkIndex: l.index, Device: l.name, Gateway: nh.Gateway,
-						Prefix: netip.PrefixFrom(dst, 32), Protocol: int(linux.RouteProtocol)}, nil
+						Prefix: netip.PrefixFrom(dst, dst.BitLen()), Protocol: int(linux.RouteProtocol)}, nil
 				}
 			}
 			if p.FailClosed {

@@ -300,3 +300,50 @@ func TestIPsecOverIPv6Underlay(t *testing.T) {
 	v6 := iperf3Run(t, l, right.LANHost, "-6")
 	t.Logf("iperf3 TCP over ESP over IPv6: IPv4 inside %.2f Gbit/s, IPv6 inside %.2f Gbit/s", v4/1e9, v6/1e9)
 }
+
+// TestIPv6UnderlayRouteViaAndECMP: over the IPv6 core the two ipv6 route
+// statics to the peer's loopback make one equal-cost route with two
+// nexthops; `tunnel route-via l-c2 mandatory` pins the IPv6 underlay
+// through l-c2 with IPv6 policy routing (a rule and the /128 in the
+// slot's table), and fails closed when that path dies.
+func TestIPv6UnderlayRouteViaAndECMP(t *testing.T) {
+	ctx := context.Background()
+	l := startLabWith(t, lab.Options{IPv6Core: true, Config: func(r lab.Router) string {
+		cfg := r.DualStackConfig(false)
+		if r.Name == "left" {
+			cfg = withTunnelLines(cfg, "tunnel route-via "+r.Core[1].Dev+" mandatory")
+		}
+		return cfg
+	}})
+	waitUp(t, l)
+	left, right := l.Routers()[0], lab.IPv6Of("right")
+	leftV6 := lab.IPv6Of("left")
+	rt := run(t, l, "right", "ip", "-6", "route", "show", leftV6.Loopback)
+	if strings.Count(rt, "nexthop via") != 2 {
+		t.Errorf("right's route to %s is not equal-cost over both core paths:\n%s", leftV6.Loopback, rt)
+	}
+	ti, err := l.Tunnel("left")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ti.Tunnel.UnderlayDevice != left.Core[1].Dev {
+		t.Errorf("left's underlay leaves by %q, want the pinned %s", ti.Tunnel.UnderlayDevice, left.Core[1].Dev)
+	}
+	if rules := run(t, l, "left", "ip", "-6", "rule", "show"); !strings.Contains(rules, "fwmark 0x470000 lookup 4700") || !strings.Contains(rules, "fwmark 0x470000 unreachable") {
+		t.Errorf("ip -6 rule lacks the pin's rules:\n%s", rules)
+	}
+	if tbl := run(t, l, "left", "ip", "-6", "route", "show", "table", "4700"); !strings.Contains(tbl, right.Loopback+" via "+leftV6.Core[1].NextHop+" dev "+left.Core[1].Dev) {
+		t.Errorf("table 4700 = %q, want the /128 via %s", tbl, left.Core[1].Dev)
+	}
+	run(t, l, "left-host", "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", right.LANHost)
+	if err := l.FailCore(left.Core[1].CoreNS, true); err != nil {
+		t.Fatal(err)
+	}
+	ti, err = l.WaitLineProtocol(ctx, "left", "down", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ti.DownReason, "via "+left.Core[1].Dev+" (route-via mandatory)") {
+		t.Errorf("down reason %q", ti.DownReason)
+	}
+}
