@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gresec/gresec/internal/gre"
@@ -72,6 +73,10 @@ type Env struct {
 	// SoftLimit is called when the SAs in use reach a soft limit (once
 	// per Protection): time to negotiate their replacement.
 	SoftLimit func()
+	// PathMTU is called when the underlay refused a packet as too big
+	// for the path (EMSGSIZE: an IPv6 underlay never fragments), once
+	// until the next SetParams: time to look the path MTU up again.
+	PathMTU func()
 }
 
 // Tunnel is one GRE tunnel's data plane: an encapsulating goroutine reading
@@ -90,6 +95,8 @@ type Tunnel struct {
 	// own is the GRE port of SetUnderlay, which only this tunnel uses.
 	own *Port
 	up  atomic.Bool
+	// mtuReported is set once EMSGSIZE was reported, until SetParams.
+	mtuReported atomic.Bool
 
 	// C are the tunnel's counters.
 	C Counters
@@ -265,7 +272,10 @@ func (p *Params) adjustMSS(proto uint16) int {
 }
 
 // SetParams replaces the tunnel's settings.
-func (t *Tunnel) SetParams(p Params) { t.params.Store(&p) }
+func (t *Tunnel) SetParams(p Params) {
+	t.params.Store(&p)
+	t.mtuReported.Store(false)
+}
 
 // Params returns the current settings.
 func (t *Tunnel) Params() Params { return *t.params.Load() }
@@ -472,6 +482,12 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 		if failed := len(e.out) - sent; failed > 0 {
 			t.C.Add(OutErrors, uint64(failed))
 			t.log.Debug("underlay write", "tunnel", p.Name, "failed", failed, "err", err)
+			if errors.Is(err, syscall.EMSGSIZE) {
+				t.C.Add(OutPathTooBig, 1)
+				if t.env.PathMTU != nil && !t.mtuReported.Swap(true) {
+					t.env.PathMTU()
+				}
+			}
 		}
 		if prot != nil {
 			t.noteSoftLimit(prot)

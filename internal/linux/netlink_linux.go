@@ -388,6 +388,9 @@ type Lookup struct {
 	// Prefix and Protocol are the matching route's (RTM_F_FIB_MATCH).
 	Prefix   netip.Prefix
 	Protocol int
+	// MTU is the path MTU the kernel holds for dst (learned from Packet
+	// Too Big, or a route's mtu), 0 when none is known.
+	MTU int
 }
 
 // LookupOptions are the selectors of the underlay socket, so that the
@@ -415,7 +418,7 @@ func (x *Host) RouteGet(dst netip.Addr, o LookupOptions) (Lookup, error) {
 		return Lookup{}, nil
 	}
 	r := rs[0]
-	lk := Lookup{Found: true, LinkIndex: r.LinkIndex}
+	lk := Lookup{Found: true, LinkIndex: r.LinkIndex, MTU: r.MTU}
 	if gw, ok := netip.AddrFromSlice(r.Gw); ok {
 		lk.Gateway = gw.Unmap()
 	}

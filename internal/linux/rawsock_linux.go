@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"sync"
 	"syscall"
+	"time"
+	"unsafe"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
@@ -39,7 +41,32 @@ type RawSocket struct {
 	rbuf [][]byte
 	rw   *readWaiter
 	v6   bool
+	// pmtu is what the kernel said of each destination's path MTU over
+	// IPv6 (from its error queue); see PathMTU.
+	pmtu pathMTUs
+
+	// OnPathMTU, if set before the first read, hears of each path MTU the
+	// socket learns (on the goroutine that drained the error queue).
+	OnPathMTU func(dst netip.Addr, mtu int)
 }
+
+// pathMTUs are the path MTUs an IPv6 raw socket learned, each for as long
+// as the kernel keeps a learned path MTU (net.ipv6.route.mtu_expires,
+// 10 minutes by default).
+type pathMTUs struct {
+	mu sync.Mutex
+	m  map[netip.Addr]pathMTU
+	// errBuf and errOOB receive the error queue (one reader at a time:
+	// the read loop or a sender, under mu).
+	errBuf, errOOB []byte
+}
+
+type pathMTU struct {
+	mtu     int
+	expires time.Time
+}
+
+const pathMTUExpiry = 10 * time.Minute
 
 // ListenRaw opens a raw socket for proto on src.
 func ListenRaw(proto int, src netip.Addr, opts UnderlayOptions) (*RawSocket, error) {
@@ -49,6 +76,12 @@ func ListenRaw(proto int, src netip.Addr, opts UnderlayOptions) (*RawSocket, err
 			var serr error
 			err := c.Control(func(fd uintptr) {
 				serr = setUnderlaySockopts(int(fd), opts, v6)
+				if serr == nil && v6 {
+					// Without it the kernel ignores Packet Too Big for
+					// an unconnected raw socket: no path MTU is learned
+					// and the outer packets are lost on a narrower path.
+					serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1)
+				}
 			})
 			return errors.Join(err, serr)
 		},
@@ -79,19 +112,102 @@ func ListenRaw(proto int, src netip.Addr, opts UnderlayOptions) (*RawSocket, err
 type RawSender struct {
 	wmu sync.Mutex
 	wb  *sendBatch
+	s   *RawSocket
 }
 
 // To returns a sender to dst. Each has its own batch, so tunnels sending
 // through one socket do not wait for each other.
 func (s *RawSocket) To(dst netip.Addr) *RawSender {
-	return &RawSender{wb: newSendBatch(s.rc, batchSize, batchSize, dst, s.v6)}
+	return &RawSender{wb: newSendBatch(s.rc, batchSize, batchSize, dst, s.v6), s: s}
 }
 
-// WriteBatch implements dataplane.Writer.
+// WriteBatch implements dataplane.Writer. Over IPv6 a datagram above the
+// path MTU is refused (EMSGSIZE, never fragmented); the path MTU then
+// learned is PathMTU's.
 func (w *RawSender) WriteBatch(bufs [][]byte, tos []byte) (int, error) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
-	return sendEach(w.wb, bufs, tos)
+	n, err := sendEach(w.wb, bufs, tos)
+	if w.s.v6 && errors.Is(err, unix.EMSGSIZE) {
+		w.s.drainErrors()
+	}
+	return n, err
+}
+
+// PathMTU is the path MTU to dst the kernel reported (after a Packet Too
+// Big from the path, or a send refused for it), or 0.
+func (s *RawSocket) PathMTU(dst netip.Addr) int {
+	s.pmtu.mu.Lock()
+	defer s.pmtu.mu.Unlock()
+	p, ok := s.pmtu.m[dst]
+	if !ok || time.Now().After(p.expires) {
+		return 0
+	}
+	return p.mtu
+}
+
+// drainErrors reads the socket's error queue (IPV6_RECVERR) and records
+// the path MTUs it reports. The queue holds a report for every Packet
+// Too Big and every refused send; unread, it would take the receive
+// buffer's room.
+func (s *RawSocket) drainErrors() {
+	t := &s.pmtu
+	type report struct {
+		dst netip.Addr
+		mtu int
+	}
+	var learned []report // told to OnPathMTU once unlocked
+	t.mu.Lock()
+	if t.errBuf == nil {
+		t.errBuf, t.errOOB = make([]byte, 64), make([]byte, 256)
+	}
+	_ = s.rc.Control(func(fd uintptr) {
+		for range 1024 {
+			_, oobn, _, from, err := unix.Recvmsg(int(fd), t.errBuf, t.errOOB, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+			if err != nil {
+				return // EAGAIN: empty
+			}
+			mtu := pathMTUOf(t.errOOB[:oobn])
+			sa, ok := from.(*unix.SockaddrInet6)
+			if mtu <= 0 || !ok {
+				continue
+			}
+			if t.m == nil {
+				t.m = map[netip.Addr]pathMTU{}
+			}
+			dst := netip.AddrFrom16(sa.Addr)
+			old := t.m[dst]
+			t.m[dst] = pathMTU{mtu: mtu, expires: time.Now().Add(pathMTUExpiry)}
+			if old.mtu != mtu {
+				learned = append(learned, report{dst, mtu})
+			}
+		}
+	})
+	t.mu.Unlock()
+	if s.OnPathMTU != nil {
+		for _, l := range learned {
+			s.OnPathMTU(l.dst, l.mtu)
+		}
+	}
+}
+
+// pathMTUOf reads an IPV6_RECVERR control message: the MTU of an EMSGSIZE
+// report (a Packet Too Big, or a send the kernel refused), or 0.
+func pathMTUOf(oob []byte) int {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0
+	}
+	for _, m := range msgs {
+		if m.Header.Level != unix.IPPROTO_IPV6 || m.Header.Type != unix.IPV6_RECVERR || len(m.Data) < int(unsafe.Sizeof(unix.SockExtendedErr{})) {
+			continue
+		}
+		ee := (*unix.SockExtendedErr)(unsafe.Pointer(&m.Data[0]))
+		if unix.Errno(ee.Errno) == unix.EMSGSIZE {
+			return int(ee.Info)
+		}
+	}
+	return 0
 }
 
 func setUnderlaySockopts(fd int, opts UnderlayOptions, v6 bool) error {
@@ -192,7 +308,16 @@ func (s *RawSocket) readBatch6(pkts []packet.Datagram) (int, error) {
 	for i := range n {
 		s.rbuf[i] = pkts[i].Buf[ipv6Headroom:]
 	}
+	if s.rw.sawError() {
+		s.drainErrors()
+	}
 	got, err := s.rb.recv(s.rbuf[:n])
+	if errors.Is(err, unix.EMSGSIZE) {
+		// A Packet Too Big's report (the error queue has its MTU), not a
+		// failed read.
+		s.drainErrors()
+		return 0, nil
+	}
 	if err != nil {
 		return 0, err
 	}

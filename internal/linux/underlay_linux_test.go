@@ -3,6 +3,8 @@ package linux
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"testing"
@@ -363,6 +365,7 @@ func TestUDPUnderlayHandsOverRunsAcrossCalls(t *testing.T) {
 // datagrams both ways with a traffic class too.
 func TestUnderlaysOverIPv6(t *testing.T) {
 	a6, b6 := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
+	far := netip.MustParseAddr("2001:db8:9::1") // routed into lo with mtu 1300
 	var ra, rb *RawSocket
 	var ua, ub *UDPUnderlay
 	inNewNetns(t, func() error {
@@ -374,6 +377,10 @@ func TestUnderlaysOverIPv6(t *testing.T) {
 			if err := netlink.AddrAdd(lo, &netlink.Addr{IPNet: ipnet(netip.PrefixFrom(a, 128)), Flags: unix.IFA_F_NODAD}); err != nil {
 				return err
 			}
+		}
+		_, dst, _ := net.ParseCIDR(far.String() + "/128")
+		if err := netlink.RouteAdd(&netlink.Route{Dst: dst, LinkIndex: lo.Attrs().Index, MTU: 1300}); err != nil {
+			return err
 		}
 		if ra, err = ListenRaw(47, a6, UnderlayOptions{}); err != nil {
 			return err
@@ -410,6 +417,15 @@ func TestUnderlaysOverIPv6(t *testing.T) {
 			}
 			i++
 		}
+	}
+	// A send above the path MTU (a route with mtu 1300) is refused, not
+	// fragmented, and the socket learns the path MTU from the kernel.
+	big := make([]byte, 1400)
+	if n, err := ra.To(far).WriteBatch([][]byte{big}, nil); n != 0 || !errors.Is(err, unix.EMSGSIZE) {
+		t.Errorf("1400 bytes over a 1300-byte path: sent %d, %v; want EMSGSIZE", n, err)
+	}
+	if got := ra.PathMTU(far); got != 1300 {
+		t.Errorf("PathMTU = %d, want 1300", got)
 	}
 	if n, err := ua.WriteBatch(frames, []byte{0xb8, 0, 0x20}); err != nil || n != 3 {
 		t.Fatalf("UDP over IPv6 write: %d %v", n, err)

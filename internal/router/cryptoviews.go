@@ -125,8 +125,12 @@ func (r *Router) overhead(it *iface) (lo, hi int) {
 	return hi - (suite.BlockSize() - 1), hi
 }
 
-// transportMTU is the MTU of the interface the underlay leaves by.
+// transportMTU is the MTU of the interface the underlay leaves by, or over
+// IPv6 the path MTU when the kernel learned a smaller one.
 func (r *Router) transportMTU(it *iface) int {
+	if pm := r.pathMTU6(it); pm > 0 {
+		return pm // the path's, learned from Packet Too Big
+	}
 	if it.lookup.Found {
 		if l, ok := r.hs.link(it.lookup.Device); ok {
 			return l.MTU

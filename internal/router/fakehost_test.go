@@ -34,8 +34,11 @@ type fakeHost struct {
 	// pinLog is every SetPin call, in order.
 	pinLog         []linux.Pin
 	ignoreLinkdown map[string]bool
-	forwarding     bool
-	forwarding6    bool
+	// pathMTU is what lookups say of a destination's path MTU (Packet
+	// Too Big learned).
+	pathMTU     map[netip.Addr]int
+	forwarding  bool
+	forwarding6 bool
 	// gets counts RouteGet calls; getDsts lists their destinations.
 	gets    int
 	getDsts []netip.Addr
@@ -103,7 +106,15 @@ func newFakeHost() *fakeHost {
 		own:            map[ownKey]linux.Route{},
 		pins:           map[int]linux.Pin{},
 		ignoreLinkdown: map[string]bool{},
+		pathMTU:        map[netip.Addr]int{},
 	}
+}
+
+// setPathMTU makes lookups of dst report a path MTU (0: none).
+func (h *fakeHost) setPathMTU(dst string, mtu int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pathMTU[netip.MustParseAddr(dst)] = mtu
 }
 
 var _ Host = (*fakeHost)(nil)
@@ -594,7 +605,7 @@ func (h *fakeHost) RouteGet(dst netip.Addr, o linux.LookupOptions) (linux.Lookup
 		return linux.Lookup{}, nil
 	}
 	return linux.Lookup{Found: true, LinkIndex: bestLink.index, Device: bestLink.name, Gateway: bestNH.gw,
-		Prefix: best.prefix, Protocol: best.proto}, nil
+		Prefix: best.prefix, Protocol: best.proto, MTU: h.pathMTU[dst]}, nil
 }
 
 func (h *fakeHost) SetUp(name string, up bool) error {
@@ -794,7 +805,7 @@ func (h *fakeHost) CreateLoopbackDevice(name string) (io.Closer, error) {
 	return &fakeLoopback{h: h, name: name}, nil
 }
 
-func (h *fakeHost) ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions) (RawSocket, error) {
+func (h *fakeHost) ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions, _ RawHooks) (RawSocket, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := &fakeRaw{Underlay: dataplanetest.NewUnderlay(64), proto: proto, src: src, opts: opts}
@@ -878,9 +889,27 @@ type fakeRaw struct {
 	proto int
 	src   netip.Addr
 	opts  linux.UnderlayOptions
+	mu    sync.Mutex
+	pmtu  map[netip.Addr]int
 }
 
 func (s *fakeRaw) To(netip.Addr) dataplane.Writer { return rawSender{s.Underlay} }
+
+func (s *fakeRaw) PathMTU(dst netip.Addr) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pmtu[dst]
+}
+
+// setPathMTU makes the socket report a path MTU to dst.
+func (s *fakeRaw) setPathMTU(dst string, mtu int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pmtu == nil {
+		s.pmtu = map[netip.Addr]int{}
+	}
+	s.pmtu[netip.MustParseAddr(dst)] = mtu
+}
 
 type rawSender struct{ u *dataplanetest.Underlay }
 

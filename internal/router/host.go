@@ -63,7 +63,7 @@ type Host interface {
 	CreateLoopbackDevice(name string) (io.Closer, error)
 	// ListenRaw opens the raw socket of one IP protocol (47 or 50) from
 	// one source address, shared by the tunnels from it.
-	ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions) (RawSocket, error)
+	ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions, h RawHooks) (RawSocket, error)
 	// DialUDP opens the ESP-in-UDP socket from local to peer.
 	DialUDP(local, peer netip.AddrPort, opts linux.UnderlayOptions, h UDPHooks) (UDPSocket, error)
 	// ListenIKE opens an IKE socket (UDP 500 or 4500).
@@ -88,12 +88,22 @@ type RawSocket interface {
 	dataplane.Reader
 	dataplane.Waiter
 	To(dst netip.Addr) dataplane.Writer
+	// PathMTU is the path MTU to dst that the socket learned (an IPv6
+	// socket, from Packet Too Big), or 0.
+	PathMTU(dst netip.Addr) int
 }
 
 // UDPSocket is a connected ESP-in-UDP socket.
 type UDPSocket interface {
 	dataplane.Underlay
 	dataplane.Waiter
+}
+
+// RawHooks are what a raw socket tells the router.
+type RawHooks struct {
+	// OnPathMTU hears of a path MTU to dst the socket learned (an IPv6
+	// socket, from a Packet Too Big of the path).
+	OnPathMTU func(dst netip.Addr)
 }
 
 // UDPHooks are what a UDP socket tells the router.

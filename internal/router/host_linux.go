@@ -52,10 +52,13 @@ func (h *linuxHost) CreateLoopbackDevice(name string) (io.Closer, error) {
 	return linux.CreateLoopbackDevice(name)
 }
 
-func (h *linuxHost) ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions) (RawSocket, error) {
+func (h *linuxHost) ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions, hooks RawHooks) (RawSocket, error) {
 	s, err := linux.ListenRaw(proto, src, opts)
 	if err != nil {
 		return nil, err
+	}
+	if hooks.OnPathMTU != nil {
+		s.OnPathMTU = func(dst netip.Addr, _ int) { hooks.OnPathMTU(dst) }
 	}
 	return rawSocket{s}, nil
 }

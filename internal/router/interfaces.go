@@ -271,7 +271,7 @@ func outerHeaderLen(tc *config.TunnelConfig) int {
 
 func (r *Router) tunnelParams(it *iface) dataplane.Params {
 	tc := it.cfg.Tunnel
-	return dataplane.Params{
+	p := dataplane.Params{
 		Name:        it.cfg.Name,
 		Local:       it.src,
 		Remote:      tc.Destination,
@@ -287,6 +287,39 @@ func (r *Router) tunnelParams(it *iface) dataplane.Params {
 		ICMPSource:  it.cfg.Address.Addr(),
 		ICMPSource6: r.icmpSource6(it.cfg),
 	}
+	if pm := r.pathMTU6(it); pm > 0 {
+		// An IPv6 underlay never fragments: what the path carries, less
+		// the most the tunnel adds, is the most an inner packet may be;
+		// larger ones get Packet Too Big or fragmentation needed.
+		_, hi := r.overhead(it)
+		p.MTU = min(p.MTU, pm-hi)
+		p.MTU6 = min(p.MTU6, pm-hi)
+	}
+	return p
+}
+
+// pathMTU6 is the path MTU of an IPv6 underlay, when the kernel learned
+// one below the link's: from the lookup of the destination, or from the
+// tunnel's socket (whose report follows the very path its packets take,
+// where a lookup may hash onto another of several equal-cost paths); the
+// smaller. 0: none, or an IPv4 underlay (whose outer packets may be
+// fragmented).
+func (r *Router) pathMTU6(it *iface) int {
+	tc := it.cfg.Tunnel
+	if tc.Mode != config.ModeGREIPv6 {
+		return 0
+	}
+	pm := it.lookup.MTU
+	port := it.grePort
+	if tc.ProtectionProfile != "" {
+		port = it.espPort
+	}
+	if sh := r.ports[port]; sh != nil && sh.raw != nil {
+		if s := sh.raw.PathMTU(tc.Destination); s > 0 && (pm == 0 || s < pm) {
+			pm = s
+		}
+	}
+	return pm
 }
 
 // icmpSource6 is where a tunnel's ICMPv6 errors come from: its own first
@@ -322,6 +355,7 @@ func (r *Router) ensureTunnel(it *iface) error {
 			Buffers:        r.bufs,
 			KeepaliveReply: func() { r.keepaliveReply(name) },
 			SoftLimit:      func() { r.softLimit(name) },
+			PathMTU:        func() { r.pathMTU(name) },
 		}, r.log.With("interface", name))
 		it.lp = lineproto.Machine{}
 		it.dp.Start()
@@ -519,7 +553,11 @@ func (r *Router) evaluateTunnel(now time.Time, it *iface) {
 
 	in := lineproto.Inputs{AdminDown: it.cfg.Shutdown, SourceProblem: srcProblem}
 	if srcProblem == "" && !it.cfg.Shutdown {
+		pathMTU := r.pathMTU6(it)
 		in.DestProblem, in.Recursion = r.resolveDestination(it)
+		if r.pathMTU6(it) != pathMTU {
+			it.dp.SetParams(r.tunnelParams(it))
+		}
 		if pinProblem != "" && tc.RouteVia != nil && tc.RouteVia.Mandatory {
 			// Without its rules a mandatory pin cannot fail closed.
 			in.DestProblem, in.Recursion = pinProblem, ""

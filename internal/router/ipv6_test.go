@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gresec/gresec/internal/api"
+	"github.com/gresec/gresec/internal/dataplane"
 	"github.com/gresec/gresec/internal/linux"
 )
 
@@ -295,5 +296,57 @@ func TestGREOverIPv6(t *testing.T) {
 	tr.wantUp("Tunnel0")
 	if l, _ := h.linkState("Loopback0"); !slices.Contains(l.Addrs6, netip.MustParsePrefix("2001:db8:ffff::1/128")) {
 		t.Errorf("Loopback0's IPv6 address not restored: %v", l.Addrs6)
+	}
+}
+
+// TestIPv6UnderlayPathMTU: when the underlay reports a path MTU below the
+// link's (the kernel learned it from a Packet Too Big of the IPv6 core),
+// the data plane's inner MTUs shrink to fit it less the tunnel's overhead,
+// at the next evaluation of the tunnel (which the data plane asks for when
+// a send fails with EMSGSIZE).
+func TestIPv6UnderlayPathMTU(t *testing.T) {
+	h := physicalHost()
+	tr := startRouter(t, h, underlayConf)
+	tr.wantUp("Tunnel0")
+	params := func() dataplane.Params {
+		tr.r.mu.Lock()
+		defer tr.r.mu.Unlock()
+		return tr.r.ifs["Tunnel0"].dp.Params()
+	}
+	if p := params(); p.MTU != 1456 || p.MTU6 != 1456 {
+		t.Fatalf("before: MTU %d MTU6 %d, want 1456", p.MTU, p.MTU6)
+	}
+	h.setPathMTU("2001:db8:ffff::2", 1400)
+	tr.r.pathMTU("Tunnel0")
+	tr.r.mu.Lock()
+	tr.r.dirty[<-tr.r.mtuIn] = true // what the main loop does
+	tr.r.mu.Unlock()
+	tr.settle()
+	if p := params(); p.MTU != 1356 || p.MTU6 != 1356 {
+		t.Errorf("path MTU 1400: MTU %d MTU6 %d, want 1356 (1400 less 40 and 4)", p.MTU, p.MTU6)
+	}
+	resp := tr.r.Handle(context.Background(), api.Request{Args: []string{"show", "interfaces", "Tunnel0"}})
+	if ti := resp.Data.(api.Interfaces).Interfaces[0].Tunnel; ti.TransportMTU != 1400 || ti.MaxInner != 1356 {
+		t.Errorf("show interfaces: transport MTU %d, largest inner %d; want 1400 and 1356", ti.TransportMTU, ti.MaxInner)
+	}
+	h.setPathMTU("2001:db8:ffff::2", 0) // the exception expired
+	tr.clock.advance(31 * time.Second)
+	tr.settle()
+	if p := params(); p.MTU != 1456 {
+		t.Errorf("after the path MTU expired: MTU %d, want 1456 again", p.MTU)
+	}
+	// The socket's report counts too (the lookup may hash onto another
+	// equal-cost path than the tunnel's packets take).
+	for _, s := range h.openRaws() {
+		if s.src == netip.MustParseAddr("2001:db8:ffff::1") {
+			s.setPathMTU("2001:db8:ffff::2", 1380)
+		}
+	}
+	tr.r.mu.Lock()
+	tr.r.dirty["Tunnel0"] = true
+	tr.r.mu.Unlock()
+	tr.settle()
+	if p := params(); p.MTU6 != 1336 {
+		t.Errorf("socket's path MTU 1380: MTU6 %d, want 1336", p.MTU6)
 	}
 }

@@ -347,3 +347,45 @@ func TestIPv6UnderlayRouteViaAndECMP(t *testing.T) {
 		t.Errorf("down reason %q", ti.DownReason)
 	}
 }
+
+// TestIPv6UnderlayPathMTU: the IPv6 core's links towards right carry only
+// 1400 bytes. GRE over IPv6 is never fragmented: the core's Packet Too
+// Big reaches left's GRE socket (IPV6_RECVERR), and the tunnel then
+// answers inner packets above 1400 less its 44 bytes with Packet Too Big
+// (IPv6) and fragmentation needed (IPv4, DF) of 1356, so that the hosts'
+// path MTU discovery goes through; 1356 bytes pass.
+func TestIPv6UnderlayPathMTU(t *testing.T) {
+	l := startLabWith(t, lab.Options{IPv6Core: true, Config: func(r lab.Router) string {
+		cfg := r.DualStackConfig(false)
+		for _, ln := range []string{" ip mtu 1400\n", " ipv6 mtu 1400\n"} {
+			cfg = strings.Replace(cfg, ln, "", 1)
+		}
+		return cfg
+	}})
+	for _, c := range l.Routers()[1].Core {
+		run(t, l, c.CoreNS, "ip", "link", "set", c.CoreDev, "mtu", "1400")
+	}
+	waitUp(t, l)
+	right := lab.IPv6Of("right")
+	ping6Until(t, l, "left-host", right.LANHost, 10*time.Second)
+	out, _ := l.Exec(context.Background(), "left-host", "ping", "-6", "-c", "4", "-i", "0.3", "-W", "1", "-M", "do", "-s", "1400", right.LANHost)
+	if !strings.Contains(out, "Packet too big: mtu=1356") {
+		t.Errorf("a 1448-byte ping6 over the 1400-byte IPv6 core: want Packet Too Big with mtu=1356:\n%s", out)
+	}
+	out = run(t, l, "left-host", "ping", "-6", "-c", "2", "-i", "0.3", "-W", "2", "-M", "do", "-s", "1308", right.LANHost)
+	if !strings.Contains(out, " 0% packet loss") {
+		t.Errorf("a ping6 of 1356 bytes is lost:\n%s", out)
+	}
+	out, _ = l.Exec(context.Background(), "left-host", "ping", "-4", "-c", "2", "-i", "0.3", "-W", "1", "-M", "do", "-s", "1400", "10.2.0.10")
+	if !strings.Contains(out, "mtu = 1356") && !strings.Contains(out, "mtu=1356") {
+		t.Errorf("a 1428-byte IPv4 ping with DF: want fragmentation needed with mtu 1356:\n%s", out)
+	}
+	ti, err := l.Tunnel("left")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ti.Tunnel.TransportMTU != 1400 || ti.Tunnel.MaxInner != 1356 {
+		t.Errorf("show interfaces Tunnel0: transport MTU %d, largest inner packet %d; want 1400 and 1356",
+			ti.Tunnel.TransportMTU, ti.Tunnel.MaxInner)
+	}
+}
