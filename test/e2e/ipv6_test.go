@@ -389,3 +389,44 @@ func TestIPv6UnderlayPathMTU(t *testing.T) {
 			ti.Tunnel.TransportMTU, ti.Tunnel.MaxInner)
 	}
 }
+
+// TestIPsecOverIPv6UDPEncap: with `crypto isakmp nat force-encap` the two
+// daemons move IKE to UDP 4500 over IPv6 and put ESP in UDP there (RFC
+// 3948 over IPv6, with its mandatory UDP checksum); ping and ping6 cross,
+// no raw ESP leaves, and tshark decrypts the ESP-in-UDP from the keylog.
+func TestIPsecOverIPv6UDPEncap(t *testing.T) {
+	requireTools(t, "tcpdump", "tshark")
+	l := startLabWith(t, lab.Options{IPv6Core: true, KeyLog: true, Config: func(r lab.Router) string {
+		return strings.Replace(r.DualStackConfig(true), "crypto isakmp keepalive 10 periodic\n", "crypto isakmp keepalive 10 periodic\ncrypto isakmp nat force-encap\n", 1)
+	}})
+	waitUp(t, l)
+	waitSAs(t, l, "left", 20*time.Second)
+	waitSAs(t, l, "right", 20*time.Second)
+	right := lab.IPv6Of("right")
+	ping6Until(t, l, "left-host", right.LANHost, 10*time.Second)
+	pcap := capture(t, l, "left", "any", "ip6 proto 50 or udp port 4500", func() {
+		run(t, l, "left-host", "ping", "-4", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.10")
+		run(t, l, "left-host", "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", right.LANHost)
+	})
+	if raw := strings.TrimSpace(tshark(t, "-r", pcap, "-Y", "ipv6.nxt == 50")); raw != "" {
+		t.Errorf("raw ESP despite force-encap:\n%s", raw)
+	}
+	args := append(espDecryptArgs(t, l.KeyLogPath("left")), "-r", pcap, "-Y", "esp", "-T", "fields", "-e", "udp.dstport", "-e", "esp.icv_good", "-e", "gre.proto", "-e", "udp.checksum.status")
+	out := strings.TrimSpace(tshark(t, args...))
+	lines := strings.Split(out, "\n")
+	if len(lines) < 12 {
+		t.Fatalf("tshark saw %d ESP-in-UDP packets, want at least 12:\n%s", len(lines), out)
+	}
+	for _, ln := range lines {
+		f := strings.Split(ln, "\t")
+		if len(f) < 3 || f[0] != "4500" || f[1] != "1" || (f[2] != "0x0800" && f[2] != "0x86dd") {
+			t.Errorf("tshark: not ESP in UDP 4500 decrypted with a good ICV into GRE: %q", ln)
+		}
+	}
+	if bad := strings.TrimSpace(tshark(t, append(espDecryptArgs(t, l.KeyLogPath("left")), "-r", pcap, "-Y", "_ws.malformed || _ws.expert.severity >= \"Error\"")...)); bad != "" {
+		t.Errorf("tshark reports errors (a zero UDP checksum over IPv6 would be one):\n%s", bad)
+	}
+	if s := ipsecSAs(t, l, "left"); !s.Inbound[0].UDPEncap || s.PeerPort != 4500 {
+		t.Errorf("SA %+v peer port %d, want UDP-Encaps and 4500", s.Inbound[0], s.PeerPort)
+	}
+}
