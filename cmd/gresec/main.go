@@ -17,7 +17,8 @@ commands:
   check   -c FILE                               validate a configuration
   show    [--socket PATH] [--json] WHAT...      IOS-style views, e.g.
           show interfaces [TunnelN] | show ip interface brief |
-          show ip route | show running-config |
+          show ip route | show ipv6 interface brief | show ipv6 route |
+          show running-config |
           show crypto ipsec sa [interface TunnelN] |
           show crypto isakmp sa [detail] | show crypto session | show crypto map |
           show crypto socket

@@ -26,6 +26,8 @@ var showCommands = []showCommand{
 	{[]string{"interfaces"}, []string{"NAME"}, renderAs(show.Interfaces)},
 	{[]string{"ip", "interface", "brief"}, nil, renderAs(show.Brief)},
 	{[]string{"ip", "route"}, nil, renderAs(show.Routes)},
+	{[]string{"ipv6", "interface", "brief"}, nil, renderAs(show.IPv6Brief)},
+	{[]string{"ipv6", "route"}, nil, renderAs(show.IPv6Routes)},
 	{[]string{"running-config"}, nil, renderAs(func(w io.Writer, rc api.RunningConfig) { io.WriteString(w, rc.Text) })},
 	{[]string{"crypto", "ipsec", "sa"}, []string{"interface", "NAME"}, renderAs(show.IPsecSAs)},
 	{[]string{"crypto", "isakmp", "sa"}, nil, renderAs(show.ISAKMPSAs)},
@@ -48,51 +50,62 @@ func renderAs[T any](f func(io.Writer, T)) func(io.Writer, json.RawMessage) erro
 
 // matchWords matches user words against keywords (unique prefixes, any
 // case) and NAME placeholders (interface names, normalised); it returns
-// the canonical words.
-func matchWords(words, pattern []string) ([]string, bool, error) {
+// the canonical words and how many words were typed in full (`ip` is
+// the keyword ip, not an abbreviation of ipv6, as on IOS).
+func matchWords(words, pattern []string) ([]string, int, bool, error) {
 	if len(words) != len(pattern) {
-		return nil, false, nil
+		return nil, 0, false, nil
 	}
+	exact := 0
 	out := make([]string, len(words))
 	for i, p := range pattern {
 		if p == "NAME" {
 			name, _, err := config.ParseInterfaceName(words[i])
 			if err != nil {
-				return nil, false, err
+				return nil, 0, false, err
 			}
 			out[i] = name
 			continue
 		}
 		if !strings.HasPrefix(p, strings.ToLower(words[i])) {
-			return nil, false, nil
+			return nil, 0, false, nil
+		}
+		if p == strings.ToLower(words[i]) {
+			exact++
 		}
 		out[i] = p
 	}
-	return out, true, nil
+	return out, exact, true, nil
 }
 
 // matchShow finds the command the words name, and its canonical words.
 func matchShow(words []string) (*showCommand, []string, error) {
 	var found *showCommand
 	var canon []string
+	bestExact, tie := -1, false
 	for i := range showCommands {
 		c := &showCommands[i]
 		for _, pattern := range [][]string{c.words, append(append([]string{}, c.words...), c.optional...)} {
-			args, ok, err := matchWords(words, pattern)
+			args, exact, ok, err := matchWords(words, pattern)
 			if err != nil {
 				return nil, nil, err
 			}
-			if !ok {
+			if !ok || found == c {
 				continue
 			}
-			if found != nil && found != c {
-				return nil, nil, fmt.Errorf("ambiguous show command %q", strings.Join(words, " "))
+			switch {
+			case exact > bestExact:
+				found, canon, bestExact, tie = c, args, exact, false
+			case exact == bestExact:
+				tie = true
 			}
-			found, canon = c, args
 		}
 	}
+	if tie {
+		return nil, nil, fmt.Errorf("ambiguous show command %q", strings.Join(words, " "))
+	}
 	if found == nil {
-		return nil, nil, fmt.Errorf("unknown show command %q (try: interfaces, ip interface brief, ip route, running-config, crypto ipsec sa, crypto isakmp sa [detail], crypto session, crypto map, crypto socket)", strings.Join(words, " "))
+		return nil, nil, fmt.Errorf("unknown show command %q (try: interfaces, ip interface brief, ip route, ipv6 interface brief, ipv6 route, running-config, crypto ipsec sa, crypto isakmp sa [detail], crypto session, crypto map, crypto socket)", strings.Join(words, " "))
 	}
 	return found, canon, nil
 }

@@ -3,7 +3,10 @@
 // as IOS-style text or prints it as JSON). Nothing here formats text.
 package api
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // DefaultSocket is where `gresec run` listens unless told otherwise.
 const DefaultSocket = "/run/gresec/gresec.sock"
@@ -34,7 +37,13 @@ type Interface struct {
 	// DownReason says why the line protocol is down.
 	DownReason string `json:"down_reason,omitempty"`
 	Address    string `json:"address,omitempty"` // CIDR
-	MTU        int    `json:"mtu"`
+	// IPv6Addresses are the IPv6 addresses (CIDR), the link-local first;
+	// IPv6Enabled says IPv6 runs on the interface (it has a link-local
+	// address); IPv6MTU is the tunnel's IPv6 MTU (0: not a tunnel).
+	IPv6Addresses []string `json:"ipv6_addresses,omitempty"`
+	IPv6Enabled   bool     `json:"ipv6_enabled"`
+	IPv6MTU       int      `json:"ipv6_mtu,omitempty"`
+	MTU           int      `json:"mtu"`
 	// LinuxName is the device name in Linux.
 	LinuxName string  `json:"linux_name"`
 	Tunnel    *Tunnel `json:"tunnel,omitempty"`
@@ -47,7 +56,8 @@ type Tunnel struct {
 	Source          string `json:"source"`                     // address, "" if unresolved
 	SourceInterface string `json:"source_interface,omitempty"` // when sourced from an interface
 	Destination     string `json:"destination"`
-	// Mode is the tunnel mode: "gre" over IPv4 (IOS's GRE/IP).
+	// Mode is the tunnel mode: "gre" over IPv4 (IOS's GRE/IP), "gre ipv6"
+	// over IPv6 (GRE/IPv6).
 	Mode         string  `json:"mode"`
 	Key          *uint32 `json:"key,omitempty"`
 	Sequencing   bool    `json:"sequencing"`
@@ -60,6 +70,7 @@ type Tunnel struct {
 	MaxInner     int    `json:"max_inner"`
 	Protection   string `json:"protection,omitempty"` // profile name
 	AdjustMSS    int    `json:"adjust_mss,omitempty"`
+	AdjustMSS6   int    `json:"ipv6_adjust_mss,omitempty"`
 	// UnderlayPrefix, UnderlayProtocol (connected, static, ospf, ...) and
 	// UnderlayDevice are the kernel's route to the destination.
 	UnderlayPrefix   string `json:"underlay_prefix,omitempty"`
@@ -96,9 +107,12 @@ type Counters struct {
 	Detail     map[string]uint64 `json:"detail,omitempty"`
 }
 
-// Route is one line of `show ip route`.
+// Route is one entry of `show ip route` or `show ipv6 route`.
 type Route struct {
-	Code     string    `json:"code"` // IOS code: C, L, S, O, R, B, K...
+	Code string `json:"code"` // IOS code: C, L, S, O, R, B, K...
+	// Receive is set on a local route (IOS's "receive"): an address of
+	// the router.
+	Receive  bool      `json:"receive,omitempty"`
 	Prefix   string    `json:"prefix"`
 	Distance int       `json:"distance"`
 	Metric   int       `json:"metric"`
@@ -111,12 +125,13 @@ type Nexthop struct {
 	Interface string `json:"interface,omitempty"`
 }
 
-// RouteTable is `show ip route`.
+// RouteTable is `show ip route` or `show ipv6 route`.
 type RouteTable struct {
 	Routes []Route `json:"routes"`
 }
 
-// Interfaces is `show interfaces` and `show ip interface brief`.
+// Interfaces is `show interfaces`, `show ip interface brief` and `show
+// ipv6 interface brief`.
 type Interfaces struct {
 	Interfaces []Interface `json:"interfaces"`
 }
@@ -171,13 +186,17 @@ type IPsecTunnel struct {
 // mask, an IP protocol and a port (0: any).
 type Selector struct {
 	Addr     string `json:"addr"`
-	Mask     string `json:"mask"`
+	Mask     string `json:"mask"` // a dotted mask, or an IPv6 prefix length
 	Protocol int    `json:"protocol"`
 	Port     int    `json:"port"`
 }
 
-// HostGRE is the selector of GRE to or from one host.
+// HostGRE is the selector of GRE to or from one host; an IPv6 host's mask
+// is its prefix length, 128, as IOS writes it.
 func HostGRE(addr string) Selector {
+	if strings.Contains(addr, ":") {
+		return Selector{Addr: addr, Mask: "128", Protocol: 47}
+	}
 	return Selector{Addr: addr, Mask: "255.255.255.255", Protocol: 47}
 }
 

@@ -25,6 +25,7 @@ const (
 	OutTooBig         // above the tunnel MTU with DF: ICMP sent back
 	OutMalformed      // not an IP packet
 	OutReadErrors     // the overlay failed a read (retried)
+	OutPathTooBig     // above the underlay's path MTU (EMSGSIZE), among OutErrors
 
 	// Input errors and drops, by reason.
 	InMalformed   // not a GRE packet we can decode
@@ -78,6 +79,7 @@ var counterTable = [numCounters]struct {
 	OutRecursionDrops: {"out_recursive", outDrop | detail},
 	OutErrors:         {"out_underlay_errors", 0},
 	OutTooBig:         {"out_too_big_icmp_sent", outDrop | detail},
+	OutPathTooBig:     {"out_path_mtu_exceeded", detail},
 	OutMalformed:      {"out_not_ip", outDrop | detail},
 	OutReadErrors:     {"out_overlay_read_errors", 0},
 

@@ -39,6 +39,7 @@ func TestDetailKeys(t *testing.T) {
 		"out_recursive":          s[OutRecursionDrops],
 		"out_too_big_icmp_sent":  s[OutTooBig],
 		"out_not_ip":             s[OutMalformed],
+		"out_path_mtu_exceeded":  s[OutPathTooBig],
 		"in_malformed":           s[InMalformed],
 		"in_key_mismatch":        s[InKeyMismatch],
 		"in_checksum_errors":     s[InChecksumError],

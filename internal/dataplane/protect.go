@@ -17,7 +17,7 @@ import (
 type Protection struct {
 	Out *esp.SA
 	In  []*esp.SA
-	// TunnelMode carries an outer IPv4 header (tunnel source to
+	// TunnelMode carries an outer IPv4 (or IPv6) header (tunnel source to
 	// destination, protocol 47) inside ESP; transport mode carries GRE.
 	TunnelMode bool
 
@@ -70,24 +70,34 @@ func (t *Tunnel) SetProtection(p *Protection) { t.prot.Store(p) }
 // Protection returns the installed SAs (nil if none).
 func (t *Tunnel) Protection() *Protection { return t.prot.Load() }
 
-// outerHeaderLen is the IPv4 header tunnel mode puts inside ESP.
-const outerHeaderLen = packet.IPv4HeaderLen
-
 // seal protects the GRE frame buf[off:end] in place and returns the ESP
 // packet. buf must have Headroom bytes before off and tailroom after end
-// (the data plane's buffers do). The caller holds prot.OutMu.
+// (the data plane's buffers do). In tunnel mode the GRE frame gets an IP
+// header of the underlay's family inside ESP. The caller holds prot.OutMu.
 func (t *Tunnel) seal(p *Params, prot *Protection, buf []byte, off, end int) ([]byte, error) {
 	nh := byte(esp.NextHeaderGRE)
 	if prot.TunnelMode {
-		if off < outerHeaderLen+esp.MaxHeadroom {
+		hl := packet.IPv4HeaderLen
+		if p.Remote.Is6() {
+			hl = packet.IPv6HeaderLen
+		}
+		if off < hl+esp.MaxHeadroom {
 			return nil, esp.ErrNoRoom
 		}
-		off -= outerHeaderLen
-		h := packet.IPv4Header{TotalLen: end - off, TTL: 255, Protocol: packet.ProtoGRE, Src: p.Local, Dst: p.Remote}
-		if _, err := h.Encode(buf[off:end]); err != nil {
-			return nil, err
+		off -= hl
+		if p.Remote.Is6() {
+			h := packet.IPv6Header{PayloadLen: end - off - hl, NextHeader: packet.ProtoGRE, HopLimit: 255, Src: p.Local, Dst: p.Remote}
+			if _, err := h.Encode(buf[off:end]); err != nil {
+				return nil, err
+			}
+			nh = esp.NextHeaderIPv6
+		} else {
+			h := packet.IPv4Header{TotalLen: end - off, TTL: 255, Protocol: packet.ProtoGRE, Src: p.Local, Dst: p.Remote}
+			if _, err := h.Encode(buf[off:end]); err != nil {
+				return nil, err
+			}
+			nh = esp.NextHeaderIPv4
 		}
-		nh = esp.NextHeaderIPv4
 	}
 	return prot.Out.Seal(buf[:end], off, nh)
 }
@@ -134,6 +144,13 @@ func (t *Tunnel) openESP(p *Params, prot *Protection, pkt []byte) []byte {
 			return nil
 		}
 		return payload[h.HeaderLen:h.TotalLen]
+	case nh == esp.NextHeaderIPv6 && prot.TunnelMode:
+		h, err := packet.ParseIPv6(payload)
+		if err != nil || h.NextHeader != packet.ProtoGRE || h.Src != p.Remote || h.Dst != p.Local {
+			t.C.Add(InPolicyDrops, 1)
+			return nil
+		}
+		return payload[packet.IPv6HeaderLen : packet.IPv6HeaderLen+h.PayloadLen]
 	}
 	t.C.Add(InPolicyDrops, 1)
 	return nil

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"bytes"
 	"crypto/rand"
+	"net/netip"
 	"sync"
 	"testing"
 
@@ -202,5 +203,46 @@ func TestSoftLimitSignalledOnce(t *testing.T) {
 	}
 	if bSoft != 1 {
 		t.Errorf("receiver: soft limit signalled %d times, want 1", bSoft)
+	}
+}
+
+// TestProtectedOverIPv6: between IPv6 endpoints ESP in tunnel mode wraps
+// the GRE frame in an IPv6 header (next header 41 in the ESP trailer),
+// and the receiver takes it apart; transport mode works as over IPv4.
+func TestProtectedOverIPv6(t *testing.T) {
+	a6, b6 := netip.MustParseAddr("2001:db8:ffff::1"), netip.MustParseAddr("2001:db8:ffff::2")
+	for _, tunnelMode := range []bool{false, true} {
+		suite := esp.Suite{Cipher: esp.AES256GCM}
+		pa := baseParams()
+		pa.Protected, pa.Local, pa.Remote = true, a6, b6
+		pb := pa
+		pb.Local, pb.Remote = b6, a6
+		a, _, _, _ := newTestTunnel(pa)
+		b, bOV, _, _ := newTestTunnel(pb)
+		aUL := &fakeUnderlay{}
+		testPort(a, aUL)
+		bRef := testPort(b, &fakeUnderlay{})
+		protA, protB := saPair(t, suite, tunnelMode)
+		a.SetProtection(protA)
+		b.SetProtection(protB)
+		inner := ipv6Echo(100)
+		bufs, sizes := overlayBatch(inner)
+		a.encapBatch(newEncapState(16), bufs, sizes)
+		if len(aUL.sent) != 1 {
+			t.Fatalf("tunnel mode %v: sent %d", tunnelMode, len(aUL.sent))
+		}
+		payloadLen := len(inner) + 4
+		if tunnelMode {
+			payloadLen += 40 // the IPv6 header inside ESP
+		}
+		if got, want := len(aUL.sent[0])-payloadLen, suite.Overhead(payloadLen); got != want {
+			t.Errorf("tunnel mode %v: ESP overhead %d, want %d", tunnelMode, got, want)
+		}
+		pk := underlayPacket(aUL.sent[0])
+		pk.Src = netip.AddrPortFrom(a6, 0)
+		b.decapBatch(&decapState{}, bRef, []Packet{pk})
+		if len(bOV.written) != 1 || !bytes.Equal(bOV.written[0], inner) {
+			t.Errorf("tunnel mode %v: b got %x, want the inner packet", tunnelMode, bOV.written)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gresec/gresec/internal/gre"
@@ -17,7 +18,8 @@ import (
 const (
 	// Headroom is reserved in front of every overlay packet for the outer
 	// headers written in place: GRE (up to 16), in ESP tunnel mode an IPv4
-	// header (20), the ESP header and IV (up to 24), with room to spare.
+	// or IPv6 header (20 or 40), the ESP header and IV (up to 24), with
+	// room to spare.
 	Headroom = 96
 	// overlayWriteOffset is the offset handed to Overlay.Write: the TUN
 	// device writes its virtio-net header (10 bytes) in front of it.
@@ -43,10 +45,16 @@ type Params struct {
 	Key           uint32
 	Sequence      bool
 	Checksum      bool
-	// MTU is the largest inner packet; larger ones with DF get ICMP back.
-	MTU int
-	// AdjustMSS clamps TCP SYN MSS options both ways; 0 is off.
-	AdjustMSS int
+	// MTU is the largest inner IPv4 packet; larger ones with DF get ICMP
+	// back. MTU6 is the largest inner IPv6 packet (`ipv6 mtu`; 0: MTU);
+	// larger ones get an ICMPv6 Packet Too Big.
+	MTU  int
+	MTU6 int
+	// AdjustMSS clamps the MSS option of TCP SYNs over IPv4 both ways
+	// (`ip tcp adjust-mss`), AdjustMSS6 over IPv6 (`ipv6 tcp
+	// adjust-mss`), as IOS keeps them apart; 0 is off.
+	AdjustMSS  int
+	AdjustMSS6 int
 	// Protected tunnels never send or accept GRE in clear text.
 	Protected bool
 	// ICMPSource is the source of ICMP errors (the tunnel's own address);
@@ -65,6 +73,10 @@ type Env struct {
 	// SoftLimit is called when the SAs in use reach a soft limit (once
 	// per Protection): time to negotiate their replacement.
 	SoftLimit func()
+	// PathMTU is called when the underlay refused a packet as too big
+	// for the path (EMSGSIZE: an IPv6 underlay never fragments), once
+	// until the next SetParams: time to look the path MTU up again.
+	PathMTU func()
 }
 
 // Tunnel is one GRE tunnel's data plane: an encapsulating goroutine reading
@@ -83,6 +95,8 @@ type Tunnel struct {
 	// own is the GRE port of SetUnderlay, which only this tunnel uses.
 	own *Port
 	up  atomic.Bool
+	// mtuReported is set once EMSGSIZE was reported, until SetParams.
+	mtuReported atomic.Bool
 
 	// C are the tunnel's counters.
 	C Counters
@@ -241,8 +255,27 @@ func New(ov Overlay, p Params, env Env, log *slog.Logger) *Tunnel {
 	return t
 }
 
+// ipv6MTU is the largest inner IPv6 packet.
+func (p *Params) ipv6MTU() int {
+	if p.MTU6 > 0 {
+		return p.MTU6
+	}
+	return p.MTU
+}
+
+// adjustMSS is the MSS clamp for inner packets of a GRE protocol type.
+func (p *Params) adjustMSS(proto uint16) int {
+	if proto == gre.ProtoIPv6 {
+		return p.AdjustMSS6
+	}
+	return p.AdjustMSS
+}
+
 // SetParams replaces the tunnel's settings.
-func (t *Tunnel) SetParams(p Params) { t.params.Store(&p) }
+func (t *Tunnel) SetParams(p Params) {
+	t.params.Store(&p)
+	t.mtuReported.Store(false)
+}
 
 // Params returns the current settings.
 func (t *Tunnel) Params() Params { return *t.params.Load() }
@@ -393,11 +426,13 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 	var bytes uint64
 	for i, b := range bufs {
 		pkt := b[Headroom : Headroom+sizes[i]]
+		mtu, mss := p.MTU, p.AdjustMSS
 		switch packet.Version(pkt) {
 		case 4:
 			h.Protocol = gre.ProtoIPv4
 		case 6:
 			h.Protocol = gre.ProtoIPv6
+			mtu, mss = p.ipv6MTU(), p.AdjustMSS6
 		default:
 			t.C.Add(OutMalformed, 1)
 			continue
@@ -406,10 +441,10 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 			t.C.Add(OutRecursionDrops, 1)
 			continue
 		}
-		if len(pkt) > p.MTU && t.tooBig(e, pkt, p) {
+		if len(pkt) > mtu && t.tooBig(e, pkt, p) {
 			continue
 		}
-		if p.AdjustMSS > 0 && packet.ClampMSS(pkt, uint16(p.AdjustMSS)) {
+		if mss > 0 && packet.ClampMSS(pkt, uint16(mss)) {
 			t.C.Add(MSSClamped, 1)
 		}
 		if p.Sequence {
@@ -447,6 +482,12 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 		if failed := len(e.out) - sent; failed > 0 {
 			t.C.Add(OutErrors, uint64(failed))
 			t.log.Debug("underlay write", "tunnel", p.Name, "failed", failed, "err", err)
+			if errors.Is(err, syscall.EMSGSIZE) {
+				t.C.Add(OutPathTooBig, 1)
+				if t.env.PathMTU != nil && !t.mtuReported.Swap(true) {
+					t.env.PathMTU()
+				}
+			}
 		}
 		if prot != nil {
 			t.noteSoftLimit(prot)
@@ -460,6 +501,10 @@ func (t *Tunnel) encapBatch(e *encapState, bufs [][]byte, sizes []int) {
 // wouldRecurse reports a packet that is this tunnel's own underlay traffic
 // coming back into it: encapsulating it would loop.
 func (t *Tunnel) wouldRecurse(pkt []byte, p *Params) bool {
+	if p.Remote.Is6() {
+		h, err := packet.ParseIPv6(pkt)
+		return err == nil && h.NextHeader == packet.ProtoGRE && h.Dst == p.Remote && h.Src == p.Local
+	}
 	h, err := packet.ParseIPv4(pkt)
 	if err != nil {
 		return false
@@ -502,7 +547,7 @@ func (t *Tunnel) tooBig(e *encapState, pkt []byte, p *Params) bool {
 		}
 		// IPv6 routers never fragment: Packet Too Big, always (without
 		// it path MTU discovery black-holes).
-		n, err = packet.PacketTooBig(buf[overlayWriteOffset:], pkt, p.ICMPSource6, max(p.MTU, packet.IPv6MinMTU))
+		n, err = packet.PacketTooBig(buf[overlayWriteOffset:], pkt, p.ICMPSource6, max(p.ipv6MTU(), packet.IPv6MinMTU))
 	}
 	t.C.Add(OutTooBig, 1)
 	if err == nil && n > 0 {
@@ -671,7 +716,7 @@ func (t *Tunnel) acceptGRE(d *decapState, p *Params, h gre.Header, inner, buf []
 		t.C.Add(InDownDrops, 1)
 		return
 	}
-	if p.AdjustMSS > 0 && packet.ClampMSS(inner, uint16(p.AdjustMSS)) {
+	if mss := p.adjustMSS(h.Protocol); mss > 0 && packet.ClampMSS(inner, uint16(mss)) {
 		t.C.Add(MSSClamped, 1)
 	}
 	if start < overlayWriteOffset {

@@ -462,3 +462,54 @@ func TestIPv6MinimumMTUAlwaysSent(t *testing.T) {
 		t.Fatalf("sent %d, ICMPv6 errors %d; want 1 and 0", len(ul.sent), len(ov.written))
 	}
 }
+
+// ipv6SYN is a TCP SYN over IPv6 offering an MSS of 1440.
+func ipv6SYN() []byte {
+	b := make([]byte, 40+24)
+	b[0] = 0x60
+	b[5] = 24
+	b[6], b[7] = packet.ProtoTCP, 64
+	copy(b[8:24], netip.MustParseAddr("2001:db8:1::10").AsSlice())
+	copy(b[24:40], netip.MustParseAddr("2001:db8:2::10").AsSlice())
+	tcp := b[40:]
+	tcp[12] = 6 << 4 // data offset: 24 bytes
+	tcp[13] = 0x02   // SYN
+	copy(tcp[20:], []byte{2, 4, 0x05, 0xa0})
+	return b
+}
+
+// TestIPv6MTUAndMSSApartFromIPv4: ipv6 mtu and ipv6 tcp adjust-mss apply
+// to IPv6 and ip mtu and ip tcp adjust-mss to IPv4, as on IOS.
+func TestIPv6MTUAndMSSApartFromIPv4(t *testing.T) {
+	p := baseParams()
+	p.MTU, p.MTU6, p.AdjustMSS, p.AdjustMSS6 = 1420, 1400, 1360, 1340
+	p.ICMPSource6 = netip.MustParseAddr("2001:db8:ff::1")
+	tun, ov, ul, _ := newTestTunnel(p)
+	bufs, sizes := overlayBatch(ipv6Echo(1410), ipv6SYN(), fixIPv4Checksums(unhex(t, tcpSYN)))
+	tun.encapBatch(newEncapState(16), bufs, sizes)
+	if len(ov.written) != 1 {
+		t.Fatalf("%d ICMPv6 errors for an IPv6 packet of 1410 bytes with ipv6 mtu 1400, want 1", len(ov.written))
+	}
+	icmp := ov.written[0][40:]
+	if mtu := int(icmp[6])<<8 | int(icmp[7]); icmp[0] != 2 || mtu != 1400 {
+		t.Errorf("ICMPv6 type %d mtu %d, want Packet Too Big with 1400", icmp[0], mtu)
+	}
+	if len(ul.sent) != 2 {
+		t.Fatalf("%d packets sent, want the two SYNs", len(ul.sent))
+	}
+	if mss := ul.sent[0][4+60+2:][:2]; mss[0] != 0x05 || mss[1] != 0x3c {
+		t.Errorf("IPv6 SYN MSS %x, want 053c (1340)", mss)
+	}
+	if mss := ul.sent[1][4+40+2:][:2]; mss[0] != 0x05 || mss[1] != 0x50 {
+		t.Errorf("IPv4 SYN MSS %x, want 0550 (1360)", mss)
+	}
+	// Inbound the same: an IPv6 SYN from the peer gets the IPv6 clamp.
+	pk := underlayPacket(append(unhex(t, "0000 86dd"), ipv6SYN()...))
+	tun.decapBatch(&decapState{}, false, []Packet{pk})
+	if len(ov.written) != 2 {
+		t.Fatal("IPv6 SYN not decapsulated")
+	}
+	if mss := ov.written[1][60+2:][:2]; mss[0] != 0x05 || mss[1] != 0x3c {
+		t.Errorf("inbound IPv6 SYN MSS %x, want 053c (1340)", mss)
+	}
+}

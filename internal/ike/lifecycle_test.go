@@ -1,6 +1,8 @@
 package ike
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"net/netip"
 	"slices"
 	"testing"
@@ -502,7 +504,37 @@ func TestIPv6(t *testing.T) {
 	n.start(a, protect(a6, b6))
 	n.start(b, protect(b6, a6))
 	n.run(time.Minute)
-	established(t, a, b)
+	ia, ib := established(t, a, b)
+	// The NAT-D hashes of the 16-byte addresses match on both sides: no
+	// NAT, so ESP goes straight over IPv6, not in UDP.
+	if ia.Encap != nil || ib.Encap != nil {
+		t.Errorf("UDP encapsulation between IPv6 peers without a NAT: %+v %+v", ia.Encap, ib.Encap)
+	}
+	if ia.Local != a6 || ia.Remote != b6 {
+		t.Errorf("A's pair runs %s -> %s", ia.Local, ia.Remote)
+	}
+}
+
+// TestNATDHashIPv6: a NAT-D hash over an IPv6 address hashes its 16
+// bytes (RFC 3947 section 3.2), computed here independently.
+func TestNATDHashIPv6(t *testing.T) {
+	h, _ := hashByID(isakmp.HashSHA256)
+	ckyI, ckyR := [8]byte{1, 2, 3, 4, 5, 6, 7, 8}, [8]byte{9, 10, 11, 12, 13, 14, 15, 16}
+	ap := netip.MustParseAddrPort("[2001:db8::1]:500")
+	want := sha256.Sum256(append(append(append(ckyI[:], ckyR[:]...), ap.Addr().AsSlice()...), 0x01, 0xf4))
+	if got := natdHash(h, ckyI, ckyR, ap); !bytes.Equal(got, want[:]) {
+		t.Errorf("natdHash = %x, want %x", got, want)
+	}
+	// detectNAT sees no NAT when the peer hashed the same addresses...
+	peer := netip.MustParseAddrPort("[2001:db8::2]:500")
+	natds := []*isakmp.NATD{{Hash: natdHash(h, ckyI, ckyR, ap)}, {Hash: natdHash(h, ckyI, ckyR, peer)}}
+	if l, r := detectNAT(h, ckyI, ckyR, natds, ap, peer); l || r {
+		t.Errorf("detectNAT(same addresses) = %v, %v", l, r)
+	}
+	// ...and one when the address we are seen from differs.
+	if l, _ := detectNAT(h, ckyI, ckyR, natds, netip.MustParseAddrPort("[2001:db8::9]:500"), peer); !l {
+		t.Error("detectNAT missed a changed IPv6 address")
+	}
 }
 
 func TestNegotiatingView(t *testing.T) {

@@ -2,6 +2,7 @@ package ike
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gresec/gresec/internal/esp"
+	"github.com/gresec/gresec/internal/packet"
 )
 
 // TestTsharkDecrypts has Wireshark's IKEv1 dissector, an independent
@@ -21,6 +23,29 @@ import (
 // KeyLogESP lines on a packet sealed with them. Skipped without tshark,
 // except under CI=true.
 func TestTsharkDecrypts(t *testing.T) {
+	tsharkDecrypts(t, addrA, addrB, []string{
+		"Identification Data:192.0.2.1", // MM5, decrypted
+		"Identification Data:192.0.2.2", // MM6
+		"ID type: IPV4_ADDR (1)",
+	})
+}
+
+// TestTsharkDecryptsIPv6 is TestTsharkDecrypts between IPv6 peers: the
+// identities are of type IPV6_ADDR, in Main Mode and in Quick Mode (GRE
+// between the two addresses), and the ESP keys decrypt ESP over IPv6.
+func TestTsharkDecryptsIPv6(t *testing.T) {
+	a6, b6 := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
+	tsharkDecrypts(t, a6, b6, []string{
+		"Identification Data:2001:db8::1",
+		"Identification Data:2001:db8::2",
+		"ID type: IPV6_ADDR (5)",
+	})
+}
+
+// tsharkDecrypts runs the exchange between engines at addresses a and b
+// and checks tshark's view of it, with wants on top of what every
+// exchange shows.
+func tsharkDecrypts(t *testing.T, addrA, addrB netip.Addr, wants []string) {
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -28,7 +53,9 @@ func TestTsharkDecrypts(t *testing.T) {
 		}
 		t.Skip("tshark not installed")
 	}
-	n, a, b := pair(t, dpdConfig(true), refConfig())
+	n := newNetwork(t)
+	a := n.add("A", addrA, dpdConfig(true))
+	b := n.add("B", addrB, refConfig())
 	n.start(a, protect(addrA, addrB))
 	pb := protect(addrB, addrA)
 	pb.Passive = true
@@ -83,9 +110,7 @@ func TestTsharkDecrypts(t *testing.T) {
 		t.Fatalf("tshark: %v\n%s", err, outText)
 	}
 	text := string(outText)
-	for _, want := range []string{
-		"Identification Data:192.0.2.1",                   // MM5, decrypted
-		"Identification Data:192.0.2.2",                   // MM6
+	for _, want := range append(wants,
 		"Protocol ID: Generic Routing Encapsulation (47)", // Quick Mode identities
 		"Authentication Algorithm: HMAC-SHA2-384 (6)",     // RFC 4868 value
 		"Transform ID: AES (12)",                          // Quick Mode proposal
@@ -93,7 +118,7 @@ func TestTsharkDecrypts(t *testing.T) {
 		"Notify Message Type: R-U-THERE-ACK (36137)",
 		"Protocol ID: IPSEC_ESP (3)", // the ESP DELETE
 		"Good: True",                 // the ESP ICV
-	} {
+	) {
 		if !strings.Contains(strings.ReplaceAll(text, ": ", ":"), strings.ReplaceAll(want, ": ", ":")) {
 			t.Errorf("tshark output lacks %q", want)
 		}
@@ -117,10 +142,22 @@ func udpFrame(s Send) []byte {
 	udp = binary.BigEndian.AppendUint16(udp, s.Remote.Port())
 	udp = binary.BigEndian.AppendUint16(udp, uint16(8+len(s.Data)))
 	udp = binary.BigEndian.AppendUint16(udp, 0)
-	return ipFrame(17, s.Local.Addr(), s.Remote.Addr(), append(udp, s.Data...))
+	udp = append(udp, s.Data...)
+	if s.Local.Addr().Is6() {
+		// IPv6 forbids a zero UDP checksum.
+		ck := packet.Checksum(udp, packet.PseudoHeaderSum(17, s.Local.Addr(), s.Remote.Addr(), len(udp)))
+		binary.BigEndian.PutUint16(udp[6:], ck)
+	}
+	return ipFrame(17, s.Local.Addr(), s.Remote.Addr(), udp)
 }
 
-func ipFrame(proto byte, src, dst interface{ As4() [4]byte }, payload []byte) []byte {
+func ipFrame(proto byte, src, dst netip.Addr, payload []byte) []byte {
+	if src.Is6() {
+		ip := []byte{0x60, 0, 0, 0, 0, 0, proto, 64}
+		binary.BigEndian.PutUint16(ip[4:], uint16(len(payload)))
+		ip = append(append(ip, src.AsSlice()...), dst.AsSlice()...)
+		return append(ip, payload...)
+	}
 	ip := []byte{0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, proto, 0, 0}
 	binary.BigEndian.PutUint16(ip[2:], uint16(20+len(payload)))
 	s4, d4 := src.As4(), dst.As4()
@@ -136,7 +173,8 @@ func ipFrame(proto byte, src, dst interface{ As4() [4]byte }, payload []byte) []
 	return append(ip, payload...)
 }
 
-// pcapFile writes raw IPv4 frames (LINKTYPE_RAW) into a pcap file.
+// pcapFile writes raw IPv4 and IPv6 frames (LINKTYPE_RAW) into a pcap
+// file.
 func pcapFile(frames [][]byte) []byte {
 	le := binary.LittleEndian
 	b := le.AppendUint32(nil, 0xa1b2c3d4)

@@ -39,6 +39,10 @@ type Options struct {
 	// random port in this range ("20000-20099"); "" keeps them where it
 	// can, as a plain masquerade does.
 	NATPorts string
+	// IPv6Core makes the core IPv6 only (IPv6Of has the addressing) and
+	// gives the LAN hosts IPv6 addresses too; Config then defaults to
+	// Router.DualStackConfig.
+	IPv6Core bool
 }
 
 // Lab is a running lab topology.
@@ -163,6 +167,9 @@ func (l *Lab) build(ctx context.Context) error {
 			if err := l.veth(r.Name, c.Dev, c.CoreNS, c.CoreDev); err != nil {
 				return err
 			}
+			if l.opts.IPv6Core {
+				continue // buildIPv6Core
+			}
 			// The core routes each loopback back through the link it came in.
 			if err := l.ip(l.NS(c.CoreNS), "addr", "add", c.NextHop+"/30", "dev", c.CoreDev); err != nil {
 				return err
@@ -182,6 +189,16 @@ func (l *Lab) build(ctx context.Context) error {
 		if err := l.ip(l.NS(host), "route", "add", "default", "via", r.LAN); err != nil {
 			return err
 		}
+		if l.opts.IPv6Core {
+			if err := l.addHostIPv6(r); err != nil {
+				return err
+			}
+		}
+	}
+	if l.opts.IPv6Core {
+		if err := l.buildIPv6Core(); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(l.opts.Dir, 0o700); err != nil {
 		return err
@@ -194,6 +211,9 @@ func (l *Lab) build(ctx context.Context) error {
 	for _, r := range routers {
 		path := filepath.Join(l.opts.Dir, r.Name+".conf")
 		text := r.Config(false)
+		if l.opts.IPv6Core {
+			text = r.DualStackConfig(false)
+		}
 		if l.opts.Config != nil {
 			text = l.opts.Config(r)
 		}

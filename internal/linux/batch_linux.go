@@ -43,14 +43,18 @@ func mmsg(trap, fd uintptr, hs *unix.Mmsghdr, n int) (done int, ready bool, err 
 
 // recvBatch receives batches of datagrams on one socket, for one reader.
 type recvBatch struct {
-	rc   syscall.RawConn
-	hs   []unix.Mmsghdr
-	iov  []unix.Iovec
-	ctl  []byte
-	want int
-	n    int
-	err  error
-	f    func(fd uintptr) bool // b.recvmmsg, bound once
+	rc  syscall.RawConn
+	hs  []unix.Mmsghdr
+	iov []unix.Iovec
+	ctl []byte
+	// names receive each datagram's sender, for sockets whose datagrams
+	// do not carry it (raw IPv6 sockets hand over no IP header); nil
+	// otherwise.
+	names []unix.RawSockaddrInet6
+	want  int
+	n     int
+	err   error
+	f     func(fd uintptr) bool // b.recvmmsg, bound once
 }
 
 // newRecvBatch prepares batches of up to msgs datagrams on the socket
@@ -79,6 +83,10 @@ func (b *recvBatch) recv(bufs [][]byte) (int, error) {
 		b.iov[i].SetLen(len(bufs[i]))
 		h := &b.hs[i].Hdr
 		*h = unix.Msghdr{Iov: &b.iov[i], Control: &b.ctl[i*oobSpace]}
+		if b.names != nil {
+			h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+			h.Namelen = unix.SizeofSockaddrInet6
+		}
 		h.SetIovlen(1)
 		h.SetControllen(oobSpace)
 		b.hs[i].Len = 0
@@ -107,6 +115,14 @@ func (b *recvBatch) length(i int) int {
 	return int(b.hs[i].Len)
 }
 
+// src6 is the IPv6 sender of datagram i (with names).
+func (b *recvBatch) src6(i int) netip.Addr {
+	if b.names == nil || b.names[i].Family != unix.AF_INET6 {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom16(b.names[i].Addr)
+}
+
 // oob is the control data received with datagram i.
 func (b *recvBatch) oob(i int) []byte {
 	return b.ctl[i*oobSpace : i*oobSpace+int(b.hs[i].Hdr.Controllen)]
@@ -124,6 +140,8 @@ type sendBatch struct {
 	msgs  int
 	iovs  int
 	name  *unix.RawSockaddrInet4 // unconnected sockets: the destination
+	name6 *unix.RawSockaddrInet6 // the same over IPv6
+	v6    bool                   // an IPv6 socket: the traffic class is IPV6_TCLASS
 	from  int
 	n     int
 	err   error
@@ -132,8 +150,8 @@ type sendBatch struct {
 
 // newSendBatch prepares batches of up to msgs messages and iovs buffers on
 // the socket behind rc; dst, when valid, addresses what is sent (for
-// sockets that are not connected).
-func newSendBatch(rc syscall.RawConn, msgs, iovs int, dst netip.Addr) *sendBatch {
+// sockets that are not connected); v6 says the socket is an IPv6 one.
+func newSendBatch(rc syscall.RawConn, msgs, iovs int, dst netip.Addr, v6 bool) *sendBatch {
 	b := &sendBatch{
 		rc:    rc,
 		hs:    make([]unix.Mmsghdr, msgs),
@@ -141,9 +159,13 @@ func newSendBatch(rc syscall.RawConn, msgs, iovs int, dst netip.Addr) *sendBatch
 		ctl:   make([]byte, msgs*oobSpace),
 		count: make([]int, msgs),
 	}
-	if dst.Is4() {
+	switch {
+	case dst.Is4():
 		b.name = &unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.As4()}
+	case dst.Is6():
+		b.name6 = &unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: dst.As16()}
 	}
+	b.v6 = v6
 	b.f = b.sendmmsg
 	return b
 }
@@ -158,8 +180,8 @@ func (b *sendBatch) room(frames int) bool {
 
 // add appends one message made of frames (concatenated); with seg > 0 it
 // carries UDP_SEGMENT, so that the kernel sends it as datagrams of seg
-// bytes (the last may be shorter), and with tos > 0 it carries IP_TOS for
-// the outer header. The caller checks room first.
+// bytes (the last may be shorter), and with tos > 0 it carries IP_TOS (or
+// IPV6_TCLASS) for the outer header. The caller checks room first.
 func (b *sendBatch) add(frames [][]byte, seg int, tos byte) {
 	iov := b.iov[b.iovs : b.iovs+len(frames)]
 	for i, f := range frames {
@@ -173,16 +195,23 @@ func (b *sendBatch) add(frames [][]byte, seg int, tos byte) {
 	h := &b.hs[b.msgs].Hdr
 	*h = unix.Msghdr{Iov: &iov[0]}
 	h.SetIovlen(len(frames))
-	if b.name != nil {
+	switch {
+	case b.name != nil:
 		h.Name = (*byte)(unsafe.Pointer(b.name))
 		h.Namelen = unix.SizeofSockaddrInet4
+	case b.name6 != nil:
+		h.Name = (*byte)(unsafe.Pointer(b.name6))
+		h.Namelen = unix.SizeofSockaddrInet6
 	}
 	oob := b.ctl[b.msgs*oobSpace : (b.msgs+1)*oobSpace]
 	n := 0
 	if seg > 0 {
 		n += putCmsg(oob[n:], unix.SOL_UDP, unix.UDP_SEGMENT, 2, uint32(seg))
 	}
-	if tos != 0 {
+	switch {
+	case tos != 0 && b.v6:
+		n += putCmsg(oob[n:], unix.IPPROTO_IPV6, unix.IPV6_TCLASS, 4, uint32(tos))
+	case tos != 0:
 		n += putCmsg(oob[n:], unix.IPPROTO_IP, unix.IP_TOS, 4, uint32(tos))
 	}
 	if n > 0 {

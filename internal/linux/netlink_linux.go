@@ -31,6 +31,9 @@ type Link struct {
 	// (not tentative) IPv6 ones.
 	Addrs  []netip.Prefix
 	Addrs6 []netip.Prefix
+	// HWAddr is the MAC address (nil for TUN devices): the interface
+	// identifier of `ipv6 address PREFIX eui-64`.
+	HWAddr net.HardwareAddr
 	Stats  LinkStats
 }
 
@@ -77,18 +80,19 @@ func (x *Host) Link(name string) (Link, error) {
 	return describe(l, addrs), nil
 }
 
-// Links reads every interface with its IPv4 addresses: one dump of the
-// links and one of the addresses, whatever their number (an address dump
-// per link made a pass over N tunnels cost O(N^2)).
+// Links reads every interface with its usable addresses of both families:
+// one dump of the links and one of the addresses, whatever their number
+// (an address dump per link made a pass over N tunnels cost O(N^2)).
 func (x *Host) Links() ([]Link, error) {
 	ls, err := x.h.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
-	addrs, err := x.h.AddrList(nil, unix.AF_INET)
+	addrs, err := x.h.AddrList(nil, unix.AF_UNSPEC)
 	if err != nil {
 		return nil, fmt.Errorf("list addresses: %w", err)
 	}
+	addrs = slices.DeleteFunc(addrs, func(a netlink.Addr) bool { return a.Flags&unix.IFA_F_TENTATIVE != 0 })
 	byIndex := make(map[int][]netlink.Addr, len(ls))
 	for _, a := range addrs {
 		byIndex[a.LinkIndex] = append(byIndex[a.LinkIndex], a)
@@ -181,8 +185,8 @@ func (x *Host) SetMTU(name string, mtu int) error {
 	return nil
 }
 
-// SetAddress makes p the interface's only gresec-managed IPv4 address:
-// old (when valid and different) is removed first.
+// SetAddress replaces the gresec-managed address old (when valid and
+// different) with p (when valid), of either family.
 func (x *Host) SetAddress(name string, p, old netip.Prefix) error {
 	l, err := x.h.LinkByName(name)
 	if err != nil {
@@ -198,6 +202,14 @@ func (x *Host) SetAddress(name string, p, old netip.Prefix) error {
 		return nil
 	}
 	a := &netlink.Addr{IPNet: ipnet(p)}
+	if p.Addr().Is6() {
+		// Added, not replaced: a replacement could restart duplicate
+		// address detection of an address still tentative.
+		if err := x.h.AddrAdd(l, a); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("%s: add address %s: %w", name, p, err)
+		}
+		return nil
+	}
 	if p.Bits() == 31 || p.Bits() == 32 {
 		a.Broadcast = nil
 	}
@@ -265,10 +277,11 @@ func (x *Host) DeleteRoute(prefix netip.Prefix, metric int) error {
 	return nil
 }
 
-// OwnRoutes lists the routes of gresec's protocol in the main table.
+// OwnRoutes lists the routes of gresec's protocol in the main table, of
+// both families.
 func (x *Host) OwnRoutes() ([]Route, error) {
 	filter := &netlink.Route{Protocol: RouteProtocol, Table: unix.RT_TABLE_MAIN}
-	rs, err := x.h.RouteListFiltered(unix.AF_INET, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	rs, err := x.h.RouteListFiltered(unix.AF_UNSPEC, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("list routes: %w", err)
 	}
@@ -284,7 +297,7 @@ func (x *Host) OwnRoutes() ([]Route, error) {
 // that did not exit cleanly.
 func (x *Host) FlushRoutes() error {
 	filter := &netlink.Route{Protocol: RouteProtocol, Table: unix.RT_TABLE_MAIN}
-	rs, err := x.h.RouteListFiltered(unix.AF_INET, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	rs, err := x.h.RouteListFiltered(unix.AF_UNSPEC, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return fmt.Errorf("list routes: %w", err)
 	}
@@ -298,7 +311,8 @@ func (x *Host) FlushRoutes() error {
 	return errors.Join(errs...)
 }
 
-// KernelRoute is one IPv4 route of the main table, as `show ip route` lists it.
+// KernelRoute is one route of the main table, as `show ip route` and
+// `show ipv6 route` list it.
 type KernelRoute struct {
 	Prefix   netip.Prefix
 	Protocol int
@@ -315,10 +329,10 @@ type KernelNexthop struct {
 	Device  string
 }
 
-// Routes lists the IPv4 unicast routes of the main table.
+// Routes lists the unicast routes of the main table, IPv4 then IPv6.
 func (x *Host) Routes() ([]KernelRoute, error) {
 	filter := &netlink.Route{Table: unix.RT_TABLE_MAIN}
-	rs, err := x.h.RouteListFiltered(unix.AF_INET, filter, netlink.RT_FILTER_TABLE)
+	rs, err := x.h.RouteListFiltered(unix.AF_UNSPEC, filter, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("list routes: %w", err)
 	}
@@ -335,7 +349,7 @@ func (x *Host) Routes() ([]KernelRoute, error) {
 		}
 		kr := KernelRoute{Protocol: int(r.Protocol), Metric: r.Priority, Scope: int(r.Scope), Linkdown: r.Flags&unix.RTNH_F_LINKDOWN != 0}
 		if r.Dst == nil {
-			kr.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+			kr.Prefix = defaultRoute(r.Family)
 		} else if p, ok := prefixOf(r.Dst); ok {
 			kr.Prefix = p
 		}
@@ -374,6 +388,9 @@ type Lookup struct {
 	// Prefix and Protocol are the matching route's (RTM_F_FIB_MATCH).
 	Prefix   netip.Prefix
 	Protocol int
+	// MTU is the path MTU the kernel holds for dst (learned from Packet
+	// Too Big, or a route's mtu), 0 when none is known.
+	MTU int
 }
 
 // LookupOptions are the selectors of the underlay socket, so that the
@@ -401,7 +418,7 @@ func (x *Host) RouteGet(dst netip.Addr, o LookupOptions) (Lookup, error) {
 		return Lookup{}, nil
 	}
 	r := rs[0]
-	lk := Lookup{Found: true, LinkIndex: r.LinkIndex}
+	lk := Lookup{Found: true, LinkIndex: r.LinkIndex, MTU: r.MTU}
 	if gw, ok := netip.AddrFromSlice(r.Gw); ok {
 		lk.Gateway = gw.Unmap()
 	}
@@ -413,7 +430,7 @@ func (x *Host) RouteGet(dst netip.Addr, o LookupOptions) (Lookup, error) {
 		m := ms[0]
 		lk.Protocol = int(m.Protocol)
 		if m.Dst == nil {
-			lk.Prefix = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+			lk.Prefix = defaultRoute(m.Family)
 		} else if p, ok := prefixOf(m.Dst); ok {
 			lk.Prefix = p
 		}
@@ -421,15 +438,43 @@ func (x *Host) RouteGet(dst netip.Addr, o LookupOptions) (Lookup, error) {
 	return lk, nil
 }
 
+// defaultRoute is the prefix of a route without destination.
+func defaultRoute(family int) netip.Prefix {
+	if family == unix.AF_INET6 {
+		return netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+	}
+	return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+}
+
 // EnableForwarding turns on IPv4 forwarding in this namespace.
 func EnableForwarding() error {
 	return writeSysctl("net/ipv4/ip_forward", "1")
 }
 
+// EnableIPv6Forwarding turns on IPv6 forwarding on every interface of this
+// namespace (`ipv6 unicast-routing`).
+func EnableIPv6Forwarding() error {
+	return writeSysctl("net/ipv6/conf/all/forwarding", "1")
+}
+
+// SetIPv6MTU sets an interface's IPv6 MTU (`ipv6 mtu`), which the kernel
+// keeps at or below the link MTU and resets when that changes.
+func SetIPv6MTU(dev string, mtu int) error {
+	return writeSysctl("net/ipv6/conf/"+dev+"/mtu", fmt.Sprint(mtu))
+}
+
 // IgnoreLinkdownRoutes makes the kernel ignore routes through dev while it
-// has no carrier, as IOS withdraws a down interface's connected route.
+// has no carrier, as IOS withdraws a down interface's connected route;
+// IPv6 the same.
 func IgnoreLinkdownRoutes(dev string) error {
-	return writeSysctl("net/ipv4/conf/"+dev+"/ignore_routes_with_linkdown", "1")
+	if err := writeSysctl("net/ipv4/conf/"+dev+"/ignore_routes_with_linkdown", "1"); err != nil {
+		return err
+	}
+	err := writeSysctl("net/ipv6/conf/"+dev+"/ignore_routes_with_linkdown", "1")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // a kernel without IPv6
+	}
+	return err
 }
 
 func writeSysctl(key, val string) error {

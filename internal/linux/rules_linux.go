@@ -18,7 +18,7 @@ import (
 //	4748: from all fwmark MARK unreachable    (mandatory pins only)
 //
 // The tunnel's underlay sockets carry MARK (SO_MARK), and TABLE holds the
-// /32 to the destination through the chosen interface. A lookup that finds
+// /32 (or /128) to the destination through the chosen interface. A lookup that finds
 // nothing in TABLE falls through to the next rule: the unreachable one
 // (fail closed) or, for preferred, eventually main. Rules and table routes
 // carry RouteProtocol, so that gresec finds and removes exactly its own.
@@ -53,9 +53,20 @@ func ownRule(r netlink.Rule) bool {
 	return r.Protocol == uint8(RouteProtocol) && (r.Priority == pinRulePriority || r.Priority == pinFailClosedPriority)
 }
 
-func pinRule(slot int, failClosed bool) *netlink.Rule {
+// pinFamilies are the address families a pin's rules may be of: the
+// destination's.
+var pinFamilies = []int{unix.AF_INET, unix.AF_INET6}
+
+func familyOf(a netip.Addr) int {
+	if a.Is6() && !a.Is4In6() {
+		return unix.AF_INET6
+	}
+	return unix.AF_INET
+}
+
+func pinRule(slot int, failClosed bool, family int) *netlink.Rule {
 	r := netlink.NewRule()
-	r.Family = unix.AF_INET
+	r.Family = family
 	r.Mark = PinMark(slot)
 	r.Protocol = uint8(RouteProtocol)
 	if failClosed {
@@ -74,7 +85,19 @@ func (x *Host) SetPin(p Pin) error {
 	if p.Slot < 0 || p.Slot >= MaxPins {
 		return fmt.Errorf("route-via slot %d out of range", p.Slot)
 	}
-	rules, err := x.h.RuleList(unix.AF_INET)
+	family := familyOf(p.Dst)
+	for _, f := range pinFamilies {
+		if f == family {
+			continue
+		}
+		// The destination changed family: the slot's other rules go.
+		for _, fc := range []bool{false, true} {
+			if err := x.h.RuleDel(pinRule(p.Slot, fc, f)); err != nil && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("delete rule fwmark %#x: %w", PinMark(p.Slot), err)
+			}
+		}
+	}
+	rules, err := x.h.RuleList(family)
 	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
 		return fmt.Errorf("list rules: %w", err)
 	}
@@ -91,17 +114,17 @@ func (x *Host) SetPin(p Pin) error {
 		}
 	}
 	if !haveLookup {
-		if err := x.h.RuleAdd(pinRule(p.Slot, false)); err != nil {
+		if err := x.h.RuleAdd(pinRule(p.Slot, false, family)); err != nil {
 			return fmt.Errorf("add rule fwmark %#x lookup %d: %w", PinMark(p.Slot), PinTable(p.Slot), err)
 		}
 	}
 	switch {
 	case p.FailClosed && !haveUnreachable:
-		if err := x.h.RuleAdd(pinRule(p.Slot, true)); err != nil {
+		if err := x.h.RuleAdd(pinRule(p.Slot, true, family)); err != nil {
 			return fmt.Errorf("add rule fwmark %#x unreachable: %w", PinMark(p.Slot), err)
 		}
 	case !p.FailClosed && haveUnreachable:
-		if err := x.h.RuleDel(pinRule(p.Slot, true)); err != nil && !errors.Is(err, unix.ENOENT) {
+		if err := x.h.RuleDel(pinRule(p.Slot, true, family)); err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("delete rule fwmark %#x unreachable: %w", PinMark(p.Slot), err)
 		}
 	}
@@ -141,9 +164,11 @@ func (x *Host) setPinTable(p Pin) error {
 // DeletePin removes a slot's rules and table routes.
 func (x *Host) DeletePin(slot int) error {
 	var errs []error
-	for _, fc := range []bool{false, true} {
-		if err := x.h.RuleDel(pinRule(slot, fc)); err != nil && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, fmt.Errorf("delete rule fwmark %#x: %w", PinMark(slot), err))
+	for _, f := range pinFamilies {
+		for _, fc := range []bool{false, true} {
+			if err := x.h.RuleDel(pinRule(slot, fc, f)); err != nil && !errors.Is(err, unix.ENOENT) {
+				errs = append(errs, fmt.Errorf("delete rule fwmark %#x: %w", PinMark(slot), err))
+			}
 		}
 	}
 	routes, err := x.tableRoutes(PinTable(slot))
@@ -161,20 +186,22 @@ func (x *Host) DeletePin(slot int) error {
 // flushPins removes every pin: left-overs of a daemon that did not exit
 // cleanly.
 func (x *Host) flushPins() error {
-	rules, err := x.h.RuleList(unix.AF_INET)
-	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return fmt.Errorf("list rules: %w", err)
-	}
 	var errs []error
-	for i := range rules {
-		if ownRule(rules[i]) {
-			if err := x.h.RuleDel(&rules[i]); err != nil && !errors.Is(err, unix.ENOENT) {
-				errs = append(errs, err)
+	for _, f := range pinFamilies {
+		rules, err := x.h.RuleList(f)
+		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return fmt.Errorf("list rules: %w", err)
+		}
+		for i := range rules {
+			if ownRule(rules[i]) {
+				if err := x.h.RuleDel(&rules[i]); err != nil && !errors.Is(err, unix.ENOENT) {
+					errs = append(errs, err)
+				}
 			}
 		}
 	}
 	filter := &netlink.Route{Protocol: RouteProtocol, Table: unix.RT_TABLE_UNSPEC}
-	rs, err := x.h.RouteListFiltered(unix.AF_INET, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	rs, err := x.h.RouteListFiltered(unix.AF_UNSPEC, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return errors.Join(append(errs, fmt.Errorf("list routes: %w", err))...)
 	}
@@ -196,7 +223,7 @@ type tableRoute struct {
 // tableRoutes lists gresec's routes in one table.
 func (x *Host) tableRoutes(table int) ([]tableRoute, error) {
 	filter := &netlink.Route{Protocol: RouteProtocol, Table: table}
-	rs, err := x.h.RouteListFiltered(unix.AF_INET, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	rs, err := x.h.RouteListFiltered(unix.AF_UNSPEC, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("table %d: list routes: %w", table, err)
 	}

@@ -85,6 +85,10 @@ func CreateTunnelDevice(name string, mtu int) (*TunnelDevice, error) {
 		f.Close()
 		return nil, err
 	}
+	if err := writeSysctl("net/ipv4/conf/"+name+"/accept_local", "1"); err != nil {
+		f.Close()
+		return nil, err
+	}
 	if err := initLink(name, mtu); err != nil {
 		f.Close()
 		return nil, err
@@ -232,6 +236,11 @@ func (d *TunnelDevice) Close() error {
 	}
 	return errors.Join(err, d.light.Close())
 }
+
+// A tunnel device accepts packets from the router's own addresses
+// (accept_local): the ICMP errors the data plane writes into it come from
+// the tunnel's address, and without it the kernel drops them as martians
+// instead of forwarding them to the sender. IPv6 has no such check.
 
 // noIPv6LinkLocal keeps the kernel from giving a new device an IPv6
 // link-local address of its own (addr_gen_mode none), before it goes up.

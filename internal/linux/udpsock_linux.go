@@ -78,7 +78,7 @@ func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, er
 			err := c.Control(func(fd uintptr) {
 				serr = setReusePort(int(fd))
 				if serr == nil {
-					serr = setUnderlaySockopts(int(fd), opts)
+					serr = setUnderlaySockopts(int(fd), opts, peer.Addr().Is6())
 				}
 				// Best effort: without GRO each datagram comes alone.
 				gro = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_GRO, 1) == nil
@@ -86,7 +86,7 @@ func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, er
 			return errors.Join(err, serr)
 		},
 	}
-	c, err := d.DialContext(context.Background(), "udp4", peer.String())
+	c, err := d.DialContext(context.Background(), udpNetwork(peer.Addr()), peer.String())
 	if err != nil {
 		return nil, fmt.Errorf("ESP-in-UDP socket %s -> %s: %w", local, peer, err)
 	}
@@ -102,11 +102,11 @@ func DialUDP(local, peer netip.AddrPort, opts UnderlayOptions) (*UDPUnderlay, er
 		rw:     newReadWaiter(rc),
 		gbuf:   make([][]byte, groMessages),
 		gro:    gro,
-		wb:     newSendBatch(rc, batchSize, 4*batchSize, netip.Addr{}),
+		wb:     newSendBatch(rc, batchSize, 4*batchSize, netip.Addr{}, peer.Addr().Is6()),
 		gsoMax: gsoMaxBytes,
 		runs:   make([][][]byte, batchSize),
 		runTos: make([][]byte, batchSize),
-		fb:     newSendBatch(rc, batchSize, batchSize, netip.Addr{}),
+		fb:     newSendBatch(rc, batchSize, batchSize, netip.Addr{}, peer.Addr().Is6()),
 	}
 	for i := range u.gbuf {
 		u.gbuf[i] = make([]byte, groBufSize)
@@ -275,9 +275,17 @@ func ListenIKE(local netip.AddrPort, mark uint32) (*net.UDPConn, error) {
 		})
 		return errors.Join(err, serr)
 	}}
-	pc, err := lc.ListenPacket(context.Background(), "udp4", local.String())
+	pc, err := lc.ListenPacket(context.Background(), udpNetwork(local.Addr()), local.String())
 	if err != nil {
 		return nil, fmt.Errorf("IKE socket %s: %w", local, err)
 	}
 	return pc.(*net.UDPConn), nil
+}
+
+// udpNetwork is the network of a UDP socket of a's family.
+func udpNetwork(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		return "udp6"
+	}
+	return "udp4"
 }

@@ -3,11 +3,14 @@ package linux
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"testing"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/gresec/gresec/internal/packet"
 )
@@ -353,5 +356,84 @@ func TestUDPUnderlayHandsOverRunsAcrossCalls(t *testing.T) {
 	}
 	if calls < len(frames)/len(pkts) {
 		t.Errorf("%d calls for %d datagrams in batches of %d", calls, len(frames), len(pkts))
+	}
+}
+
+// TestUnderlaysOverIPv6: a raw IPv6 socket hands over GRE with its sender
+// (a raw IPv6 socket gives no header), room in front for the data plane,
+// and sends with a traffic class; an ESP-in-UDP socket over IPv6 moves
+// datagrams both ways with a traffic class too.
+func TestUnderlaysOverIPv6(t *testing.T) {
+	a6, b6 := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
+	far := netip.MustParseAddr("2001:db8:9::1") // routed into lo with mtu 1300
+	var ra, rb *RawSocket
+	var ua, ub *UDPUnderlay
+	inNewNetns(t, func() error {
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		for _, a := range []netip.Addr{a6, b6} {
+			if err := netlink.AddrAdd(lo, &netlink.Addr{IPNet: ipnet(netip.PrefixFrom(a, 128)), Flags: unix.IFA_F_NODAD}); err != nil {
+				return err
+			}
+		}
+		_, dst, _ := net.ParseCIDR(far.String() + "/128")
+		if err := netlink.RouteAdd(&netlink.Route{Dst: dst, LinkIndex: lo.Attrs().Index, MTU: 1300}); err != nil {
+			return err
+		}
+		if ra, err = ListenRaw(47, a6, UnderlayOptions{}); err != nil {
+			return err
+		}
+		if rb, err = ListenRaw(47, b6, UnderlayOptions{}); err != nil {
+			return err
+		}
+		if ua, err = DialUDP(netip.AddrPortFrom(a6, 4500), netip.AddrPortFrom(b6, 4500), UnderlayOptions{}); err != nil {
+			return err
+		}
+		ub, err = DialUDP(netip.AddrPortFrom(b6, 4500), netip.AddrPortFrom(a6, 4500), UnderlayOptions{})
+		return err
+	})
+	defer ra.Close()
+	defer rb.Close()
+	defer ua.Close()
+	defer ub.Close()
+	frames := espFrames(3, 100, 50)
+	if n, err := ra.To(b6).WriteBatch(frames, []byte{0xb8, 0, 0x20}); err != nil || n != 3 {
+		t.Fatalf("raw IPv6 write: %d %v", n, err)
+	}
+	pkts := packets(8)
+	for i := 0; i < len(frames); {
+		n, err := rb.ReadBatch(pkts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkts[:n] {
+			if p.Src.Addr() != a6 || !bytes.Equal(p.Payload, frames[i]) {
+				t.Errorf("datagram %d from %v: %x; want from %v: %x", i, p.Src, p.Payload, a6, frames[i])
+			}
+			if off := cap(p.Buf) - cap(p.Payload); off < 16 {
+				t.Errorf("datagram %d at offset %d: no room in front for the overlay's header", i, off)
+			}
+			i++
+		}
+	}
+	// A send above the path MTU (a route with mtu 1300) is refused, not
+	// fragmented, and the socket learns the path MTU from the kernel.
+	big := make([]byte, 1400)
+	if n, err := ra.To(far).WriteBatch([][]byte{big}, nil); n != 0 || !errors.Is(err, unix.EMSGSIZE) {
+		t.Errorf("1400 bytes over a 1300-byte path: sent %d, %v; want EMSGSIZE", n, err)
+	}
+	if got := ra.PathMTU(far); got != 1300 {
+		t.Errorf("PathMTU = %d, want 1300", got)
+	}
+	if n, err := ua.WriteBatch(frames, []byte{0xb8, 0, 0x20}); err != nil || n != 3 {
+		t.Fatalf("UDP over IPv6 write: %d %v", n, err)
+	}
+	got := readAll(t, ub, packets(8), 3)
+	for i := range frames {
+		if !bytes.Equal(got[i], frames[i]) {
+			t.Errorf("UDP datagram %d: %x, want %x", i, got[i], frames[i])
+		}
 	}
 }

@@ -40,6 +40,10 @@ func (w *readWaiter) ready(fd uintptr) bool {
 	return n > 0
 }
 
+// sawError reports whether the last wait ended on an error condition
+// (POLLERR: a socket error or a report in the error queue).
+func (w *readWaiter) sawError() bool { return w.pfd[0].Revents&unix.POLLERR != 0 }
+
 // wait blocks until the descriptor is readable or closed (net.ErrClosed or
 // os.ErrClosed). Not safe for concurrent use: one reading goroutine.
 func (w *readWaiter) wait() error {

@@ -6,7 +6,6 @@ import (
 	"github.com/gresec/gresec/internal/dataplane"
 	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/ike"
-	"github.com/gresec/gresec/internal/packet"
 )
 
 // ipsecSAs builds `show crypto ipsec sa [interface NAME]`.
@@ -104,9 +103,9 @@ func (r *Router) protectionSuite(it *iface) (suite esp.Suite, tunnelMode, udp bo
 }
 
 // overhead is the exact range of bytes a tunnel adds to an inner packet:
-// outer IPv4 and GRE with its options, and when protected the ESP header,
-// IV, padding (0 to block size - 1), trailer and ICV, an IPv4 header in
-// ESP tunnel mode, and UDP with NAT traversal.
+// the outer IP header and GRE with its options, and when protected the ESP
+// header, IV, padding (0 to block size - 1), trailer and ICV, another IP
+// header in ESP tunnel mode, and UDP with NAT traversal.
 func (r *Router) overhead(it *iface) (lo, hi int) {
 	n := overhead(it.cfg.Tunnel)
 	if it.cfg.Tunnel.ProtectionProfile == "" {
@@ -117,7 +116,7 @@ func (r *Router) overhead(it *iface) (lo, hi int) {
 		return n, n
 	}
 	if tunnelMode {
-		n += packet.IPv4HeaderLen
+		n += outerHeaderLen(it.cfg.Tunnel)
 	}
 	if udp {
 		n += esp.UDPEncapLen
@@ -126,8 +125,12 @@ func (r *Router) overhead(it *iface) (lo, hi int) {
 	return hi - (suite.BlockSize() - 1), hi
 }
 
-// transportMTU is the MTU of the interface the underlay leaves by.
+// transportMTU is the MTU of the interface the underlay leaves by, or over
+// IPv6 the path MTU when the kernel learned a smaller one.
 func (r *Router) transportMTU(it *iface) int {
+	if pm := r.pathMTU6(it); pm > 0 {
+		return pm // the path's, learned from Packet Too Big
+	}
 	if it.lookup.Found {
 		if l, ok := r.hs.link(it.lookup.Device); ok {
 			return l.MTU

@@ -34,7 +34,11 @@ type fakeHost struct {
 	// pinLog is every SetPin call, in order.
 	pinLog         []linux.Pin
 	ignoreLinkdown map[string]bool
-	forwarding     bool
+	// pathMTU is what lookups say of a destination's path MTU (Packet
+	// Too Big learned).
+	pathMTU     map[netip.Addr]int
+	forwarding  bool
+	forwarding6 bool
 	// files are what ReadFile finds, by path.
 	files map[string][]byte
 	// gets counts RouteGet calls; getDsts lists their destinations.
@@ -53,6 +57,8 @@ type fakeLink struct {
 	index          int
 	admin, carrier bool
 	mtu            int
+	mtu6           int // 0: mtu
+	mac            net.HardwareAddr
 	v4, v6         []netip.Prefix
 	// created is set on the devices the router created.
 	created bool
@@ -64,7 +70,7 @@ func (l *fakeLink) up() bool { return l.admin && l.carrier }
 
 // describe is the link as linux.Link, with its addresses or without.
 func (l *fakeLink) describe(addrs bool) linux.Link {
-	out := linux.Link{Name: l.name, Index: l.index, AdminUp: l.admin, OperUp: l.up(), MTU: l.mtu}
+	out := linux.Link{Name: l.name, Index: l.index, AdminUp: l.admin, OperUp: l.up(), MTU: l.mtu, HWAddr: l.mac}
 	if addrs {
 		out.Addrs, out.Addrs6 = slices.Clone(l.v4), slices.Clone(l.v6)
 	}
@@ -102,8 +108,16 @@ func newFakeHost() *fakeHost {
 		own:            map[ownKey]linux.Route{},
 		pins:           map[int]linux.Pin{},
 		ignoreLinkdown: map[string]bool{},
+		pathMTU:        map[netip.Addr]int{},
 		files:          map[string][]byte{},
 	}
+}
+
+// setPathMTU makes lookups of dst report a path MTU (0: none).
+func (h *fakeHost) setPathMTU(dst string, mtu int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pathMTU[netip.MustParseAddr(dst)] = mtu
 }
 
 var _ Host = (*fakeHost)(nil)
@@ -195,6 +209,28 @@ func (h *fakeHost) linkState(name string) (linux.Link, bool) {
 		return linux.Link{}, false
 	}
 	return l.describe(true), true
+}
+
+// ipv6MTU is a link's IPv6 MTU.
+func (h *fakeHost) ipv6MTU(name string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := h.mustLink(name)
+	if l.mtu6 == 0 {
+		return l.mtu
+	}
+	return l.mtu6
+}
+
+// setMAC gives a physical link a MAC address.
+func (h *fakeHost) setMAC(name, mac string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	hw, err := net.ParseMAC(mac)
+	if err != nil {
+		panic(err)
+	}
+	h.mustLink(name).mac = hw
 }
 
 // pinCalls returns every SetPin call so far.
@@ -315,16 +351,16 @@ func (h *fakeHost) delAddrLocked(l *fakeLink, p netip.Prefix) {
 	h.emit(linux.Event{Kind: linux.EventAddrGone, Index: l.index, Prefix: p})
 }
 
-// connected lists the connected routes: the IPv4 prefixes (shorter than
-// /32, as Linux adds them) of the links that are up.
+// connected lists the connected routes: the prefixes (shorter than /32
+// or /128, as Linux adds them) of the links that are up.
 func (h *fakeHost) connected() []fakeRoute {
 	var out []fakeRoute
 	for _, l := range h.links {
 		if !l.up() {
 			continue
 		}
-		for _, p := range l.v4 {
-			if p.Bits() < 32 {
+		for _, p := range append(slices.Clone(l.v4), l.v6...) {
+			if p.Bits() < p.Addr().BitLen() {
 				out = append(out, fakeRoute{prefix: p.Masked(), proto: protoKernel, nexthops: []fakeNexthop{{dev: l.name}}})
 			}
 		}
@@ -541,7 +577,7 @@ func (h *fakeHost) RouteGet(dst netip.Addr, o linux.LookupOptions) (linux.Lookup
 			for _, nh := range p.Nexthops {
 				if l := h.byIndex(nh.LinkIndex); l != nil && l.up() {
 					return linux.Lookup{Found: true, LinkIndex: l.index, Device: l.name, Gateway: nh.Gateway,
-						Prefix: netip.PrefixFrom(dst, 32), Protocol: int(linux.RouteProtocol)}, nil
+						Prefix: netip.PrefixFrom(dst, dst.BitLen()), Protocol: int(linux.RouteProtocol)}, nil
 				}
 			}
 			if p.FailClosed {
@@ -572,7 +608,7 @@ func (h *fakeHost) RouteGet(dst netip.Addr, o linux.LookupOptions) (linux.Lookup
 		return linux.Lookup{}, nil
 	}
 	return linux.Lookup{Found: true, LinkIndex: bestLink.index, Device: bestLink.name, Gateway: bestNH.gw,
-		Prefix: best.prefix, Protocol: best.proto}, nil
+		Prefix: best.prefix, Protocol: best.proto, MTU: h.pathMTU[dst]}, nil
 }
 
 func (h *fakeHost) SetUp(name string, up bool) error {
@@ -599,9 +635,30 @@ func (h *fakeHost) SetMTU(name string, mtu int) error {
 		return err
 	}
 	if l.mtu != mtu {
-		l.mtu = mtu
+		l.mtu, l.mtu6 = mtu, 0 // as Linux, the IPv6 MTU follows
 		h.emit(linux.Event{Kind: linux.EventLink, Link: l.describe(false)})
 	}
+	return nil
+}
+
+func (h *fakeHost) SetIPv6MTU(name string, mtu int) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l, err := h.link(name)
+	if err != nil {
+		return err
+	}
+	if mtu > l.mtu {
+		return fmt.Errorf("%s: ipv6 mtu %d: invalid argument", name, mtu)
+	}
+	l.mtu6 = mtu
+	return nil
+}
+
+func (h *fakeHost) EnableIPv6Forwarding() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.forwarding6 = true
 	return nil
 }
 
@@ -751,7 +808,7 @@ func (h *fakeHost) CreateLoopbackDevice(name string) (io.Closer, error) {
 	return &fakeLoopback{h: h, name: name}, nil
 }
 
-func (h *fakeHost) ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions) (RawSocket, error) {
+func (h *fakeHost) ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions, _ RawHooks) (RawSocket, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := &fakeRaw{Underlay: dataplanetest.NewUnderlay(64), proto: proto, src: src, opts: opts}
@@ -845,9 +902,27 @@ type fakeRaw struct {
 	proto int
 	src   netip.Addr
 	opts  linux.UnderlayOptions
+	mu    sync.Mutex
+	pmtu  map[netip.Addr]int
 }
 
 func (s *fakeRaw) To(netip.Addr) dataplane.Writer { return rawSender{s.Underlay} }
+
+func (s *fakeRaw) PathMTU(dst netip.Addr) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pmtu[dst]
+}
+
+// setPathMTU makes the socket report a path MTU to dst.
+func (s *fakeRaw) setPathMTU(dst string, mtu int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pmtu == nil {
+		s.pmtu = map[netip.Addr]int{}
+	}
+	s.pmtu[netip.MustParseAddr(dst)] = mtu
+}
 
 type rawSender struct{ u *dataplanetest.Underlay }
 

@@ -28,7 +28,7 @@ type Host interface {
 	Link(name string) (linux.Link, error)
 	Links() ([]linux.Link, error)
 	LinkExists(name string) bool
-	// Routes lists the main table's IPv4 routes.
+	// Routes lists the main table's routes of both families.
 	Routes() ([]linux.KernelRoute, error)
 	// RouteGet asks how a packet to dst with the options' selectors would
 	// be routed.
@@ -36,14 +36,20 @@ type Host interface {
 
 	SetUp(name string, up bool) error
 	SetMTU(name string, mtu int) error
-	// SetAddress replaces old (if valid) with p (if valid) on a link.
+	// SetIPv6MTU sets a link's IPv6 MTU (at most its MTU).
+	SetIPv6MTU(name string, mtu int) error
+	// SetAddress replaces old (if valid) with p (if valid) on a link; either
+	// family.
 	SetAddress(name string, p, old netip.Prefix) error
 	EnableForwarding() error
+	// EnableIPv6Forwarding is `ipv6 unicast-routing`.
+	EnableIPv6Forwarding() error
 	// IgnoreLinkdownRoutes keeps a link's routes out of use while its
 	// carrier is off.
 	IgnoreLinkdownRoutes(dev string) error
 
-	// Routes gresec installs (its protocol tells them apart).
+	// Routes gresec installs, of both families (its protocol tells them
+	// apart).
 	OwnRoutes() ([]linux.Route, error)
 	ReplaceRoute(rt linux.Route) error
 	DeleteRoute(prefix netip.Prefix, metric int) error
@@ -57,7 +63,7 @@ type Host interface {
 	CreateLoopbackDevice(name string) (io.Closer, error)
 	// ListenRaw opens the raw socket of one IP protocol (47 or 50) from
 	// one source address, shared by the tunnels from it.
-	ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions) (RawSocket, error)
+	ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions, h RawHooks) (RawSocket, error)
 	// DialUDP opens the ESP-in-UDP socket from local to peer.
 	DialUDP(local, peer netip.AddrPort, opts linux.UnderlayOptions, h UDPHooks) (UDPSocket, error)
 	// ListenIKE opens an IKE socket (UDP 500 or 4500).
@@ -85,12 +91,22 @@ type RawSocket interface {
 	dataplane.Reader
 	dataplane.Waiter
 	To(dst netip.Addr) dataplane.Writer
+	// PathMTU is the path MTU to dst that the socket learned (an IPv6
+	// socket, from Packet Too Big), or 0.
+	PathMTU(dst netip.Addr) int
 }
 
 // UDPSocket is a connected ESP-in-UDP socket.
 type UDPSocket interface {
 	dataplane.Underlay
 	dataplane.Waiter
+}
+
+// RawHooks are what a raw socket tells the router.
+type RawHooks struct {
+	// OnPathMTU hears of a path MTU to dst the socket learned (an IPv6
+	// socket, from a Packet Too Big of the path).
+	OnPathMTU func(dst netip.Addr)
 }
 
 // UDPHooks are what a UDP socket tells the router.

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
@@ -33,6 +34,15 @@ func (h *linuxHost) Watch(ctx context.Context, events chan<- linux.Event) error 
 
 func (h *linuxHost) EnableForwarding() error { return linux.EnableForwarding() }
 
+func (h *linuxHost) EnableIPv6Forwarding() error { return linux.EnableIPv6Forwarding() }
+
+func (h *linuxHost) SetIPv6MTU(name string, mtu int) error {
+	if err := linux.SetIPv6MTU(name, mtu); err != nil {
+		return fmt.Errorf("%s: ipv6 mtu %d: %w", name, mtu, err)
+	}
+	return nil
+}
+
 func (h *linuxHost) IgnoreLinkdownRoutes(dev string) error { return linux.IgnoreLinkdownRoutes(dev) }
 
 func (h *linuxHost) CreateTunnelDevice(name string, mtu int) (TunnelDevice, error) {
@@ -43,10 +53,13 @@ func (h *linuxHost) CreateLoopbackDevice(name string) (io.Closer, error) {
 	return linux.CreateLoopbackDevice(name)
 }
 
-func (h *linuxHost) ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions) (RawSocket, error) {
+func (h *linuxHost) ListenRaw(proto int, src netip.Addr, opts linux.UnderlayOptions, hooks RawHooks) (RawSocket, error) {
 	s, err := linux.ListenRaw(proto, src, opts)
 	if err != nil {
 		return nil, err
+	}
+	if hooks.OnPathMTU != nil {
+		s.OnPathMTU = func(dst netip.Addr, _ int) { hooks.OnPathMTU(dst) }
 	}
 	return rawSocket{s}, nil
 }

@@ -32,8 +32,10 @@ type iface struct {
 	tun  TunnelDevice
 	dp   *dataplane.Tunnel
 
-	// addr is the address gresec put on the interface (to remove it later).
-	addr netip.Prefix
+	// addr is the address gresec put on the interface (to remove it later);
+	// addrs6 the IPv6 ones, the link-local first.
+	addr   netip.Prefix
+	addrs6 []netip.Prefix
 	// warned remembers the last problem logged, so it is logged once.
 	warned string
 	// adminShutdown is the shutdown state last applied (when adminApplied).
@@ -53,6 +55,8 @@ type iface struct {
 	viaTunnel  string
 	srcProblem string
 	mtu        int
+	// mtu6 is the tunnel's IPv6 MTU as the host has it.
+	mtu6 int
 	// pin is the policy routing installed for `tunnel route-via` (nil
 	// without it); its slot gives the underlay sockets' mark.
 	pin *linux.Pin
@@ -102,6 +106,13 @@ func (r *Router) reconcileLocked(now time.Time) {
 			r.log.Warn(err.Error())
 		}
 		r.fwd = true
+	}
+	if !r.fwd6 && r.cfg.IPv6UnicastRouting {
+		// As on IOS, nothing turns it off again but a restart.
+		if err := r.host.EnableIPv6Forwarding(); err != nil {
+			r.log.Warn(err.Error())
+		}
+		r.fwd6 = true
 	}
 	// Devices are created a batch per pass, so that the show commands
 	// are answered while a hub of thousands of tunnels starts.
@@ -211,6 +222,16 @@ func (r *Router) ensureInterface(it *iface) error {
 		it.addr = ic.Address
 		changed = true
 	}
+	if c, err := r.applyIPv6(it); err != nil {
+		return err
+	} else if c {
+		changed = true
+	}
+	if ic.Kind == config.Tunnel {
+		if err := r.applyIPv6MTU(it); err != nil {
+			return err
+		}
+	}
 	// The admin state is applied when the configuration sets or changes
 	// it, not enforced on every pass: an operator's `ip link set down` on
 	// a physical interface is a failure to react to, not to undo.
@@ -233,15 +254,24 @@ func tunnelMTU(tc *config.TunnelConfig, underlayMTU int) int {
 	return underlayMTU - overhead(tc)
 }
 
-// overhead is the GRE overhead of a tunnel's packets.
+// overhead is the GRE overhead of a tunnel's packets: the outer IP header
+// of the underlay's family and GRE.
 func overhead(tc *config.TunnelConfig) int {
 	h := gre.Header{HasKey: tc.HasKey, HasSeq: tc.Sequence, HasChecksum: tc.Checksum}
-	return packet.IPv4HeaderLen + h.Len()
+	return outerHeaderLen(tc) + h.Len()
+}
+
+// outerHeaderLen is the length of the underlay's IP header.
+func outerHeaderLen(tc *config.TunnelConfig) int {
+	if tc.Mode == config.ModeGREIPv6 {
+		return packet.IPv6HeaderLen
+	}
+	return packet.IPv4HeaderLen
 }
 
 func (r *Router) tunnelParams(it *iface) dataplane.Params {
 	tc := it.cfg.Tunnel
-	return dataplane.Params{
+	p := dataplane.Params{
 		Name:        it.cfg.Name,
 		Local:       it.src,
 		Remote:      tc.Destination,
@@ -250,11 +280,57 @@ func (r *Router) tunnelParams(it *iface) dataplane.Params {
 		Sequence:    tc.Sequence,
 		Checksum:    tc.Checksum,
 		MTU:         it.mtu,
+		MTU6:        tunnelIPv6MTU(tc, 1500, it.mtu),
 		AdjustMSS:   tc.AdjustMSS,
+		AdjustMSS6:  tc.IPv6AdjustMSS,
 		Protected:   tc.ProtectionProfile != "",
 		ICMPSource:  it.cfg.Address.Addr(),
-		ICMPSource6: r.hs.ipv6Source(),
+		ICMPSource6: r.icmpSource6(it.cfg),
 	}
+	if pm := r.pathMTU6(it); pm > 0 {
+		// An IPv6 underlay never fragments: what the path carries, less
+		// the most the tunnel adds, is the most an inner packet may be;
+		// larger ones get Packet Too Big or fragmentation needed.
+		_, hi := r.overhead(it)
+		p.MTU = min(p.MTU, pm-hi)
+		p.MTU6 = min(p.MTU6, pm-hi)
+	}
+	return p
+}
+
+// pathMTU6 is the path MTU of an IPv6 underlay, when the kernel learned
+// one below the link's: from the lookup of the destination, or from the
+// tunnel's socket (whose report follows the very path its packets take,
+// where a lookup may hash onto another of several equal-cost paths); the
+// smaller. 0: none, or an IPv4 underlay (whose outer packets may be
+// fragmented).
+func (r *Router) pathMTU6(it *iface) int {
+	tc := it.cfg.Tunnel
+	if tc.Mode != config.ModeGREIPv6 {
+		return 0
+	}
+	pm := it.lookup.MTU
+	port := it.grePort
+	if tc.ProtectionProfile != "" {
+		port = it.espPort
+	}
+	if sh := r.ports[port]; sh != nil && sh.raw != nil {
+		if s := sh.raw.PathMTU(tc.Destination); s > 0 && (pm == 0 || s < pm) {
+			pm = s
+		}
+	}
+	return pm
+}
+
+// icmpSource6 is where a tunnel's ICMPv6 errors come from: its own first
+// global address, as IOS answers from the interface, else the router's.
+func (r *Router) icmpSource6(ic *config.Interface) netip.Addr {
+	for _, a := range ic.IPv6Addresses {
+		if !a.EUI64 {
+			return a.Prefix.Addr()
+		}
+	}
+	return r.hs.ipv6Source()
 }
 
 func (r *Router) ensureTunnel(it *iface) error {
@@ -273,12 +349,13 @@ func (r *Router) ensureTunnel(it *iface) error {
 		if err := dev.SetCarrier(false); err != nil {
 			return fmt.Errorf("%s: %w", it.cfg.Name, err)
 		}
-		it.mtu = mtu
+		it.mtu, it.mtu6 = mtu, mtu
 		name := it.cfg.Name
 		it.dp = dataplane.New(dev, r.tunnelParams(it), dataplane.Env{
 			Buffers:        r.bufs,
 			KeepaliveReply: func() { r.keepaliveReply(name) },
 			SoftLimit:      func() { r.softLimit(name) },
+			PathMTU:        func() { r.pathMTU(name) },
 		}, r.log.With("interface", name))
 		it.lp = lineproto.Machine{}
 		it.dp.Start()
@@ -288,7 +365,7 @@ func (r *Router) ensureTunnel(it *iface) error {
 		if err := r.host.SetMTU(it.cfg.Name, mtu); err != nil {
 			return err
 		}
-		it.mtu = mtu
+		it.mtu, it.mtu6 = mtu, mtu // the kernel resets the IPv6 MTU
 	}
 	switch {
 	case tc.Keepalive == nil:
@@ -302,10 +379,6 @@ func (r *Router) ensureTunnel(it *iface) error {
 // resolveSource finds the tunnel's source address, or says why it has none.
 func (r *Router) resolveSource(it *iface) (netip.Addr, string) {
 	tc := it.cfg.Tunnel
-	if tc.Mode == config.ModeGREIPv6 {
-		// The configuration language has it; the data plane does not yet.
-		return netip.Addr{}, "tunnel mode gre ipv6: GRE over an IPv6 underlay is not implemented yet"
-	}
 	if tc.SourceInterface != "" {
 		l, ok := r.hs.link(tc.SourceInterface)
 		switch {
@@ -313,7 +386,18 @@ func (r *Router) resolveSource(it *iface) (netip.Addr, string) {
 			return netip.Addr{}, fmt.Sprintf("tunnel source %s does not exist", tc.SourceInterface)
 		case !l.AdminUp || !l.OperUp:
 			return netip.Addr{}, fmt.Sprintf("tunnel source %s is down", tc.SourceInterface)
-		case len(l.Addrs) == 0:
+		}
+		if tc.Mode == config.ModeGREIPv6 {
+			// As IOS: the source interface's first global IPv6 address
+			// (a link-local one reaches no remote peer).
+			for _, p := range l.Addrs6 {
+				if !p.Addr().IsLinkLocalUnicast() {
+					return p.Addr(), ""
+				}
+			}
+			return netip.Addr{}, fmt.Sprintf("tunnel source %s has no global IPv6 address", tc.SourceInterface)
+		}
+		if len(l.Addrs) == 0 {
 			return netip.Addr{}, fmt.Sprintf("tunnel source %s has no IP address", tc.SourceInterface)
 		}
 		return l.Addrs[0].Addr(), ""
@@ -469,7 +553,11 @@ func (r *Router) evaluateTunnel(now time.Time, it *iface) {
 
 	in := lineproto.Inputs{AdminDown: it.cfg.Shutdown, SourceProblem: srcProblem}
 	if srcProblem == "" && !it.cfg.Shutdown {
+		pathMTU := r.pathMTU6(it)
 		in.DestProblem, in.Recursion = r.resolveDestination(it)
+		if r.pathMTU6(it) != pathMTU {
+			it.dp.SetParams(r.tunnelParams(it))
+		}
 		if pinProblem != "" && tc.RouteVia != nil && tc.RouteVia.Mandatory {
 			// Without its rules a mandatory pin cannot fail closed.
 			in.DestProblem, in.Recursion = pinProblem, ""
@@ -669,6 +757,13 @@ func (r *Router) release(it *iface) []io.Closer {
 	if it.cfg.Kind == config.Physical && it.addr.IsValid() {
 		if err := r.host.SetAddress(name, netip.Prefix{}, it.addr); err != nil {
 			r.log.Warn(err.Error())
+		}
+	}
+	if it.cfg.Kind == config.Physical {
+		for _, p := range it.addrs6 {
+			if err := r.host.SetAddress(name, netip.Prefix{}, p); err != nil {
+				r.log.Warn(err.Error())
+			}
 		}
 	}
 	r.unpin(it)

@@ -150,7 +150,7 @@ func (r *Router) openPort(it *iface, key portKey) (*portShare, error) {
 		sh.udp = u
 		sh.port = dataplane.NewUDPPort(u, r.bufs, sh.onUnknownSPI(r), r.ikeControl(local), log)
 	default:
-		s, err := r.host.ListenRaw(proto, key.src, key.opts)
+		s, err := r.host.ListenRaw(proto, key.src, key.opts, RawHooks{OnPathMTU: r.pathMTUTo})
 		if err != nil {
 			return nil, err
 		}

@@ -295,11 +295,16 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 }
 
 // keylogSA appends the SA pair to the --keylog file in the format of
-// Wireshark's esp_sa table, one line per direction.
+// Wireshark's esp_sa table, one line per direction, of the underlay's
+// family (Wireshark looks IPv6 ESP up among the IPv6 entries only).
 func (r *Router) keylogSA(it *iface, s PairSpec) {
+	family := "IPv4"
+	if it.cfg.Tunnel.Mode == config.ModeGREIPv6 {
+		family = "IPv6"
+	}
 	line := func(spi uint32, enc, auth []byte) string {
-		return fmt.Sprintf("\"IPv4\",\"*\",\"*\",\"0x%08x\",\"%s\",\"0x%x\",\"%s\",\"0x%x\"",
-			spi, s.Suite.WiresharkEncryption(), enc, s.Suite.WiresharkAuthentication(), auth)
+		return fmt.Sprintf("\"%s\",\"*\",\"*\",\"0x%08x\",\"%s\",\"0x%x\",\"%s\",\"0x%x\"",
+			family, spi, s.Suite.WiresharkEncryption(), enc, s.Suite.WiresharkAuthentication(), auth)
 	}
 	r.keylog(line(s.OutSPI, s.OutEncKey, s.OutAuthKey), line(s.InSPI, s.InEncKey, s.InAuthKey))
 }

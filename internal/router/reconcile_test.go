@@ -865,19 +865,6 @@ func TestTunnelInTunnel(t *testing.T) {
 	tr.wantUp("Tunnel1")
 }
 
-// TestGREOverIPv6NotYet: the configuration language accepts `tunnel mode
-// gre ipv6`, the data plane does not carry it yet: the tunnel stays down
-// and says so, and no socket is opened for it.
-func TestGREOverIPv6NotYet(t *testing.T) {
-	h := physicalHost()
-	tr := startRouter(t, h, "hostname hub\n!\ninterface Loopback0\n ip address 203.0.113.1 255.255.255.255\n ipv6 address 2001:db8:ffff::1/128\n!\n"+
-		"interface Tunnel0\n ip address 10.0.0.1 255.255.255.252\n tunnel mode gre ipv6\n tunnel source Loopback0\n tunnel destination 2001:db8:ffff::2\n!\n")
-	tr.wantDown("Tunnel0", "not implemented yet")
-	if raws := h.openRaws(); len(raws) != 0 {
-		t.Errorf("%d raw sockets opened for a tunnel that cannot run", len(raws))
-	}
-}
-
 // TestProtectedTunnelIKEv2: a profile with `set ikev2-profile` is
 // negotiated with IKEv2: the first message to the peer is an IKEv2
 // IKE_SA_INIT; answers of either version reach their engine.

@@ -82,6 +82,7 @@ type Router struct {
 	ifs      map[string]*iface // by canonical name, for configured interfaces
 	routes   map[netip.Prefix]linux.Route
 	fwd      bool
+	fwd6     bool     // IPv6 forwarding is on (`ipv6 unicast-routing`)
 	ike      *ikeSide // nil while no tunnel is protected
 	ports    map[portKey]*portShare
 	// bufs pools the read batches of every tunnel and port.
@@ -97,6 +98,11 @@ type Router struct {
 	// kaIn carries the names of tunnels that got a keepalive reply; softIn
 	// those whose SAs reached a soft limit.
 	kaIn, softIn chan string
+	// mtuIn carries the names of tunnels whose underlay refused a packet
+	// as too big for the path; mtuDst the destinations a socket learned a
+	// path MTU to.
+	mtuIn  chan string
+	mtuDst chan netip.Addr
 	// keyLog is the open --keylog file (nil without one).
 	keyLog *os.File
 }
@@ -129,6 +135,8 @@ func New(cfg *config.Config, opts Options) (*Router, error) {
 		ikeIn:  make(chan ike.Datagram, 256),
 		kaIn:   make(chan string, 64),
 		softIn: make(chan string, 64),
+		mtuIn:  make(chan string, 64),
+		mtuDst: make(chan netip.Addr, 64),
 	}
 	r.cfg = cfg
 	if opts.KeyLog != "" {
@@ -212,6 +220,19 @@ func (r *Router) Run(ctx context.Context) error {
 			r.keepaliveReplyLocked(name)
 			r.mu.Unlock()
 			continue
+		case name := <-r.mtuIn:
+			// Evaluated in this pass: the lookup brings the path MTU.
+			r.mu.Lock()
+			r.dirty[name] = true
+			r.mu.Unlock()
+		case dst := <-r.mtuDst:
+			r.mu.Lock()
+			for name, it := range r.ifs {
+				if it.cfg.Kind == config.Tunnel && it.cfg.Tunnel.Destination == dst {
+					r.dirty[name] = true
+				}
+			}
+			r.mu.Unlock()
 		case name := <-r.softIn:
 			r.mu.Lock()
 			if it := r.ifs[name]; it != nil && it.dp != nil {
@@ -303,6 +324,24 @@ func (r *Router) keepaliveReply(name string) {
 func (r *Router) softLimit(name string) {
 	select {
 	case r.softIn <- name:
+	default:
+	}
+}
+
+// pathMTU tells the main loop that a tunnel's underlay refused a packet
+// above the path MTU. It runs on a data plane goroutine and never blocks.
+func (r *Router) pathMTU(name string) {
+	select {
+	case r.mtuIn <- name:
+	default:
+	}
+}
+
+// pathMTUTo tells the main loop that a socket learned the path MTU to
+// dst. It runs on a socket's reading goroutine and never blocks.
+func (r *Router) pathMTUTo(dst netip.Addr) {
+	select {
+	case r.mtuDst <- dst:
 	default:
 	}
 }

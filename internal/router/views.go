@@ -1,9 +1,11 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -41,10 +43,12 @@ func (r *Router) show(args []string) api.Response {
 	case "running-config":
 		return api.Response{Data: api.RunningConfig{Text: r.cfg.Format(config.FormatOptions{MaskKeys: true})}}
 	case "ip route":
-		return api.Response{Data: r.routeTable()}
+		return api.Response{Data: r.routeTable(false)}
+	case "ipv6 route":
+		return api.Response{Data: r.routeTable(true)}
 	case "interfaces":
 		return api.Response{Data: api.Interfaces{Interfaces: r.interfaces("")}}
-	case "ip interface brief":
+	case "ip interface brief", "ipv6 interface brief":
 		return api.Response{Data: api.Interfaces{Interfaces: r.brief()}}
 	case "crypto ipsec sa":
 		return api.Response{Data: r.ipsecSAs("")}
@@ -113,6 +117,7 @@ func (r *Router) linkStatus(l linux.Link) api.Interface {
 	if len(l.Addrs) > 0 {
 		ai.Address = l.Addrs[0].String()
 	}
+	r.ipv6Status(l, &ai)
 	ai.Status, ai.LineProtocol = "up", "up"
 	if !l.AdminUp {
 		ai.Status, ai.LineProtocol, ai.DownReason = "administratively down", "down", "shutdown"
@@ -165,11 +170,12 @@ func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
 	t := &api.Tunnel{
 		SourceInterface: tc.SourceInterface,
 		Destination:     tc.Destination.String(),
-		Mode:            "gre",
+		Mode:            tunnelModeName(tc.Mode),
 		Sequencing:      tc.Sequence,
 		Checksumming:    tc.Checksum,
 		Protection:      tc.ProtectionProfile,
 		AdjustMSS:       tc.AdjustMSS,
+		AdjustMSS6:      tc.IPv6AdjustMSS,
 		HoldDown:        int(tc.RecursionHoldDown.Seconds()),
 	}
 	if it.src.IsValid() {
@@ -213,18 +219,31 @@ func (r *Router) describeTunnel(it *iface, ai *api.Interface) {
 	}
 }
 
-// routeTable is the kernel's main table with IOS codes.
-func (r *Router) routeTable() api.RouteTable {
+// routeTable is the kernel's main table of one family with IOS codes;
+// the IPv6 one lists the router's own addresses as local routes (L), as
+// IOS does, and leaves out what IOS does not show (link-local prefixes,
+// ::1).
+func (r *Router) routeTable(v6 bool) api.RouteTable {
 	krs, err := r.host.Routes()
 	if err != nil {
 		r.log.Warn(err.Error())
 	}
 	var t api.RouteTable
 	for _, kr := range krs {
+		if kr.Prefix.Addr().Is6() != v6 {
+			continue
+		}
+		a := kr.Prefix.Addr()
+		if v6 && (a.IsLinkLocalUnicast() || a.IsLoopback() || a.IsMulticast()) {
+			continue
+		}
 		code, dist := routeCode(kr)
 		ar := api.Route{Code: code, Prefix: kr.Prefix.String(), Distance: dist, Metric: kr.Metric}
-		if code == "S" {
+		switch {
+		case code == "S":
 			ar.Distance, ar.Metric = kr.Metric, 0
+		case v6 && code == "C":
+			ar.Metric = 0 // Linux's 256 is its default metric, no distance
 		}
 		for _, nh := range kr.Nexthops {
 			an := api.Nexthop{Interface: nh.Device}
@@ -235,7 +254,66 @@ func (r *Router) routeTable() api.RouteTable {
 		}
 		t.Routes = append(t.Routes, ar)
 	}
+	if v6 {
+		t.Routes = append(t.Routes, r.localRoutes6()...)
+		slices.SortStableFunc(t.Routes, func(a, b api.Route) int {
+			pa, pb := netip.MustParsePrefix(a.Prefix), netip.MustParsePrefix(b.Prefix)
+			return cmp.Or(pa.Addr().Compare(pb.Addr()), pa.Bits()-pb.Bits())
+		})
+	}
 	return t
+}
+
+// localRoutes6 are IOS's L routes: each global IPv6 address of a link that
+// is up, as a /128 the router receives.
+func (r *Router) localRoutes6() []api.Route {
+	var out []api.Route
+	for _, l := range r.hs.all() {
+		if !l.AdminUp || !l.OperUp {
+			continue
+		}
+		for _, p := range l.Addrs6 {
+			if p.Addr().IsLinkLocalUnicast() || p.Addr().IsLoopback() {
+				continue
+			}
+			out = append(out, api.Route{Code: "L", Prefix: netip.PrefixFrom(p.Addr(), 128).String(), Receive: true,
+				Nexthops: []api.Nexthop{{Interface: l.Name}}})
+		}
+	}
+	return out
+}
+
+// ipv6Status fills in a link's IPv6 addresses: those gresec configured
+// (including ones still tentative, or flushed while the link is down, as
+// IOS lists what is configured), then the host's others, the link-local
+// first.
+func (r *Router) ipv6Status(l linux.Link, ai *api.Interface) {
+	var addrs []netip.Prefix
+	if it := r.ifs[l.Name]; it != nil {
+		addrs = slices.Clone(it.addrs6)
+		if it.cfg.Kind == config.Tunnel && (it.cfg.IPv6Enabled() || it.cfg.Tunnel.IPv6MTU > 0) {
+			ai.IPv6MTU = tunnelIPv6MTU(it.cfg.Tunnel, 1500, it.mtu)
+		}
+	}
+	for _, p := range l.Addrs6 {
+		if !slices.Contains(addrs, p) {
+			addrs = append(addrs, p)
+		}
+	}
+	slices.SortStableFunc(addrs, func(a, b netip.Prefix) int {
+		return cmp.Compare(b2i(!a.Addr().IsLinkLocalUnicast()), b2i(!b.Addr().IsLinkLocalUnicast()))
+	})
+	for _, p := range addrs {
+		ai.IPv6Addresses = append(ai.IPv6Addresses, p.String())
+	}
+	_, ai.IPv6Enabled = ipv6LinkLocal(linux.Link{Addrs6: addrs})
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // routeCode maps a kernel route to IOS's code letter and default distance.
@@ -248,4 +326,13 @@ func routeCode(kr linux.KernelRoute) (string, int) {
 		return rp.code, kr.Metric
 	}
 	return rp.code, rp.distance
+}
+
+// tunnelModeName names a tunnel mode in the views: "gre" over IPv4,
+// "gre ipv6" over IPv6, as `tunnel mode` writes them.
+func tunnelModeName(m config.TunnelMode) string {
+	if m == config.ModeGREIPv6 {
+		return "gre ipv6"
+	}
+	return "gre"
 }

@@ -3,6 +3,7 @@ package show
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/gresec/gresec/internal/api"
 )
@@ -13,8 +14,13 @@ func IPsecSAs(w io.Writer, sas api.IPsecSAs) {
 		fmt.Fprintf(w, "\ninterface: %s\n", t.Interface)
 		fmt.Fprintf(w, "    Crypto map tag: %s, local addr %s\n\n", t.MapTag, t.LocalAddr)
 		fmt.Fprintf(w, "   protected vrf: (none)\n")
-		fmt.Fprintf(w, "   local  ident (addr/mask/prot/port): %s\n", protPort(t.LocalIdent))
-		fmt.Fprintf(w, "   remote ident (addr/mask/prot/port): %s\n", protPort(t.RemoteIdent))
+		// IOS's words for an IPv6 selector.
+		head := "addr/mask/prot/port"
+		if strings.Contains(t.LocalIdent.Addr, ":") {
+			head = "addr/prefixlen/proto/port"
+		}
+		fmt.Fprintf(w, "   local  ident (%s): %s\n", head, protPort(t.LocalIdent))
+		fmt.Fprintf(w, "   remote ident (%s): %s\n", head, protPort(t.RemoteIdent))
 		fmt.Fprintf(w, "   current_peer %s port %d\n", t.Peer, t.PeerPort)
 		fmt.Fprintf(w, "     PERMIT, flags={origin_is_acl,}\n")
 		fmt.Fprintf(w, "    #pkts encaps: %d, #pkts encrypt: %d, #pkts digest: %d\n", t.Encaps, t.Encrypt, t.Digest)

@@ -37,7 +37,11 @@ func Interface(w io.Writer, i api.Interface) {
 	if i.Address != "" {
 		fmt.Fprintf(w, "  Internet address is %s\n", i.Address)
 	}
+	ipv6Lines(w, i)
 	fmt.Fprintf(w, "  MTU %d bytes\n", i.MTU)
+	if i.IPv6MTU > 0 && i.IPv6Enabled {
+		fmt.Fprintf(w, "  IPv6 MTU %d bytes\n", i.IPv6MTU)
+	}
 	if t := i.Tunnel; t != nil {
 		tunnel(w, t)
 	}
@@ -92,7 +96,7 @@ func tunnel(w io.Writer, t *api.Tunnel) {
 		}
 		fmt.Fprintf(w, "  Tunnel route-via %s %s\n", t.RouteVia, mode)
 	}
-	transport := map[string]string{"gre": "GRE/IP"}[t.Mode]
+	transport := map[string]string{"gre": "GRE/IP", "gre ipv6": "GRE/IPv6"}[t.Mode]
 	if transport == "" {
 		transport = t.Mode
 	}
@@ -110,6 +114,9 @@ func tunnel(w io.Writer, t *api.Tunnel) {
 	fmt.Fprintf(w, "  Tunnel transport MTU %d bytes, overhead %s bytes, largest inner packet %d bytes\n", t.TransportMTU, overhead, t.MaxInner)
 	if t.AdjustMSS > 0 {
 		fmt.Fprintf(w, "  TCP MSS adjusted to %d\n", t.AdjustMSS)
+	}
+	if t.AdjustMSS6 > 0 {
+		fmt.Fprintf(w, "  TCP MSS (IPv6) adjusted to %d\n", t.AdjustMSS6)
 	}
 	fmt.Fprintf(w, "  Tunnel recursion hold-down %d sec", t.HoldDown)
 	if t.HoldDownLeft > 0 {
@@ -163,6 +170,78 @@ func Routes(w io.Writer, t api.RouteTable) {
 				fmt.Fprintf(w, "%s is directly connected, %s\n", lead, nh.Interface)
 			default:
 				fmt.Fprintf(w, "%s [%d/%d] via %s, %s\n", lead, r.Distance, r.Metric, nh.Gateway, nh.Interface)
+			}
+		}
+	}
+}
+
+// ipv6Lines are the IPv6 lines of `show interfaces`: the link-local
+// address, then each global one with its prefix, as `show ipv6
+// interface` words them.
+func ipv6Lines(w io.Writer, i api.Interface) {
+	if !i.IPv6Enabled {
+		return
+	}
+	ll, global := splitIPv6(i.IPv6Addresses)
+	fmt.Fprintf(w, "  IPv6 is enabled, link-local address is %s\n", upper(ll))
+	for _, a := range global {
+		fmt.Fprintf(w, "  IPv6 address is %s\n", upper(a))
+	}
+}
+
+// splitIPv6 separates the link-local address (without its length) from
+// the others (with theirs).
+func splitIPv6(addrs []string) (string, []string) {
+	ll := ""
+	var global []string
+	for _, a := range addrs {
+		if strings.HasPrefix(strings.ToLower(a), "fe80:") && ll == "" {
+			ll, _, _ = strings.Cut(a, "/")
+			continue
+		}
+		global = append(global, a)
+	}
+	return ll, global
+}
+
+// upper writes an IPv6 address as IOS does, in capitals.
+func upper(a string) string { return strings.ToUpper(a) }
+
+// IPv6Brief writes `show ipv6 interface brief`.
+func IPv6Brief(w io.Writer, ifs api.Interfaces) {
+	for _, i := range ifs.Interfaces {
+		fmt.Fprintf(w, "%-22s [%s/%s]\n", i.Name, i.Status, i.LineProtocol)
+		ll, global := splitIPv6(i.IPv6Addresses)
+		if !i.IPv6Enabled || ll == "" {
+			fmt.Fprintf(w, "    unassigned\n")
+			continue
+		}
+		fmt.Fprintf(w, "    %s\n", upper(ll))
+		for _, a := range global {
+			a, _, _ = strings.Cut(a, "/")
+			fmt.Fprintf(w, "    %s\n", upper(a))
+		}
+	}
+}
+
+// IPv6Routes writes `show ipv6 route`.
+func IPv6Routes(w io.Writer, t api.RouteTable) {
+	fmt.Fprintf(w, "IPv6 Routing Table - default - %d entries\n", len(t.Routes))
+	fmt.Fprintln(w, "Codes: C - Connected, L - Local, S - Static, R - RIP, B - BGP, D - EIGRP")
+	fmt.Fprintln(w, "       O - OSPF, i - IS-IS, K - kernel (not from a routing protocol)")
+	fmt.Fprintln(w)
+	for _, r := range t.Routes {
+		fmt.Fprintf(w, "%-3s %s [%d/%d]\n", r.Code, upper(r.Prefix), r.Distance, r.Metric)
+		for _, nh := range r.Nexthops {
+			switch {
+			case r.Receive:
+				fmt.Fprintf(w, "     via %s, receive\n", nh.Interface)
+			case nh.Gateway == "":
+				fmt.Fprintf(w, "     via %s, directly connected\n", nh.Interface)
+			case nh.Interface == "":
+				fmt.Fprintf(w, "     via %s\n", upper(nh.Gateway))
+			default:
+				fmt.Fprintf(w, "     via %s, %s\n", upper(nh.Gateway), nh.Interface)
 			}
 		}
 	}
