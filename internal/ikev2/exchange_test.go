@@ -1,6 +1,7 @@
 package ikev2
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -474,5 +475,26 @@ func TestSpoofedInitFlood(t *testing.T) {
 		}
 		n.runFor(5 * time.Minute)
 		n.checkPaired()
+	}
+}
+
+// TestIPv6Peers: IKEv2 between IPv6 endpoints: ID_IPV6_ADDR identities,
+// NAT detection over 16-octet addresses, IPv6 traffic selectors for GRE.
+func TestIPv6Peers(t *testing.T) {
+	a6, b6 := netip.MustParseAddr("2001:db8:ffff::1"), netip.MustParseAddr("2001:db8:ffff::2")
+	pr := profile()
+	pr.RemoteID = []config.IKEv2IdentityMatch{{Kind: config.MatchAddress, Prefix: netip.MustParsePrefix("::/0")}}
+	pa, pb := protection("Tunnel0", a6, b6, pr), protection("Tunnel0", b6, a6, pr)
+	pb.Passive = true
+	n := &network{t: t, now: t0, a: newNode(t, "A", a6, 1, Config{}), b: newNode(t, "B", b6, 2, Config{})}
+	n.start(n.a, pa)
+	n.start(n.b, pb)
+	n.runFor(time.Second)
+	n.checkPaired()
+	if p := n.a.installed()[0]; p.Local != a6 || p.Remote != b6 || p.Encap != nil {
+		t.Errorf("A installed %+v", p)
+	}
+	if s := n.a.e.Snapshot(n.now).SAs[0]; s.LocalID != a6.String() || s.Status != "READY" {
+		t.Errorf("SA row %+v", s)
 	}
 }
