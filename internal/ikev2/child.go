@@ -58,6 +58,27 @@ func tsCovers(ts *wire.TS, a netip.Addr, proto uint8) bool {
 	return false
 }
 
+// tsOK reports whether ts selects the tunnel's GRE traffic on one side,
+// whose address is a. Across a NAT on that side (RFC 7296 section
+// 2.23.1) the two ends know that side by different addresses, the one
+// behind the NAT and the NAT's: any single host's GRE traffic of the
+// family is that side's then.
+func tsOK(ts *wire.TS, a netip.Addr, proto uint8, nat bool) bool {
+	if tsCovers(ts, a, proto) {
+		return true
+	}
+	if !nat || ts == nil {
+		return false
+	}
+	for _, s := range ts.Selectors {
+		if (s.Type == wire.TSIPv4AddrRange || s.Type == wire.TSIPv6AddrRange) && s.Start == s.End &&
+			s.Start.Is4() == a.Is4() && (s.IPProtocol == 0 || s.IPProtocol == proto) && s.StartPort == 0 && s.EndPort == 0xffff {
+			return true
+		}
+	}
+	return false
+}
+
 // takeChild installs, as initiator of the exchange, the CHILD_SA a
 // response accepts. inAuth: the exchange was IKE_AUTH (no key exchange).
 func (e *Engine) takeChild(sa *ikeSA, pc *pendingChild, in inbound, inAuth bool) {
@@ -116,7 +137,7 @@ func (e *Engine) takeChild(sa *ikeSA, pc *pendingChild, in inbound, inAuth bool)
 		fail("the peer chose PFS that we did not offer")
 		return
 	}
-	if !tsCovers(ps.tsi, t.p.Local, t.p.Protocol) || !tsCovers(ps.tsr, t.p.Remote, t.p.Protocol) {
+	if !tsOK(ps.tsi, t.p.Local, t.p.Protocol, sa.natLocal) || !tsOK(ps.tsr, t.p.Remote, t.p.Protocol, sa.natRemote) {
 		fail("the peer's traffic selectors do not cover the tunnel's GRE traffic")
 		return
 	}
@@ -161,7 +182,7 @@ func (e *Engine) answerChild(sa *ikeSA, in inbound, rekeys *child, inAuth bool) 
 		return refuse(wire.NotifyNoProposalChosen, "no ESP proposal of the peer matches the transform sets of "+t.p.Name, nil)
 	}
 	// The initiator's TSi is its side: our remote.
-	if !tsCovers(ps.tsi, t.p.Remote, t.p.Protocol) || !tsCovers(ps.tsr, t.p.Local, t.p.Protocol) {
+	if !tsOK(ps.tsi, t.p.Remote, t.p.Protocol, sa.natRemote) || !tsOK(ps.tsr, t.p.Local, t.p.Protocol, sa.natLocal) {
 		return refuse(wire.NotifyTSUnacceptable, "traffic selectors do not cover GRE between the tunnel endpoints", nil)
 	}
 	var gir []byte
