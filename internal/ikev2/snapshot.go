@@ -39,8 +39,10 @@ type SA struct {
 	Initiator     bool
 	LocalID       string
 	RemoteID      string
-	// Message IDs: of our next request, and of the peer's next.
+	// Message IDs: of our next request, and of the peer's next; Window is
+	// how many requests may be outstanding (RFC 7296 section 2.3).
 	LocalNextMID, RemoteNextMID uint32
+	Window                      int
 	NATT                        bool
 	LocalBehindNAT              bool
 	RemoteBehindNAT             bool
@@ -110,7 +112,7 @@ func saRow(sa *ikeSA, id int, now time.Time) SA {
 	r := SA{
 		TunnelID: id, Local: sa.local, Remote: sa.remote, Status: sa.state.String(),
 		SPIi: hex.EncodeToString(sa.spiI[:]), SPIr: hex.EncodeToString(sa.spiR[:]),
-		Initiator: sa.initiator, LocalNextMID: sa.nextMID, RemoteNextMID: sa.peerMID,
+		Initiator: sa.initiator, LocalNextMID: sa.nextMID, RemoteNextMID: sa.peerMID, Window: 1,
 		NATT: sa.natt(), LocalBehindNAT: sa.natLocal, RemoteBehindNAT: sa.natRemote,
 		AuthSign: "PSK", AuthVerify: "PSK", Lifetime: defaultIKELifetime,
 	}
