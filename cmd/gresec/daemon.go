@@ -165,8 +165,10 @@ func cmdClear(args []string, stdout, stderr io.Writer) int {
 		what = []string{"crypto", "session"}
 	case len(words) == 2 && strings.HasPrefix("crypto", words[0]) && strings.HasPrefix("isakmp", words[1]):
 		what = []string{"crypto", "isakmp"}
+	case len(words) == 3 && strings.HasPrefix("crypto", words[0]) && strings.HasPrefix("ikev2", words[1]) && strings.HasPrefix("sa", words[2]):
+		what = []string{"crypto", "ikev2", "sa"}
 	default:
-		fmt.Fprintln(stderr, "usage: gresec clear [--socket PATH] crypto session|isakmp")
+		fmt.Fprintln(stderr, "usage: gresec clear [--socket PATH] crypto session|isakmp|ikev2 sa")
 		return 2
 	}
 	rep, err := control.Call(*socket, append([]string{"clear"}, what...))

@@ -20,9 +20,11 @@ commands:
           show ip route | show ipv6 interface brief | show ipv6 route |
           show running-config |
           show crypto ipsec sa [interface TunnelN] |
-          show crypto isakmp sa [detail] | show crypto session | show crypto map |
-          show crypto socket
-  clear   [--socket PATH] crypto session|isakmp tear down and renegotiate
+          show crypto isakmp sa [detail] | show crypto ikev2 sa [detailed] |
+          show crypto ikev2 session [detailed] | show crypto session |
+          show crypto map | show crypto socket
+  clear   [--socket PATH] crypto session|isakmp|ikev2 sa
+                                                tear down and renegotiate
   reload  [--socket PATH]                       re-read the configuration
   lab     [SCENARIO]                            the demo topology (needs root)
   version                                       print the version

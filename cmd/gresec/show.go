@@ -32,6 +32,10 @@ var showCommands = []showCommand{
 	{[]string{"crypto", "ipsec", "sa"}, []string{"interface", "NAME"}, renderAs(show.IPsecSAs)},
 	{[]string{"crypto", "isakmp", "sa"}, nil, renderAs(show.ISAKMPSAs)},
 	{[]string{"crypto", "isakmp", "sa", "detail"}, nil, renderAs(show.ISAKMPSAsDetail)},
+	{[]string{"crypto", "ikev2", "sa"}, nil, renderAs(show.IKEv2SAs)},
+	{[]string{"crypto", "ikev2", "sa", "detailed"}, nil, renderAs(show.IKEv2SAsDetailed)},
+	{[]string{"crypto", "ikev2", "session"}, nil, renderAs(show.IKEv2Sessions)},
+	{[]string{"crypto", "ikev2", "session", "detailed"}, nil, renderAs(show.IKEv2SessionsDetailed)},
 	{[]string{"crypto", "session"}, nil, renderAs(show.Sessions)},
 	{[]string{"crypto", "map"}, nil, renderAs(show.CryptoMaps)},
 	{[]string{"crypto", "socket"}, nil, renderAs(show.Sockets)},
@@ -105,7 +109,7 @@ func matchShow(words []string) (*showCommand, []string, error) {
 		return nil, nil, fmt.Errorf("ambiguous show command %q", strings.Join(words, " "))
 	}
 	if found == nil {
-		return nil, nil, fmt.Errorf("unknown show command %q (try: interfaces, ip interface brief, ip route, ipv6 interface brief, ipv6 route, running-config, crypto ipsec sa, crypto isakmp sa [detail], crypto session, crypto map, crypto socket)", strings.Join(words, " "))
+		return nil, nil, fmt.Errorf("unknown show command %q (try: interfaces, ip interface brief, ip route, ipv6 interface brief, ipv6 route, running-config, crypto ipsec sa, crypto isakmp sa [detail], crypto ikev2 sa [detailed], crypto ikev2 session [detailed], crypto session, crypto map, crypto socket)", strings.Join(words, " "))
 	}
 	return found, canon, nil
 }

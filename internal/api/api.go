@@ -244,6 +244,97 @@ type ISAKMPSA struct {
 	DPD             bool   `json:"dpd"`
 }
 
+// IKEv2SAs is `show crypto ikev2 sa [detailed]`.
+type IKEv2SAs struct {
+	SAs []IKEv2SA `json:"sas"`
+}
+
+// IKEv2SA is one IKE SA of IKEv2 (RFC 7296).
+type IKEv2SA struct {
+	// TunnelID numbers the IKE SAs (IOS's Tunnel-id); SessionID numbers
+	// the peers, whose IKE SAs and CHILD_SAs form one session.
+	TunnelID   int    `json:"tunnel_id"`
+	SessionID  int    `json:"session_id"`
+	Local      string `json:"local"`
+	LocalPort  int    `json:"local_port"`
+	Remote     string `json:"remote"`
+	RemotePort int    `json:"remote_port"`
+	// Status is READY once authenticated, IN-NEG while negotiating,
+	// DELETE while being deleted or replaced by a rekey.
+	Status     string `json:"status"`
+	Encryption string `json:"encryption"` // AES-CBC, AES-GCM
+	KeyBits    int    `json:"key_bits"`
+	PRF        string `json:"prf"`
+	// Integrity is empty for AES-GCM, which has none of its own.
+	Integrity       string `json:"integrity,omitempty"`
+	Group           int    `json:"dh_group"`
+	AuthSign        string `json:"auth_sign"`   // how this side authenticates: PSK
+	AuthVerify      string `json:"auth_verify"` // how the peer does
+	LifetimeSeconds int    `json:"lifetime_seconds"`
+	ActiveSeconds   int    `json:"active_seconds"`
+	// LocalSPI and RemoteSPI are the IKE SPIs of this side and the peer,
+	// in hex.
+	LocalSPI  string `json:"local_spi"`
+	RemoteSPI string `json:"remote_spi"`
+	LocalID   string `json:"local_id"`
+	RemoteID  string `json:"remote_id"`
+	// Message IDs of the next request each side sends; Window is how many
+	// requests may be outstanding (RFC 7296 section 2.3).
+	LocalNextMID  uint32 `json:"local_next_message_id"`
+	RemoteNextMID uint32 `json:"remote_next_message_id"`
+	Window        int    `json:"window"`
+	// DPD: the liveness check interval and retry in seconds, 0 if not
+	// configured.
+	DPDInterval     int  `json:"dpd_interval_seconds"`
+	DPDRetry        int  `json:"dpd_retry_seconds"`
+	NATT            bool `json:"nat_t"`
+	LocalBehindNAT  bool `json:"local_behind_nat"`
+	RemoteBehindNAT bool `json:"remote_behind_nat"`
+	Initiator       bool `json:"initiator"`
+	// Tunnels are the interfaces whose CHILD_SAs this IKE SA carries.
+	Tunnels  []string     `json:"tunnels,omitempty"`
+	Children []IKEv2Child `json:"children,omitempty"`
+}
+
+// IKEv2Child is one CHILD_SA: an ESP SA pair and the traffic it protects.
+type IKEv2Child struct {
+	Interface      string       `json:"interface"`
+	LocalSelector  TrafficRange `json:"local_selector"`
+	RemoteSelector TrafficRange `json:"remote_selector"`
+	InSPI          uint32       `json:"in_spi"`
+	OutSPI         uint32       `json:"out_spi"`
+	Encryption     string       `json:"encryption"` // AES-CBC, AES-GCM
+	KeyBits        int          `json:"key_bits"`
+	Integrity      string       `json:"integrity,omitempty"` // SHA1, SHA256...; empty for AES-GCM
+	Mode           string       `json:"mode"`                // "transport" or "tunnel"
+	UDPEncap       bool         `json:"udp_encap"`
+}
+
+// TrafficRange is an IKEv2 traffic selector (RFC 7296 section 3.13.1):
+// an address range, a port range and an IP protocol (0: any).
+type TrafficRange struct {
+	StartAddr string `json:"start_addr"`
+	EndAddr   string `json:"end_addr"`
+	StartPort int    `json:"start_port"`
+	EndPort   int    `json:"end_port"`
+	Protocol  int    `json:"protocol"`
+}
+
+// IKEv2Sessions is `show crypto ikev2 session [detailed]`.
+type IKEv2Sessions struct {
+	Sessions []IKEv2Session `json:"sessions"`
+}
+
+// IKEv2Session is what is negotiated with one peer: its IKE SAs, each
+// with its CHILD_SAs.
+type IKEv2Session struct {
+	SessionID int `json:"session_id"`
+	// Status is UP-ACTIVE (an IKE SA up and CHILD_SAs), UP-IDLE (an IKE SA
+	// up, no CHILD_SA), UP-NO-IKE (CHILD_SAs only) or DOWN-NEGOTIATING.
+	Status string    `json:"status"`
+	SAs    []IKEv2SA `json:"sas"`
+}
+
 // CryptoSessions is `show crypto session`.
 type CryptoSessions struct {
 	Sessions []CryptoSession `json:"sessions"`
@@ -259,6 +350,19 @@ type CryptoSession struct {
 	ActiveSAs int    `json:"active_ipsec_sas"`
 	Local     string `json:"local"`
 	Remote    string `json:"remote"`
+	// IKEVersion is 1 or 2; an IKEv2 session lists its IKE SAs.
+	IKEVersion int          `json:"ike_version"`
+	IKEv2SAs   []SessionIKE `json:"ikev2_sas,omitempty"`
+}
+
+// SessionIKE is an IKE SA of a crypto session: its endpoints, and
+// whether it is established.
+type SessionIKE struct {
+	Local      string `json:"local"`
+	LocalPort  int    `json:"local_port"`
+	Remote     string `json:"remote"`
+	RemotePort int    `json:"remote_port"`
+	Active     bool   `json:"active"`
 }
 
 // CryptoMaps is `show crypto map`.

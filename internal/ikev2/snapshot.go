@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/ike"
 	"github.com/gresec/gresec/internal/ikev2/wire"
 )
@@ -38,24 +39,45 @@ type SA struct {
 	Initiator     bool
 	LocalID       string
 	RemoteID      string
-	// Message IDs: of our next request, and of the peer's next.
+	// Message IDs: of our next request, and of the peer's next; Window is
+	// how many requests may be outstanding (RFC 7296 section 2.3).
 	LocalNextMID, RemoteNextMID uint32
+	Window                      int
 	NATT                        bool
 	LocalBehindNAT              bool
 	RemoteBehindNAT             bool
 	DPDInterval, DPDRetry       time.Duration // 0: not configured
 	Children                    int           // CHILD_SAs on this IKE SA
 	Tunnels                     []string      // the tunnels they protect
+	// Session numbers the peer, as IOS's Session-id: the IKE SAs and
+	// CHILD_SAs with one remote address form one IKEv2 session.
+	Session int
+	// ChildSAs are the CHILD_SAs on this IKE SA.
+	ChildSAs []Child
+}
+
+// Child is one CHILD_SA, a "Child sa" of `show crypto ikev2 session`.
+type Child struct {
+	Tunnel string
+	// LocalTS and RemoteTS are the traffic selectors it protects: GRE
+	// between the tunnel's endpoints.
+	LocalTS, RemoteTS wire.TrafficSelector
+	InSPI, OutSPI     uint32
+	Suite             esp.Suite
+	Mode              ike.Mode
+	Encap             bool // ESP in UDP
 }
 
 // Snapshot returns the state at now.
 func (e *Engine) Snapshot(now time.Time) Snapshot {
 	var s Snapshot
 	id := 0
-	for _, p := range e.peerOrder {
+	for session, p := range e.peerOrder {
 		for _, sa := range p.sas {
 			id++
-			s.SAs = append(s.SAs, saRow(sa, id, now))
+			r := saRow(sa, id, now)
+			r.Session = session + 1
+			s.SAs = append(s.SAs, r)
 		}
 	}
 	names := make([]string, 0, len(e.tunnels))
@@ -90,7 +112,7 @@ func saRow(sa *ikeSA, id int, now time.Time) SA {
 	r := SA{
 		TunnelID: id, Local: sa.local, Remote: sa.remote, Status: sa.state.String(),
 		SPIi: hex.EncodeToString(sa.spiI[:]), SPIr: hex.EncodeToString(sa.spiR[:]),
-		Initiator: sa.initiator, LocalNextMID: sa.nextMID, RemoteNextMID: sa.peerMID,
+		Initiator: sa.initiator, LocalNextMID: sa.nextMID, RemoteNextMID: sa.peerMID, Window: 1,
 		NATT: sa.natt(), LocalBehindNAT: sa.natLocal, RemoteBehindNAT: sa.natRemote,
 		AuthSign: "PSK", AuthVerify: "PSK", Lifetime: defaultIKELifetime,
 	}
@@ -125,6 +147,7 @@ func saRow(sa *ikeSA, id int, now time.Time) SA {
 		for _, c := range t.children {
 			if c.sa == sa {
 				n++
+				r.ChildSAs = append(r.ChildSAs, childRow(c))
 			}
 		}
 		if n > 0 {
@@ -133,6 +156,17 @@ func saRow(sa *ikeSA, id int, now time.Time) SA {
 		}
 	}
 	return r
+}
+
+// childRow describes a CHILD_SA; its selectors are those the engine
+// proposes and accepts: the tunnel's endpoints and protocol.
+func childRow(c *child) Child {
+	p := c.tunnel.p
+	return Child{
+		Tunnel:  p.Name,
+		LocalTS: wire.HostSelector(p.Local, p.Protocol), RemoteTS: wire.HostSelector(p.Remote, p.Protocol),
+		InSPI: c.inSPI, OutSPI: c.outSPI, Suite: c.suite, Mode: c.mode, Encap: c.encap,
+	}
 }
 
 func sessionRow(t *tunnel) ike.Session {

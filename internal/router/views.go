@@ -56,6 +56,10 @@ func (r *Router) show(args []string) api.Response {
 		return api.Response{Data: r.isakmpSAs()}
 	case "crypto session":
 		return api.Response{Data: r.cryptoSessions()}
+	case "crypto ikev2 sa", "crypto ikev2 sa detailed":
+		return api.Response{Data: r.ikev2SAs()}
+	case "crypto ikev2 session", "crypto ikev2 session detailed":
+		return api.Response{Data: r.ikev2Sessions()}
 	case "crypto map":
 		return api.Response{Data: r.cryptoMaps()}
 	case "crypto socket":

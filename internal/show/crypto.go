@@ -98,7 +98,17 @@ func Sessions(w io.Writer, ss api.CryptoSessions) {
 		fmt.Fprintf(w, "\nInterface: %s\n", s.Interface)
 		fmt.Fprintf(w, "Session status: %s\n", s.Status)
 		fmt.Fprintf(w, "Peer: %s port %d\n", s.Peer, s.PeerPort)
-		fmt.Fprintf(w, "  IKEv1 SAs: %d\n", s.ISAKMPSAs)
+		if s.IKEVersion == 2 {
+			for _, ike := range s.IKEv2SAs {
+				state := "Inactive"
+				if ike.Active {
+					state = "Active"
+				}
+				fmt.Fprintf(w, "  IKEv2 SA: local %s remote %s %s\n", hostPort(ike.Local, ike.LocalPort), hostPort(ike.Remote, ike.RemotePort), state)
+			}
+		} else {
+			fmt.Fprintf(w, "  IKEv1 SAs: %d\n", s.ISAKMPSAs)
+		}
 		fmt.Fprintf(w, "  IPSEC FLOW: permit 47 host %s host %s\n", s.Local, s.Remote)
 		fmt.Fprintf(w, "        Active SAs: %d, origin: crypto map\n", s.ActiveSAs)
 	}

@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gresec/gresec/internal/api"
 	"github.com/gresec/gresec/internal/lab"
 )
 
@@ -13,7 +16,8 @@ import (
 // replaced by the IKEv2 proposal, policy, keyring and profile) negotiate
 // with IKEv2 on their own and carry ping and iperf3; their ESP decrypts
 // with tshark from the keylog with every ICV good, and the IKE_AUTH they
-// exchanged decrypts with the keylog's IKEv2 lines.
+// exchanged decrypts with the keylog's IKEv2 lines. The IKEv2 views show
+// the tunnel, and clear crypto ikev2 sa renegotiates it.
 func TestIKEv2ReferenceConfig(t *testing.T) {
 	requireTools(t, "tshark", "tcpdump", "iperf3")
 	l := startLabWith(t, lab.Options{KeyLog: true, Config: func(r lab.Router) string { return r.ConfigIKEv2() }})
@@ -50,6 +54,111 @@ func TestIKEv2ReferenceConfig(t *testing.T) {
 			t.Errorf("IKE_AUTH AUTH method %q, want 2 (PSK)", m)
 		}
 	}
+	checkIKEv2Views(t, l)
+}
+
+// ikev2SA returns a router's IKEv2 SA from `show --json crypto ikev2 sa`,
+// once there is exactly one and it is READY.
+func ikev2SA(t *testing.T, l *lab.Lab, r string) (api.IKEv2SA, bool) {
+	t.Helper()
+	code, out, stderr := gresec(t, "show", "--socket", l.Socket(r), "--json", "crypto", "ikev2", "sa")
+	var sas api.IKEv2SAs
+	if code != 0 || json.Unmarshal([]byte(out), &sas) != nil {
+		t.Fatalf("%s: show --json crypto ikev2 sa: exit %d %s%s", r, code, out, stderr)
+	}
+	if len(sas.SAs) != 1 || sas.SAs[0].Status != "READY" || len(sas.SAs[0].Children) == 0 {
+		return api.IKEv2SA{}, false
+	}
+	return sas.SAs[0], true
+}
+
+// waitIKEv2SA waits for a router's one READY IKEv2 SA whose SPI is not
+// notSPI.
+func waitIKEv2SA(t *testing.T, l *lab.Lab, r, notSPI string, timeout time.Duration) api.IKEv2SA {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if sa, ok := ikev2SA(t, l, r); ok && sa.LocalSPI != notSPI {
+			return sa
+		}
+		if time.Now().After(deadline) {
+			_, out, _ := gresec(t, "show", "--socket", l.Socket(r), "crypto", "ikev2", "sa", "detailed")
+			t.Fatalf("%s: no IKEv2 SA up after %s:\n%s", r, timeout, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkIKEv2Views: show crypto ikev2 sa [detailed] and session [detailed]
+// describe the reference tunnel in IOS's layout and as JSON, the two ends
+// agree on the SPIs, and clear crypto ikev2 sa brings up a new IKE SA.
+func checkIKEv2Views(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	sock := l.Socket("left")
+	left := waitIKEv2SA(t, l, "left", "", 20*time.Second)
+	right := waitIKEv2SA(t, l, "right", "", 20*time.Second)
+	if left.LocalSPI != right.RemoteSPI || left.RemoteSPI != right.LocalSPI || left.Initiator == right.Initiator {
+		t.Errorf("IKE SPIs: left %s/%s, right %s/%s", left.LocalSPI, left.RemoteSPI, right.LocalSPI, right.RemoteSPI)
+	}
+	if c := left.Children[0]; c.InSPI != right.Children[0].OutSPI || c.LocalSelector.StartAddr != "192.0.2.1" || c.Mode != "transport" {
+		t.Errorf("left's CHILD_SA %+v, right's %+v", c, right.Children[0])
+	}
+
+	row := fmt.Sprintf("%-10d%-22s%-22s%-21s%-7s\n", left.TunnelID, "192.0.2.1/500", "192.0.2.2/500", "none/none", "READY")
+	spis := fmt.Sprintf("      Local spi: %s       Remote spi: %s\n", strings.ToUpper(left.LocalSPI), strings.ToUpper(left.RemoteSPI))
+	child := fmt.Sprintf("          ESP spi in/out: 0x%X/0x%X  \n", left.Children[0].InSPI, left.Children[0].OutSPI)
+	for _, v := range []struct {
+		words []string
+		want  []string
+	}{
+		{[]string{"crypto", "ikev2", "sa"}, []string{
+			" IPv4 Crypto IKEv2  SA \n\nTunnel-id Local                 Remote                fvrf/ivrf            Status \n" + row,
+			"      Encr: AES-CBC, keysize: 256, PRF: SHA256, Hash: SHA256, DH Grp:19, Auth sign: PSK, Auth verify: PSK\n",
+			"      Life/Active Time: 86400/",
+			" IPv6 Crypto IKEv2  SA \n\n",
+		}},
+		{[]string{"crypto", "ikev2", "sa", "detail"}, []string{
+			row, "      Status Description: Negotiation done\n", spis,
+			"      Local id: 192.0.2.1\n      Remote id: 192.0.2.2\n",
+			"      Local window:      1              Remote window:      1\n",
+			"      DPD configured for 10 seconds, retry 3\n", "      NAT-T is not detected\n",
+		}},
+		{[]string{"crypto", "ikev2", "session"}, []string{
+			" IPv4 Crypto IKEv2 Session \n\nSession-id:1, Status:UP-ACTIVE, IKE count:1, CHILD count:1\n\n", row,
+			"Child sa: local selector  192.0.2.1/0 - 192.0.2.1/65535\n          remote selector 192.0.2.2/0 - 192.0.2.2/65535\n" + child,
+		}},
+		{[]string{"crypto", "ikev2", "session", "detailed"}, []string{
+			spis, child, "          Encr: AES-CBC, keysize: 256, esp_hmac: SHA384\n          ah_hmac: None, comp: IPCOMP_NONE, mode transport\n",
+		}},
+		{[]string{"crypto", "session"}, []string{"  IKEv2 SA: local 192.0.2.1/500 remote 192.0.2.2/500 Active\n"}},
+	} {
+		code, out, stderr := gresec(t, append([]string{"show", "--socket", sock}, v.words...)...)
+		if code != 0 {
+			t.Errorf("show %s: exit %d %s", strings.Join(v.words, " "), code, stderr)
+			continue
+		}
+		for _, w := range v.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("show %s lacks %q:\n%s", strings.Join(v.words, " "), w, out)
+			}
+		}
+	}
+	code, out, stderr := gresec(t, "show", "--socket", sock, "--json", "crypto", "ikev2", "session", "detailed")
+	var ss api.IKEv2Sessions
+	if code != 0 || json.Unmarshal([]byte(out), &ss) != nil || len(ss.Sessions) != 1 || ss.Sessions[0].Status != "UP-ACTIVE" ||
+		len(ss.Sessions[0].SAs) != 1 || ss.Sessions[0].SAs[0].LocalSPI != left.LocalSPI {
+		t.Errorf("show --json crypto ikev2 session detailed: exit %d %s%s", code, out, stderr)
+	}
+
+	if code, out, stderr := gresec(t, "clear", "--socket", sock, "crypto", "ikev2", "sa"); code != 0 || out != "crypto ikev2 sa cleared\n" {
+		t.Fatalf("clear crypto ikev2 sa: exit %d %s%s", code, out, stderr)
+	}
+	again := waitIKEv2SA(t, l, "left", left.LocalSPI, 20*time.Second)
+	if again.Children[0].InSPI == left.Children[0].InSPI {
+		t.Errorf("the CHILD_SA survived clear crypto ikev2 sa: %+v", again.Children[0])
+	}
+	waitSAs(t, l, "left", 20*time.Second)
+	run(t, l, "left-host", "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.10")
 }
 
 // TestIKEv2NATRebinding: left behind a NAT that rewrites ports, both
