@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -73,18 +74,34 @@ func packets(n int) []packet.Datagram {
 	return pkts
 }
 
-// readAll reads until want datagrams have come.
+// readAll reads until want datagrams have come; after 10 s it closes the
+// socket and fails, rather than leave the test hanging.
 func readAll(t *testing.T, u *UDPUnderlay, pkts []packet.Datagram, want int) [][]byte {
 	t.Helper()
 	var got [][]byte
-	for len(got) < want {
-		n, err := u.ReadBatch(pkts)
+	done := make(chan error, 1)
+	go func() {
+		for len(got) < want {
+			n, err := u.ReadBatch(pkts)
+			if err != nil {
+				done <- err
+				return
+			}
+			for _, p := range pkts[:n] {
+				got = append(got, bytes.Clone(p.Payload))
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range pkts[:n] {
-			got = append(got, bytes.Clone(p.Payload))
-		}
+	case <-time.After(10 * time.Second):
+		u.Close()
+		<-done
+		t.Fatalf("%d of %d datagrams in 10 s", len(got), want)
 	}
 	return got
 }
