@@ -63,7 +63,8 @@ type Env struct {
 	// KeepaliveReply is called for each GRE keepalive reply from the peer.
 	KeepaliveReply func()
 	// SoftLimit is called when the SAs in use reach a soft limit (once
-	// per Protection): time to negotiate their replacement.
+	// per Protection): time to negotiate their replacement; and again
+	// when the outbound SA reaches its hard limit: time to switch.
 	SoftLimit func()
 }
 
