@@ -27,8 +27,9 @@ type Protection struct {
 	// share an outbound SA while only their inbound SAs differ.
 	OutMu *sync.Mutex
 
-	// softNoted is set once Env.SoftLimit was called for these SAs.
-	softNoted atomic.Bool
+	// softNoted is set once Env.SoftLimit was called for these SAs, and
+	// hardNoted once it was called again for Out's hard limit.
+	softNoted, hardNoted atomic.Bool
 }
 
 // noteSoftLimit calls Env.SoftLimit, once per Protection, when its
@@ -36,8 +37,19 @@ type Protection struct {
 // sequence numbers running out), so that the control plane negotiates the
 // replacement before the hard limit fails the tunnel closed. Checked per
 // batch: between soft and hard there is only a tenth of the volume.
+//
+// It is called again, once, when Out reaches its hard limit: a
+// replacement may be installed and only waiting to take over (the router
+// delays the switch to a new pair by a second), and Out can seal nothing
+// more.
 func (t *Tunnel) noteSoftLimit(prot *Protection) {
-	if t.env.SoftLimit == nil || prot.softNoted.Load() {
+	if t.env.SoftLimit == nil || prot.hardNoted.Load() {
+		return
+	}
+	if prot.softNoted.Load() {
+		if prot.Out != nil && prot.Out.Expired() && prot.hardNoted.CompareAndSwap(false, true) {
+			t.env.SoftLimit()
+		}
 		return
 	}
 	soft := prot.Out != nil && prot.Out.SoftExpired()

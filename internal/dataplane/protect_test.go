@@ -246,3 +246,24 @@ func TestProtectedOverIPv6(t *testing.T) {
 		}
 	}
 }
+
+// TestHardLimitSignalledOnce: the outbound SA's hard limit is signalled
+// once more, so that the router moves outbound to a replacement at once
+// instead of dropping until its next pass.
+func TestHardLimitSignalledOnce(t *testing.T) {
+	a, _, _, _, _, _ := protectedPair(t, esp.Suite{Cipher: esp.AES256GCM}, false)
+	var calls int
+	a.env.SoftLimit = func() { calls++ }
+	a.Protection().Out.SetLifetime(esp.Lifetime{SoftBytes: 50, HardBytes: 100})
+	e := newEncapState(16)
+	for range 8 {
+		bufs, sizes := overlayBatch(unhex(t, icmpEcho))
+		a.encapBatch(e, bufs, sizes)
+	}
+	if !a.Protection().Out.Expired() {
+		t.Fatal("the outbound SA did not reach its hard limit")
+	}
+	if calls != 2 {
+		t.Errorf("SoftLimit called %d times through soft and hard limits, want 2", calls)
+	}
+}

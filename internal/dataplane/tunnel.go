@@ -71,7 +71,8 @@ type Env struct {
 	// KeepaliveReply is called for each GRE keepalive reply from the peer.
 	KeepaliveReply func()
 	// SoftLimit is called when the SAs in use reach a soft limit (once
-	// per Protection): time to negotiate their replacement.
+	// per Protection): time to negotiate their replacement; and again
+	// when the outbound SA reaches its hard limit: time to switch.
 	SoftLimit func()
 	// PathMTU is called when the underlay refused a packet as too big
 	// for the path (EMSGSIZE: an IPv6 underlay never fragments), once

@@ -71,6 +71,15 @@ func Scenarios() []Scenario {
 				return err
 			},
 		},
+		{
+			Name:    "ikev2",
+			Summary: "the reference tunnel protected with IKEv2 (crypto ikev2 proposal, policy, keyring, profile): both routers negotiate, sessions and SAs shown, LAN to LAN",
+			Options: func(o *Options) { o.Config = func(r Router) string { return r.ConfigIKEv2() } },
+			Run: func(ctx context.Context, l *Lab) error {
+				_, err := l.IKEv2(ctx)
+				return err
+			},
+		},
 	}
 }
 

@@ -153,8 +153,13 @@ crypto ikev2 profile IKEV2
 
 // ConfigIKEv2 is the protected reference configuration negotiated with
 // IKEv2: the profile TUNNEL says `set ikev2-profile IKEV2`.
-func (r Router) ConfigIKEv2() string {
-	c := r.Config(true)
+func (r Router) ConfigIKEv2() string { return ToIKEv2(r.Config(true)) }
+
+// ToIKEv2 turns a configuration with the reference crypto isakmp
+// statements (from `crypto isakmp policy 10` to the transform set) and the
+// profile TUNNEL into its IKEv2 equivalent: IKEv2Block in their place and
+// `set ikev2-profile IKEV2` in the profile.
+func ToIKEv2(c string) string {
 	i, j := strings.Index(c, "crypto isakmp policy 10"), strings.Index(c, "crypto ipsec transform-set")
 	c = c[:i] + IKEv2Block + "!\n" + c[j:]
 	return strings.Replace(c, " set transform-set TRANSFORM\n", " set transform-set TRANSFORM\n set ikev2-profile IKEV2\n", 1)

@@ -195,12 +195,13 @@ func (r *Router) applyProtection(it *iface) {
 		r.setESPPort(it, portKey{esp: true})
 		return
 	}
-	// The newest pair not deleted whose outbound side is active sends
-	// (none: the tunnel fails closed); every pair's inbound side receives.
+	// The newest pair not deleted whose outbound side is active and not
+	// expired sends (none: the tunnel fails closed); every pair's inbound
+	// side receives.
 	var cur, oldest *saPair
 	now := r.opts.Now()
 	for _, p := range it.sas {
-		if p.deleted {
+		if p.deleted || p.out.Expired() {
 			continue
 		}
 		if cur == nil && !now.Before(p.activeAt) {
@@ -270,7 +271,16 @@ func (r *Router) expireSAs(now time.Time, it *iface) time.Time {
 			p.rekeyAsked = true
 			rekey = p
 		}
-		volume := p.out.Expired() || p.in.Expired()
+		// An outbound SA at its hard limit sends no more, but once a newer
+		// pair is installed the old inbound SA stays until its retirement:
+		// its volume is its own, and the peer may still send on it
+		// (strongSwan, as responder of a CHILD_SA rekey, moves its
+		// outbound side only when the initiator deletes the old pair).
+		outDone := p.out.Expired() && !p.in.Expired() && p != it.sas[0]
+		if outDone && p == it.outPair {
+			changed = true // outbound moves to the newer pair now
+		}
+		volume := !outDone && (p.out.Expired() || p.in.Expired())
 		if (!end.IsZero() && !now.Before(end)) || volume {
 			changed = true
 			it.retired.add(p)

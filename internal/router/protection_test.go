@@ -96,3 +96,46 @@ func TestDeletedPairAcceptsInFlight(t *testing.T) {
 		t.Errorf("after the grace: in %d SAs, out 0x%x; want only the pair 0x100/0x200", len(prot.In), prot.Out.SPI())
 	}
 }
+
+// TestOutboundHardLimitKeepsInbound: the outbound SA of the pair in use
+// reaches its hard volume limit while its replacement waits out
+// switchDelay (a fast sender crosses the last tenth of the volume within
+// it). Outbound moves to the replacement at once, and the old inbound SA
+// stays: the peer may still send on it (strongSwan, as responder of the
+// rekey, until the old pair is deleted); removing it black-holed the
+// peer's traffic for the whole overlap.
+func TestOutboundHardLimitKeepsInbound(t *testing.T) {
+	r, it, now := protectedRouter(t)
+	if err := r.installPairLocked("Tunnel0", gcmSpec(0x100, 0x200)); err != nil {
+		t.Fatal(err)
+	}
+	old := it.sas[0]
+	old.out.SetLifetime(esp.Lifetime{HardPackets: 1})
+	*now = now.Add(time.Minute)
+	if err := r.installPairLocked("Tunnel0", gcmSpec(0x101, 0x201)); err != nil {
+		t.Fatal(err)
+	}
+	if out := it.dp.Protection().Out.SPI(); out != 0x200 {
+		t.Fatalf("within switchDelay: sending on 0x%x, want the old pair's 0x200", out)
+	}
+	buf := make([]byte, esp.MaxHeadroom+64, esp.MaxHeadroom+64+esp.MaxTailroom)
+	if _, err := old.out.Seal(buf, esp.MaxHeadroom, esp.NextHeaderGRE); err != nil {
+		t.Fatal(err)
+	}
+	if !old.out.Expired() {
+		t.Fatal("the old outbound SA did not expire")
+	}
+	*now = now.Add(time.Millisecond)
+	it.saNext = r.expireSAs(*now, it)
+	prot := it.dp.Protection()
+	if prot.Out == nil || prot.Out.SPI() != 0x201 {
+		t.Fatalf("after the hard limit: sending on %+v, want the new pair's 0x201", prot.Out)
+	}
+	var in []uint32
+	for _, sa := range prot.In {
+		in = append(in, sa.SPI())
+	}
+	if len(in) != 2 {
+		t.Errorf("after the old outbound SA's hard limit: inbound SAs %x, want 101 and 100", in)
+	}
+}

@@ -210,3 +210,20 @@ func TestIKEv2NATRebinding(t *testing.T) {
 		t.Errorf("a peer was declared dead during the rebinding")
 	}
 }
+
+// TestLabScenarioIKEv2: `gresec lab ikev2` brings the reference topology
+// up with IKEv2, shows both sessions UP-ACTIVE and the SAs, pings LAN to
+// LAN, and removes its namespaces.
+func TestLabScenarioIKEv2(t *testing.T) {
+	t.Parallel()
+	out := labScenario(t, "ikev2", 2*time.Minute)
+	for _, want := range []string{
+		"set ikev2-profile IKEV2", "IKEv2 SA ", "left# show crypto session", "right# show crypto session",
+		"Session status: UP-ACTIVE", "left# show crypto ipsec sa", "esp-256-aes esp-sha384-hmac",
+		"5 received, 0% packet loss", "Scenario ikev2 done",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
