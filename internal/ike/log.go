@@ -27,17 +27,9 @@ func (e *Engine) logf(level slog.Level, peer netip.Addr, format string, args ...
 // logLimited emits a Log action unless one of the same kind about the same
 // peer went out within the last minute. It reports whether it logged.
 func (e *Engine) logLimited(kind string, level slog.Level, peer netip.Addr, format string, args ...any) bool {
-	ok, suppressed, others := e.limiter.Allow(kind, peer, e.now, e.configured(peer))
-	if !ok {
-		return false
+	msg, ok := e.limiter.Line(kind, peer, e.now, e.configured(peer), fmt.Sprintf(format, args...))
+	if ok {
+		e.emit(Log{Level: level, Peer: peer, Msg: msg})
 	}
-	msg := fmt.Sprintf(format, args...)
-	switch {
-	case others:
-		msg += fmt.Sprintf(" (%d similar from other addresses suppressed)", suppressed)
-	case suppressed > 0:
-		msg += fmt.Sprintf(" (%d similar suppressed)", suppressed)
-	}
-	e.emit(Log{Level: level, Peer: peer, Msg: msg})
-	return true
+	return ok
 }

@@ -366,19 +366,11 @@ func (e *Engine) logf(level slog.Level, peer netip.Addr, format string, args ...
 // logLimited logs unless a line of the kind about the peer went out
 // within the last minute; it reports whether it logged.
 func (e *Engine) logLimited(kind string, level slog.Level, peer netip.Addr, format string, args ...any) bool {
-	ok, suppressed, others := e.limiter.Allow(kind, peer, e.now, e.dests[peer] > 0)
-	if !ok {
-		return false
+	msg, ok := e.limiter.Line(kind, peer, e.now, e.dests[peer] > 0, fmt.Sprintf(format, args...))
+	if ok {
+		e.emit(ike.Log{Level: level, Peer: peer, Msg: msg})
 	}
-	msg := fmt.Sprintf(format, args...)
-	switch {
-	case others:
-		msg += fmt.Sprintf(" (%d similar from other addresses suppressed)", suppressed)
-	case suppressed > 0:
-		msg += fmt.Sprintf(" (%d similar suppressed)", suppressed)
-	}
-	e.emit(ike.Log{Level: level, Peer: peer, Msg: msg})
-	return true
+	return ok
 }
 
 func (e *Engine) random(n int) []byte {

@@ -9,6 +9,7 @@
 package loglimit
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -113,6 +114,22 @@ func (l *Limiter) evict(now time.Time) {
 		}
 	}
 	delete(l.m, victim)
+}
+
+// Line returns msg with a note of what was suppressed since the last line
+// of its kind about addr, and false when it may not be logged now (see
+// Allow).
+func (l *Limiter) Line(kind string, addr netip.Addr, now time.Time, known bool, msg string) (string, bool) {
+	ok, suppressed, others := l.Allow(kind, addr, now, known)
+	switch {
+	case !ok:
+		return "", false
+	case others:
+		msg += fmt.Sprintf(" (%d similar from other addresses suppressed)", suppressed)
+	case suppressed > 0:
+		msg += fmt.Sprintf(" (%d similar suppressed)", suppressed)
+	}
+	return msg, true
 }
 
 // Len is the number of entries the limiter holds.
