@@ -227,3 +227,50 @@ func TestLabScenarioIKEv2(t *testing.T) {
 		}
 	}
 }
+
+// ikev2OverIPv6 is the dual-stack configuration (GRE over the IPv6 core)
+// protected with IKEv2: the keyring and the profile's match name IPv6
+// peers.
+func ikev2OverIPv6(r lab.Router) string {
+	c := lab.ToIKEv2(r.DualStackConfig(true))
+	c = strings.Replace(c, "  address 0.0.0.0 0.0.0.0\n", "  address ipv6 ::/0\n", 1)
+	return strings.Replace(c, " match identity remote address 0.0.0.0\n", " match identity remote address ipv6 ::/0\n", 1)
+}
+
+// TestIKEv2OverIPv6Underlay: issue 13's underlay (GRE from Loopback0's
+// IPv6 address over an IPv6-only core) protected by IKEv2 between IPv6
+// endpoints: ID_IPV6_ADDR identities, NAT detection over IPv6, IPv6
+// selectors for GRE; IPv4 and IPv6 cross, ESP over IPv6 decrypts from the
+// key log with every ICV good.
+func TestIKEv2OverIPv6Underlay(t *testing.T) {
+	requireTools(t, "tcpdump", "tshark")
+	l := startLabWith(t, lab.Options{IPv6Core: true, KeyLog: true, Config: ikev2OverIPv6})
+	waitUp(t, l)
+	waitSAs(t, l, "left", 20*time.Second)
+	waitSAs(t, l, "right", 20*time.Second)
+	right := lab.IPv6Of("right")
+	ping6Until(t, l, "left-host", right.LANHost, 10*time.Second)
+	pcap := capture(t, l, "left", "any", "ip6 proto 50 or ip6 proto 47 or udp port 4500", func() {
+		for _, args := range [][]string{{"-4", "10.2.0.10"}, {"-6", right.LANHost}} {
+			out := run(t, l, "left-host", "ping", args[0], "-c", "5", "-i", "0.2", "-W", "2", args[1])
+			if !strings.Contains(out, " 0% packet loss") {
+				t.Errorf("ping %s over IKEv2 over IPv6 lost packets:\n%s", args[1], out)
+			}
+		}
+	})
+	args := append(espDecryptArgs(t, l.KeyLogPath("left")), "-r", pcap, "-Y", "esp", "-T", "fields", "-e", "ipv6.nxt", "-e", "esp.icv_good")
+	out := strings.TrimSpace(tshark(t, args...))
+	lines := strings.Split(out, "\n")
+	if len(lines) < 20 {
+		t.Fatalf("tshark saw %d ESP packets, want at least 20:\n%s", len(lines), out)
+	}
+	for _, ln := range lines {
+		if f := strings.Split(ln, "\t"); len(f) < 2 || strings.Split(f[0], ",")[0] != "50" || f[1] != "1" {
+			t.Errorf("tshark: ESP packet not over IPv6 or not decrypted with a good ICV: %q", ln)
+		}
+	}
+	_, sa, _ := gresec(t, "show", "--socket", l.Socket("left"), "crypto", "ikev2", "sa", "detailed")
+	if !strings.Contains(sa, "IPv6 Crypto IKEv2") || !strings.Contains(sa, "2001:db8:ffff::2/500") || !strings.Contains(sa, "READY") {
+		t.Errorf("show crypto ikev2 sa detailed has no READY IPv6 SA:\n%s", sa)
+	}
+}
