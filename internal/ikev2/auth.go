@@ -256,7 +256,7 @@ func (e *Engine) established(sa *ikeSA) {
 	sa.dpdLast = e.now
 	sa.peer.lastSeen = e.now
 	if sa.natLocal {
-		sa.keepaliveAt = e.now.Add(e.natKeepalive())
+		sa.keepaliveAt = e.now.Add(e.natKeepalive(sa))
 	}
 	e.logf(slog.LevelInfo, sa.remote.Addr(), "peer %s: IKEv2 SA %x/%x established (%s)", sa.remote.Addr(), sa.spiI, sa.spiR, sa.suite)
 	if e.cfg.KeyLog {

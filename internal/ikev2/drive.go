@@ -172,7 +172,7 @@ func (e *Engine) tickPeer(p *peer) {
 		}
 		if sa.natLocal && sa.state == saEstablished && !sa.keepaliveAt.IsZero() && !now.Before(sa.keepaliveAt) && sa == p.best() {
 			e.emit(ike.Send{Local: sa.local, Remote: sa.remote, Data: []byte{0xff}})
-			sa.keepaliveAt = now.Add(e.natKeepalive())
+			sa.keepaliveAt = now.Add(e.natKeepalive(sa))
 		}
 	}
 	for _, t := range p.tunnels {

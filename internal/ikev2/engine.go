@@ -75,6 +75,8 @@ type Profile struct {
 	PSKLocal, PSKRemote string
 	DPD                 *config.DPD
 	Lifetime            time.Duration // of the IKE SA; 0: 86400 s
+	// NATKeepalive is the profile's `nat keepalive`; 0: Config's.
+	NATKeepalive time.Duration
 	// AuthLocal is how this side authenticates (`authentication local`;
 	// 0: pre-share), AuthRemote what it accepts from the peer (empty:
 	// pre-share).
@@ -460,5 +462,6 @@ func profileEqual(a, b Profile) bool {
 	sameDPD := (a.DPD == nil) == (b.DPD == nil) && (a.DPD == nil || *a.DPD == *b.DPD)
 	return a.Name == b.Name && a.LocalID == b.LocalID && slices.Equal(a.RemoteID, b.RemoteID) &&
 		a.PSKLocal == b.PSKLocal && a.PSKRemote == b.PSKRemote && sameDPD && a.Lifetime == b.Lifetime &&
+		a.NATKeepalive == b.NATKeepalive &&
 		a.AuthLocal == b.AuthLocal && slices.Equal(a.AuthRemote, b.AuthRemote) && a.Creds.equal(b.Creds)
 }

@@ -272,8 +272,23 @@ func TestNAT(t *testing.T) {
 			keepalives++
 		}
 	}
-	if keepalives < 2 {
-		t.Errorf("%d NAT keepalives in a minute", keepalives)
+	if keepalives < 2 || keepalives > 3 {
+		t.Errorf("%d NAT keepalives in a minute, want one every 20 s", keepalives)
+	}
+	// The profile's `nat keepalive` overrides the global interval.
+	pa.Profile.NATKeepalive = 5 * time.Second
+	n.start(n.a, pa)
+	n.runFor(time.Second)
+	before := len(n.a.sent)
+	n.runFor(time.Minute)
+	keepalives = 0
+	for _, s := range n.a.sent[before:] {
+		if len(s.Data) == 1 && s.Data[0] == 0xff {
+			keepalives++
+		}
+	}
+	if keepalives < 11 || keepalives > 13 {
+		t.Errorf("%d NAT keepalives in a minute with nat keepalive 5", keepalives)
 	}
 	// The NAT forgets the mapping; A's next request comes from a new port.
 	n.natPort = 30000

@@ -286,7 +286,7 @@ func (e *Engine) recvInitResponse(d ike.Datagram, h wire.Header, data []byte) {
 		sa.local = netip.AddrPortFrom(sa.local.Addr(), ike.NATTPort)
 		sa.remote = netip.AddrPortFrom(sa.remote.Addr(), ike.NATTPort)
 		if sa.natLocal {
-			sa.keepaliveAt = e.now.Add(e.natKeepalive())
+			sa.keepaliveAt = e.now.Add(e.natKeepalive(sa))
 		}
 	}
 	e.sendAuth(sa)
@@ -313,8 +313,12 @@ func (e *Engine) initFailed(sa *ikeSA, why string) {
 	p.retryAt = e.now.Add(retransmit.Backoff(p.failures))
 }
 
-// natKeepalive is the NAT keepalive interval.
-func (e *Engine) natKeepalive() time.Duration {
+// natKeepalive is the NAT keepalive interval of sa: its profile's, else
+// the global one, else 20 s.
+func (e *Engine) natKeepalive(sa *ikeSA) time.Duration {
+	if len(sa.peer.tunnels) > 0 && sa.peer.tunnels[0].p.Profile.NATKeepalive > 0 {
+		return sa.peer.tunnels[0].p.Profile.NATKeepalive
+	}
 	if e.cfg.NATKeepalive > 0 {
 		return e.cfg.NATKeepalive
 	}

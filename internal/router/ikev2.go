@@ -42,6 +42,7 @@ func (r *Router) protectV2(base ike.Protect, name string) (ikev2.Protect, error)
 	pr := ikev2.Profile{
 		Name: name, LocalID: p2.LocalIdentity, RemoteID: p2.MatchRemote,
 		DPD: cfg.IKEv2DPDFor(p2), Lifetime: p2.Lifetime, AuthLocal: p2.AuthLocal, AuthRemote: p2.AuthRemote,
+		NATKeepalive: p2.NATKeepalive,
 	}
 	if p2.AuthLocal == config.AuthPreShare || slices.Contains(p2.AuthRemote, config.AuthPreShare) {
 		local, remote, ok := cfg.IKEv2KeyFor(p2, base.Remote)
