@@ -37,3 +37,32 @@ func TestCryptoViewsRenderSelectors(t *testing.T) {
 		}
 	}
 }
+
+func TestIPv6Views(t *testing.T) {
+	var b strings.Builder
+	IPv6Brief(&b, api.Interfaces{Interfaces: []api.Interface{
+		{Name: "Tunnel0", Status: "up", LineProtocol: "up", IPv6Enabled: true, IPv6Addresses: []string{"fe80::1/64", "2001:db8:ff::1/64"}},
+		{Name: "eth0", Status: "administratively down", LineProtocol: "down"},
+	}})
+	want := "Tunnel0                [up/up]\n    FE80::1\n    2001:DB8:FF::1\n" +
+		"eth0                   [administratively down/down]\n    unassigned\n"
+	if b.String() != want {
+		t.Errorf("show ipv6 interface brief:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	IPv6Routes(&b, api.RouteTable{Routes: []api.Route{
+		{Code: "S", Prefix: "2001:db8:2::/48", Distance: 1, Nexthops: []api.Nexthop{{Interface: "Tunnel0"}}},
+		{Code: "L", Prefix: "2001:db8:ff::1/128", Receive: true, Nexthops: []api.Nexthop{{Interface: "Tunnel0"}}},
+		{Code: "S", Prefix: "::/0", Distance: 1, Nexthops: []api.Nexthop{{Gateway: "2001:db8:0:1::2", Interface: "eth0"}}},
+	}})
+	for _, line := range []string{
+		"IPv6 Routing Table - default - 3 entries",
+		"S   2001:DB8:2::/48 [1/0]\n     via Tunnel0, directly connected\n",
+		"L   2001:DB8:FF::1/128 [0/0]\n     via Tunnel0, receive\n",
+		"S   ::/0 [1/0]\n     via 2001:DB8:0:1::2, eth0\n",
+	} {
+		if !strings.Contains(b.String(), line) {
+			t.Errorf("show ipv6 route lacks %q:\n%s", line, b.String())
+		}
+	}
+}
