@@ -61,7 +61,9 @@ func benchSetups() []benchSetup {
 		return func(tb testing.TB, cl *cleanups, p pair) error { return setupGresec(tb, cl, p, protect, s, udp, false) }
 	}
 	gresec6 := func(protect bool, s esp.Suite) func(testing.TB, *cleanups, pair) error {
-		return func(tb testing.TB, cl *cleanups, p pair) error { return setupGresec(tb, cl, p, protect, s, false, true) }
+		return func(tb testing.TB, cl *cleanups, p pair) error {
+			return setupGresec(tb, cl, p, protect, s, false, true)
+		}
 	}
 	wg := func(one bool) func(testing.TB, *cleanups, pair) error {
 		return func(tb testing.TB, cl *cleanups, p pair) error { return setupWireGuard(tb, cl, p, one) }
