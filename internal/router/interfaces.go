@@ -33,9 +33,12 @@ type iface struct {
 	dp   *dataplane.Tunnel
 
 	// addr is the address gresec put on the interface (to remove it later);
-	// addrs6 the IPv6 ones, the link-local first.
+	// addrs6 the IPv6 ones, the link-local first; added6 those of them
+	// added since the host last reported them gone (or tentative), which
+	// need no adding again.
 	addr   netip.Prefix
 	addrs6 []netip.Prefix
+	added6 []netip.Prefix
 	// warned remembers the last problem logged, so it is logged once.
 	warned string
 	// adminShutdown is the shutdown state last applied (when adminApplied).

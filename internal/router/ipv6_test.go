@@ -80,6 +80,18 @@ func TestIPv6Overlay(t *testing.T) {
 	if ll := autoLinkLocal("left", "Tunnel1", nil); !ll.IsLinkLocalUnicast() || ll == autoLinkLocal("right", "Tunnel1", nil) {
 		t.Errorf("derived link-local %s: not link-local, or the same on another router", ll)
 	}
+	// Passes after that add nothing again (a hub's down tunnels would
+	// cost a netlink call per address and pass).
+	h.mu.Lock()
+	calls := h.setAddrCalls
+	h.mu.Unlock()
+	tr.clock.advance(31 * time.Second)
+	tr.settle()
+	h.mu.Lock()
+	if h.setAddrCalls != calls {
+		t.Errorf("%d address changes in passes that had nothing to change", h.setAddrCalls-calls)
+	}
+	h.mu.Unlock()
 	if got := h.ipv6MTU("Tunnel0"); got != 1400 {
 		t.Errorf("Tunnel0's IPv6 MTU %d, want 1400", got)
 	}
@@ -348,5 +360,38 @@ func TestIPv6UnderlayPathMTU(t *testing.T) {
 	tr.settle()
 	if p := params(); p.MTU6 != 1336 {
 		t.Errorf("socket's path MTU 1380: MTU6 %d, want 1336", p.MTU6)
+	}
+}
+
+// TestIPv6AddressesOfADownTunnel: a tunnel whose line protocol is down
+// keeps its IPv6 addresses tentative (Linux leaves them out of events and
+// dumps); the router adds them once, not again at every pass, and they
+// become usable when the tunnel comes up.
+func TestIPv6AddressesOfADownTunnel(t *testing.T) {
+	h := newFakeHost()
+	h.addLink("eth0")
+	h.addAddr("eth0", "192.0.2.1/24")
+	tr := startRouter(t, h, tunnelConf([]string{"198.51.100.10"}, " ipv6 address 2001:db8:ff::1/64\n", ""))
+	tr.wantDown("Tunnel0", "no route")
+	if l, _ := h.linkState("Tunnel0"); len(l.Addrs6) != 0 {
+		t.Fatalf("a down tunnel's addresses are usable: %v", l.Addrs6)
+	}
+	h.mu.Lock()
+	calls := h.setAddrCalls
+	h.mu.Unlock()
+	for range 3 {
+		tr.clock.advance(31 * time.Second)
+		tr.settle()
+	}
+	h.mu.Lock()
+	if n := h.setAddrCalls - calls; n != 0 {
+		t.Errorf("%d address changes while the tunnel stayed down, want none", n)
+	}
+	h.mu.Unlock()
+	h.addRoute("0.0.0.0/0", "eth0", "192.0.2.254", 0, protoStatic)
+	tr.settle()
+	tr.wantUp("Tunnel0")
+	if l, _ := h.linkState("Tunnel0"); !slices.Equal(l.Addrs6, prefixes("fe80::1/64", "2001:db8:ff::1/64")) {
+		t.Errorf("the tunnel came up with IPv6 addresses %v", l.Addrs6)
 	}
 }
