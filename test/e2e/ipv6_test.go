@@ -530,3 +530,38 @@ func TestStrongSwanOverIPv6(t *testing.T) {
 		t.Errorf("charon did not establish the IKE SA with IPv6 identities")
 	}
 }
+
+// TestOSPFv3OverIPv6Tunnel: FRR's ospf6d on both routers peers over
+// Tunnel0 (GRE over the IPv6 core; OSPFv3 runs between the link-local
+// addresses gresec gives the tunnel, to ff02::5 through it) and installs
+// the peer's IPv6 LAN, for which no ipv6 route is configured: ping6 LAN to
+// LAN follows it, and show ipv6 route calls it O.
+func TestOSPFv3OverIPv6Tunnel(t *testing.T) {
+	requireRoot(t)
+	require(t, lab.HaveFRR("ospf6d"), "FRR (zebra, ospf6d, vtysh: apt-get install frr)")
+	l := startLabWith(t, lab.Options{IPv6Core: true, Config: func(r lab.Router) string {
+		return strings.Replace(r.DualStackConfig(false), "ipv6 route "+lab.IPv6Of(r.Name).PeerLAN+" Tunnel0\n", "", 1)
+	}})
+	waitUp(t, l)
+	for _, r := range l.Routers() {
+		if err := l.StartFRR(r.Name, map[string]string{"ospf6d": lab.OSPFv3Config(r)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	right := lab.IPv6Of("right")
+	var rt string
+	waitFor(t, 20*time.Second, "the OSPFv3 route to right's LAN", func() bool {
+		rt = run(t, l, "left", "ip", "-6", "route", "show", "2001:db8:2::/64")
+		return strings.Contains(rt, "proto ospf") && strings.Contains(rt, "dev Tunnel0")
+	})
+	if !strings.Contains(rt, "via fe80::2") {
+		t.Errorf("OSPFv3 route %q, want it via right's derived link-local fe80::2", rt)
+	}
+	ping6Until(t, l, "left-host", right.LANHost, 10*time.Second)
+	code, text, _ := gresec(t, "show", "--socket", l.Socket("left"), "ipv6", "route")
+	if code != 0 || !strings.Contains(text, "O   2001:DB8:2::/64 [110/") || !strings.Contains(text, "via FE80::2, Tunnel0") {
+		t.Errorf("show ipv6 route lacks the OSPF route:\n%s", text)
+	}
+	nb, _ := l.Vtysh("left", "show ipv6 ospf6 neighbor")
+	t.Logf("left: show ipv6 ospf6 neighbor:\n%s", nb)
+}
