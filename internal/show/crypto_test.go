@@ -66,3 +66,29 @@ func TestIPv6Views(t *testing.T) {
 		}
 	}
 }
+
+// TestISAKMPSAsIPv6: SAs with IPv6 peers go in IOS's IPv6 section, one
+// address a line; IPv4 ones stay in their columns.
+func TestISAKMPSAsIPv6(t *testing.T) {
+	sas := api.ISAKMPSAs{SAs: []api.ISAKMPSA{
+		{Dst: "192.0.2.2", Src: "192.0.2.1", State: "QM_IDLE", ConnID: 1, Status: "ACTIVE", Local: "192.0.2.1", Remote: "192.0.2.2"},
+		{Dst: "2001:db8:ffff::2", Src: "2001:db8:ffff::1", State: "QM_IDLE", ConnID: 2, Status: "ACTIVE",
+			Local: "2001:db8:ffff::1", Remote: "2001:db8:ffff::2", Cipher: "aes", KeyBits: 256, Hash: "sha256", Auth: "psk", Group: 19, DPD: true},
+	}}
+	var b strings.Builder
+	ISAKMPSAs(&b, sas)
+	for _, want := range []string{
+		"IPv4 Crypto ISAKMP SA\n",
+		"192.0.2.2       192.0.2.1       QM_IDLE              1 ACTIVE\n",
+		"IPv6 Crypto ISAKMP SA\n\n dst: 2001:DB8:FFFF::2\n src: 2001:DB8:FFFF::1\n state: QM_IDLE        conn-id:      2 status: ACTIVE\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("show crypto isakmp sa lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	ISAKMPSAsDetail(&b, sas)
+	if !strings.Contains(b.String(), "IPv6 Crypto ISAKMP SA\n") || !strings.Contains(b.String(), "      Local 2001:DB8:FFFF::1\n      Remote 2001:DB8:FFFF::2\n") {
+		t.Errorf("show crypto isakmp sa detail:\n%s", b.String())
+	}
+}

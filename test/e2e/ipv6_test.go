@@ -290,7 +290,7 @@ func TestIPsecOverIPv6Underlay(t *testing.T) {
 		t.Errorf("tshark reports errors in the decrypted capture:\n%s", bad)
 	}
 	_, isakmp, _ := gresec(t, "show", "--socket", l.Socket("left"), "crypto", "isakmp", "sa")
-	if !strings.Contains(isakmp, "QM_IDLE") || !strings.Contains(isakmp, "2001:db8:ffff::2") {
+	if !strings.Contains(isakmp, "IPv6 Crypto ISAKMP SA") || !strings.Contains(isakmp, "QM_IDLE") || !strings.Contains(isakmp, "dst: 2001:DB8:FFFF::2") {
 		t.Errorf("show crypto isakmp sa has no IPv6 peer in QM_IDLE:\n%s", isakmp)
 	}
 	_, sas, _ := gresec(t, "show", "--socket", l.Socket("left"), "crypto", "ipsec", "sa")
