@@ -52,7 +52,9 @@ func IPv6Of(router string) IPv6Addressing {
 // issue 13's underlay configuration, GRE over IPv6 from Loopback0's IPv6
 // address over two equal-cost IPv6 statics, carrying IPv4 and IPv6
 // between the LANs; protect adds `tunnel protection` (IKEv1 with the key
-// for any IPv6 peer).
+// for any IPv6 peer). Its MTUs and MSS are the reference's less 20 bytes:
+// the outer IPv6 header is 20 bytes longer than IPv4's, and over IPv6
+// nothing fragments the outer packet, so ESP must fit in 1500.
 func (r Router) DualStackConfig(protect bool) string {
 	a := IPv6Of(r.Name)
 	prot := " ! tunnel protection ipsec profile TUNNEL  (left out: plain GRE)\n"
@@ -94,10 +96,10 @@ crypto ipsec profile TUNNEL
 interface Tunnel0
  ip address %[4]s 255.255.255.252
  ipv6 address %[5]s/64
- ip mtu 1400
- ip tcp adjust-mss 1360
- ipv6 mtu 1400
- ipv6 tcp adjust-mss 1340
+ ip mtu 1380
+ ip tcp adjust-mss 1340
+ ipv6 mtu 1380
+ ipv6 tcp adjust-mss 1320
  keepalive 10 3
  tunnel mode gre ipv6
  tunnel source Loopback0

@@ -952,6 +952,8 @@ type fakeUDP struct {
 	hooks       UDPHooks
 }
 
+func (u *fakeUDP) PathMTU() int { return 0 }
+
 type fakeDatagram struct {
 	Data []byte
 	Addr netip.AddrPort

@@ -317,8 +317,15 @@ func (r *Router) pathMTU6(it *iface) int {
 	if tc.ProtectionProfile != "" {
 		port = it.espPort
 	}
-	if sh := r.ports[port]; sh != nil && sh.raw != nil {
-		if s := sh.raw.PathMTU(tc.Destination); s > 0 && (pm == 0 || s < pm) {
+	if sh := r.ports[port]; sh != nil {
+		s := 0
+		switch {
+		case sh.raw != nil:
+			s = sh.raw.PathMTU(tc.Destination)
+		case sh.udp != nil:
+			s = sh.udp.PathMTU()
+		}
+		if s > 0 && (pm == 0 || s < pm) {
 			pm = s
 		}
 	}
@@ -339,6 +346,12 @@ func (r *Router) icmpSource6(ic *config.Interface) netip.Addr {
 func (r *Router) ensureTunnel(it *iface) error {
 	tc := it.cfg.Tunnel
 	mtu := tunnelMTU(tc, 1500)
+	if tc.IPMTU == 0 && tc.Mode == config.ModeGREIPv6 && tc.ProtectionProfile != "" {
+		// Over IPv6 nothing fragments the outer packet: without `ip
+		// mtu` a protected tunnel's MTU leaves room for ESP as well.
+		_, hi := r.overhead(it)
+		mtu = 1500 - hi
+	}
 	if it.tun == nil {
 		dev, err := r.host.CreateTunnelDevice(it.cfg.Name, mtu)
 		if err != nil {

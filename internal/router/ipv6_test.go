@@ -395,3 +395,32 @@ func TestIPv6AddressesOfADownTunnel(t *testing.T) {
 		t.Errorf("the tunnel came up with IPv6 addresses %v", l.Addrs6)
 	}
 }
+
+// TestProtectedIPv6UnderlayDefaultMTU: without `ip mtu`, a protected
+// tunnel over IPv6 leaves room for ESP too (nothing fragments the outer
+// packet over IPv6): 1500 less IPv6, GRE and the most ESP adds.
+func TestProtectedIPv6UnderlayDefaultMTU(t *testing.T) {
+	h := physicalHost()
+	conf := strings.Replace(underlayConf, " tunnel destination 2001:db8:ffff::2\n", " tunnel destination 2001:db8:ffff::2\n tunnel protection ipsec profile P\n", 1) + `crypto isakmp policy 10
+ encr aes 256
+ hash sha256
+ authentication pre-share
+ group 19
+crypto isakmp key SecretPassword12 address ipv6 ::/0
+crypto ipsec transform-set T esp-aes 256 esp-sha384-hmac
+ mode transport
+crypto ipsec profile P
+ set transform-set T
+`
+	tr := startRouter(t, h, conf)
+	tr.r.mu.Lock()
+	it := tr.r.ifs["Tunnel0"]
+	_, hi := tr.r.overhead(it)
+	mtu, mtu6 := it.mtu, it.dp.Params().MTU6
+	tr.r.mu.Unlock()
+	// AES-CBC: 8 of ESP header, 16 of IV, up to 15+2 of padding and
+	// trailer, 24 of ICV.
+	if hi != 44+8+16+17+24 || mtu != 1500-hi || mtu6 != mtu {
+		t.Errorf("overhead %d, MTU %d, IPv6 MTU %d; want 109, 1391, 1391", hi, mtu, mtu6)
+	}
+}

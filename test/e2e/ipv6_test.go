@@ -360,7 +360,7 @@ func TestIPv6UnderlayRouteViaAndECMP(t *testing.T) {
 func TestIPv6UnderlayPathMTU(t *testing.T) {
 	l := startLabWith(t, lab.Options{IPv6Core: true, Config: func(r lab.Router) string {
 		cfg := r.DualStackConfig(false)
-		for _, ln := range []string{" ip mtu 1400\n", " ipv6 mtu 1400\n"} {
+		for _, ln := range []string{" ip mtu 1380\n", " ipv6 mtu 1380\n"} {
 			cfg = strings.Replace(cfg, ln, "", 1)
 		}
 		return cfg
