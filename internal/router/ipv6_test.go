@@ -424,3 +424,36 @@ crypto ipsec profile P
 		t.Errorf("overhead %d, MTU %d, IPv6 MTU %d; want 109, 1391, 1391", hi, mtu, mtu6)
 	}
 }
+
+// TestIPv6UnderlayRecursion: a route to the IPv6 destination learned
+// through the tunnel itself (OSPFv3 advertising the peer's loopback, say)
+// takes it down for recursive routing, held down as over IPv4; ECMP
+// statics over two IPv6 next hops make one route with both.
+func TestIPv6UnderlayRecursion(t *testing.T) {
+	h := physicalHost()
+	conf := underlayConf + "ipv6 route 2001:db8:ffff::2/128 2001:db8:0:1::3\n"
+	tr := startRouter(t, h, conf)
+	tr.wantUp("Tunnel0")
+	eth0, _ := h.linkState("eth0")
+	own, _ := h.OwnRoutes()
+	var ecmp []linux.Nexthop
+	for _, r := range own {
+		if r.Prefix == netip.MustParsePrefix("2001:db8:ffff::2/128") {
+			ecmp = r.Nexthops
+		}
+	}
+	want := []linux.Nexthop{{Gateway: netip.MustParseAddr("2001:db8:0:1::2"), LinkIndex: eth0.Index}, {Gateway: netip.MustParseAddr("2001:db8:0:1::3"), LinkIndex: eth0.Index}}
+	if !sameNexthops(ecmp, want) {
+		t.Errorf("route to the peer's loopback has nexthops %+v, want both statics %+v", ecmp, want)
+	}
+	h.addRoute("2001:db8:ffff::2/128", "Tunnel0", "", 0, protoOSPF)
+	tr.settle()
+	tr.wantDown("Tunnel0", "recursive routing")
+	if !strings.Contains(tr.logs.String(), "2001:db8:ffff::2/128 via Tunnel0, proto ospf") {
+		t.Errorf("the log does not name the recursive IPv6 route\n%s", tr.logs)
+	}
+	h.delRoute("2001:db8:ffff::2/128")
+	tr.clock.advance(61 * time.Second)
+	tr.settle()
+	tr.wantUp("Tunnel0")
+}
