@@ -42,7 +42,8 @@ fuzz:
 # Figures, never assertions (issue 6): ESP seal/open next to the raw cipher
 # cost, then one table side by side in one run, between two namespaces over a
 # veth: the bare veth, wireguard-go (installed at go.mod's pin), gresec plain
-# and protected (static SAs), strongSwan kernel-libipsec; a UDP flood; the
+# and protected (static SAs) over IPv4 and over IPv6, strongSwan
+# kernel-libipsec; a UDP flood; the
 # one-core crypto bound; the issue's targets PASS/FAIL. Root; ~6 minutes.
 bench: deps
 	./scripts/install-bench-deps

@@ -212,3 +212,28 @@ router rip
 !
 `, r.Name, frrRun)
 }
+
+// OSPFv3Config is an ospf6d configuration that peers over Tunnel0
+// (point-to-point, hello 1 s, dead 4 s, over the link-local addresses
+// gresec gives the tunnel) and advertises the router's IPv6 LAN.
+func OSPFv3Config(r Router) string {
+	return fmt.Sprintf(`hostname %[1]s
+log file %[2]s/ospf6d.log
+!
+interface Tunnel0
+ ipv6 ospf6 network point-to-point
+ ipv6 ospf6 hello-interval 1
+ ipv6 ospf6 dead-interval 4
+!
+interface %[1]s-lan
+ ipv6 ospf6 passive
+!
+router ospf6
+ ospf6 router-id %[3]s
+ log-adjacency-changes
+ timers throttle spf 0 50 500
+ interface Tunnel0 area 0.0.0.0
+ interface %[1]s-lan area 0.0.0.0
+!
+`, r.Name, frrRun, r.Loopback)
+}

@@ -80,6 +80,18 @@ func Scenarios() []Scenario {
 				return err
 			},
 		},
+		{
+			Name:    "dual-stack",
+			Summary: "an IPv6-only core: GRE and IPsec over IPv6 carry IPv4 and IPv6 LAN to LAN, and survive the loss of one IPv6 core path",
+			Options: func(o *Options) {
+				o.IPv6Core = true
+				o.Config = func(r Router) string { return r.DualStackConfig(true) }
+			},
+			Run: func(ctx context.Context, l *Lab) error {
+				_, err := l.DualStack(ctx)
+				return err
+			},
+		},
 	}
 }
 

@@ -312,9 +312,10 @@ func (s *RawSocket) readBatch6(pkts []packet.Datagram) (int, error) {
 		s.drainErrors()
 	}
 	got, err := s.rb.recv(s.rbuf[:n])
-	if errors.Is(err, unix.EMSGSIZE) {
-		// A Packet Too Big's report (the error queue has its MTU), not a
-		// failed read.
+	if errno := unix.Errno(0); errors.As(err, &errno) {
+		// With IPV6_RECVERR an ICMPv6 error from the path (a Packet Too
+		// Big, an unreachable peer) is reported once by the next socket
+		// call, its details in the error queue: not a failed read.
 		s.drainErrors()
 		return 0, nil
 	}

@@ -317,5 +317,13 @@ func CreateLoopbackDevice(name string) (*os.File, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: TUNSETIFF: %w", name, err)
 	}
-	return os.NewFile(uintptr(fd), "/dev/net/tun:"+name), nil
+	f := os.NewFile(uintptr(fd), "/dev/net/tun:"+name)
+	// The link-local address is the router's to give, as on a tunnel (a
+	// loopback with IPv6 gets one derived as IOS does; the kernel's would
+	// be a second, random one).
+	if err := noIPv6LinkLocal(name); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

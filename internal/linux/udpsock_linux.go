@@ -259,6 +259,26 @@ func (u *UDPUnderlay) refused(msg int, err error) int {
 // Close implements dataplane.Underlay.
 func (u *UDPUnderlay) Close() error { return u.conn.Close() }
 
+// PathMTU is the path MTU to the peer the kernel holds for this connected
+// socket (IPV6_MTU over IPv6: it follows the Packet Too Big the path
+// sends), or 0 over IPv4 or when it cannot tell.
+func (u *UDPUnderlay) PathMTU() int {
+	if !u.peer.Addr().Is6() {
+		return 0
+	}
+	rc, err := u.conn.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	mtu := 0
+	_ = rc.Control(func(fd uintptr) {
+		if v, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MTU); err == nil {
+			mtu = v
+		}
+	})
+	return mtu
+}
+
 // ListenIKE opens an IKE socket on local (port 500 or 4500), shared with
 // SO_REUSEPORT with the ESP-in-UDP sockets and with other IKE sockets on
 // the same address. A non-zero mark pins what it sends the way `tunnel

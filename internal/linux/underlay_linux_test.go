@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -395,6 +396,11 @@ func TestUnderlaysOverIPv6(t *testing.T) {
 				return err
 			}
 		}
+		// The kernel makes an IPv6 address local a moment after adding
+		// it: a socket connected before then sends into the void.
+		if err := waitLocal(a6, b6); err != nil {
+			return err
+		}
 		_, dst, _ := net.ParseCIDR(far.String() + "/128")
 		if err := netlink.RouteAdd(&netlink.Route{Dst: dst, LinkIndex: lo.Attrs().Index, MTU: 1300}); err != nil {
 			return err
@@ -453,4 +459,22 @@ func TestUnderlaysOverIPv6(t *testing.T) {
 			t.Errorf("UDP datagram %d: %x, want %x", i, got[i], frames[i])
 		}
 	}
+}
+
+// waitLocal waits until each address routes as a local one.
+func waitLocal(addrs ...netip.Addr) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for _, a := range addrs {
+		for {
+			rs, err := netlink.RouteGet(a.AsSlice())
+			if err == nil && len(rs) > 0 && rs[0].Type == unix.RTN_LOCAL {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s is not local after 5 s: %v %v", a, rs, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return nil
 }

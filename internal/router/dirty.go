@@ -45,6 +45,7 @@ func newPending() pending {
 // is one of gresec's or holds the next hop of one; a tunnel's link, the
 // static routes through it.
 func (r *Router) noteEventLocked(ev linux.Event) {
+	r.noteAddrGone(ev)
 	c, ok := r.hs.apply(ev)
 	if !ok {
 		return

@@ -41,6 +41,8 @@ type fakeHost struct {
 	forwarding6 bool
 	// files are what ReadFile finds, by path.
 	files map[string][]byte
+	// setAddrCalls counts SetAddress calls.
+	setAddrCalls int
 	// gets counts RouteGet calls; getDsts lists their destinations.
 	gets    int
 	getDsts []netip.Addr
@@ -60,6 +62,10 @@ type fakeLink struct {
 	mtu6           int // 0: mtu
 	mac            net.HardwareAddr
 	v4, v6         []netip.Prefix
+	// tentative6 are IPv6 addresses added while the link could not carry
+	// traffic: Linux keeps them tentative (unusable, left out of the
+	// events and dumps) until it can.
+	tentative6 []netip.Prefix
 	// created is set on the devices the router created.
 	created bool
 }
@@ -330,6 +336,15 @@ func (h *fakeHost) addAddrLocked(l *fakeLink, p netip.Prefix) {
 	list := &l.v4
 	if p.Addr().Is6() {
 		list = &l.v6
+		if slices.Contains(l.tentative6, p) {
+			return
+		}
+		if !l.up() && !slices.Contains(l.v6, p) {
+			// As linux.Watch reports a tentative address: gone.
+			l.tentative6 = append(l.tentative6, p)
+			h.emit(linux.Event{Kind: linux.EventAddrGone, Index: l.index, Prefix: p})
+			return
+		}
 	}
 	if slices.Contains(*list, p) {
 		return
@@ -342,6 +357,7 @@ func (h *fakeHost) delAddrLocked(l *fakeLink, p netip.Prefix) {
 	list := &l.v4
 	if p.Addr().Is6() {
 		list = &l.v6
+		l.tentative6 = slices.DeleteFunc(l.tentative6, func(x netip.Prefix) bool { return x == p })
 	}
 	i := slices.Index(*list, p)
 	if i < 0 {
@@ -377,6 +393,17 @@ func (h *fakeHost) change(f func()) {
 		before[key(r)] = r.prefix
 	}
 	f()
+	// Links that can carry traffic now finish duplicate address
+	// detection at once (a TUN device has no neighbours).
+	for _, l := range h.links {
+		if l.up() && len(l.tentative6) > 0 {
+			for _, p := range l.tentative6 {
+				l.v6 = append(l.v6, p)
+				h.emit(linux.Event{Kind: linux.EventAddr, Index: l.index, Prefix: p})
+			}
+			l.tentative6 = nil
+		}
+	}
 	after := map[string]netip.Prefix{}
 	for _, r := range h.connected() {
 		after[key(r)] = r.prefix
@@ -665,6 +692,7 @@ func (h *fakeHost) EnableIPv6Forwarding() error {
 func (h *fakeHost) SetAddress(name string, p, old netip.Prefix) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.setAddrCalls++
 	l, err := h.link(name)
 	if err != nil {
 		return err
@@ -936,6 +964,8 @@ type fakeUDP struct {
 	opts        linux.UnderlayOptions
 	hooks       UDPHooks
 }
+
+func (u *fakeUDP) PathMTU() int { return 0 }
 
 type fakeDatagram struct {
 	Data []byte

@@ -100,6 +100,9 @@ type RawSocket interface {
 type UDPSocket interface {
 	dataplane.Underlay
 	dataplane.Waiter
+	// PathMTU is the path MTU to the peer over IPv6 (from Packet Too
+	// Big), or 0.
+	PathMTU() int
 }
 
 // RawHooks are what a raw socket tells the router.

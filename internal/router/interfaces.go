@@ -33,9 +33,12 @@ type iface struct {
 	dp   *dataplane.Tunnel
 
 	// addr is the address gresec put on the interface (to remove it later);
-	// addrs6 the IPv6 ones, the link-local first.
+	// addrs6 the IPv6 ones, the link-local first; added6 those of them
+	// added since the host last reported them gone (or tentative), which
+	// need no adding again.
 	addr   netip.Prefix
 	addrs6 []netip.Prefix
+	added6 []netip.Prefix
 	// warned remembers the last problem logged, so it is logged once.
 	warned string
 	// adminShutdown is the shutdown state last applied (when adminApplied).
@@ -314,8 +317,15 @@ func (r *Router) pathMTU6(it *iface) int {
 	if tc.ProtectionProfile != "" {
 		port = it.espPort
 	}
-	if sh := r.ports[port]; sh != nil && sh.raw != nil {
-		if s := sh.raw.PathMTU(tc.Destination); s > 0 && (pm == 0 || s < pm) {
+	if sh := r.ports[port]; sh != nil {
+		s := 0
+		switch {
+		case sh.raw != nil:
+			s = sh.raw.PathMTU(tc.Destination)
+		case sh.udp != nil:
+			s = sh.udp.PathMTU()
+		}
+		if s > 0 && (pm == 0 || s < pm) {
 			pm = s
 		}
 	}
@@ -336,6 +346,12 @@ func (r *Router) icmpSource6(ic *config.Interface) netip.Addr {
 func (r *Router) ensureTunnel(it *iface) error {
 	tc := it.cfg.Tunnel
 	mtu := tunnelMTU(tc, 1500)
+	if tc.IPMTU == 0 && tc.Mode == config.ModeGREIPv6 && tc.ProtectionProfile != "" {
+		// Over IPv6 nothing fragments the outer packet: without `ip
+		// mtu` a protected tunnel's MTU leaves room for ESP as well.
+		_, hi := r.overhead(it)
+		mtu = 1500 - hi
+	}
 	if it.tun == nil {
 		dev, err := r.host.CreateTunnelDevice(it.cfg.Name, mtu)
 		if err != nil {

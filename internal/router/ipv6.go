@@ -85,9 +85,12 @@ func eui64(p netip.Prefix, mac net.HardwareAddr) (netip.Prefix, bool) {
 
 // applyIPv6 makes the interface's IPv6 addresses what its configuration
 // asks: what gresec put there and no longer wants is removed, what is
-// wanted and missing from the host (never added, or flushed by the kernel
-// when the link went down) is added. It reports whether it changed
-// anything.
+// wanted and not known to be there (never added, or reported gone: Linux
+// flushes IPv6 addresses when a link goes down) is added. The host state
+// cannot tell: it leaves tentative addresses out, and an address stays
+// tentative while its link is down, so comparing with it would add every
+// down tunnel's addresses again at every pass. It reports whether it
+// changed anything.
 func (r *Router) applyIPv6(it *iface) (bool, error) {
 	ic := it.cfg
 	l, _ := r.hs.link(ic.Name)
@@ -105,23 +108,45 @@ func (r *Router) applyIPv6(it *iface) (bool, error) {
 		}
 		changed = true
 	}
-	it.addrs6 = slices.DeleteFunc(it.addrs6, func(p netip.Prefix) bool { return !slices.Contains(want, p) })
+	unwanted := func(p netip.Prefix) bool { return !slices.Contains(want, p) }
+	it.addrs6 = slices.DeleteFunc(it.addrs6, unwanted)
+	it.added6 = slices.DeleteFunc(it.added6, unwanted)
 	for _, p := range want {
-		if slices.Contains(l.Addrs6, p) {
+		if slices.Contains(it.added6, p) {
 			continue
 		}
-		// A physical interface's new address is tentative (not in the
-		// host state) until duplicate address detection passes; adding it
-		// again is harmless (the host keeps the one it has).
+		// Adding an address the host has (tentative, say) is harmless.
 		if err := r.host.SetAddress(ic.Name, p, netip.Prefix{}); err != nil {
 			return changed, err
 		}
 		if !slices.Contains(it.addrs6, p) {
 			it.addrs6 = append(it.addrs6, p)
 		}
+		it.added6 = append(it.added6, p)
 		changed = true
 	}
 	return changed, nil
+}
+
+// noteAddrGone records that the host reports an address gone or
+// tentative: if gresec added it, it is added again at the next pass (a
+// tentative one is then kept as it is). A snapshot, after lost events,
+// makes every address be added again.
+func (r *Router) noteAddrGone(ev linux.Event) {
+	switch ev.Kind {
+	case linux.EventSnapshot:
+		for _, it := range r.ifs {
+			it.added6 = nil
+		}
+	case linux.EventAddrGone:
+		if !ev.Prefix.Addr().Is6() {
+			return
+		}
+		name, ok := r.hs.names[ev.Index]
+		if it := r.ifs[name]; ok && it != nil {
+			it.added6 = slices.DeleteFunc(it.added6, func(p netip.Prefix) bool { return p == ev.Prefix })
+		}
+	}
 }
 
 // tunnelIPv6MTU is the largest IPv6 packet a tunnel carries: `ipv6 mtu`,

@@ -80,6 +80,18 @@ func TestIPv6Overlay(t *testing.T) {
 	if ll := autoLinkLocal("left", "Tunnel1", nil); !ll.IsLinkLocalUnicast() || ll == autoLinkLocal("right", "Tunnel1", nil) {
 		t.Errorf("derived link-local %s: not link-local, or the same on another router", ll)
 	}
+	// Passes after that add nothing again (a hub's down tunnels would
+	// cost a netlink call per address and pass).
+	h.mu.Lock()
+	calls := h.setAddrCalls
+	h.mu.Unlock()
+	tr.clock.advance(31 * time.Second)
+	tr.settle()
+	h.mu.Lock()
+	if h.setAddrCalls != calls {
+		t.Errorf("%d address changes in passes that had nothing to change", h.setAddrCalls-calls)
+	}
+	h.mu.Unlock()
 	if got := h.ipv6MTU("Tunnel0"); got != 1400 {
 		t.Errorf("Tunnel0's IPv6 MTU %d, want 1400", got)
 	}
@@ -349,4 +361,99 @@ func TestIPv6UnderlayPathMTU(t *testing.T) {
 	if p := params(); p.MTU6 != 1336 {
 		t.Errorf("socket's path MTU 1380: MTU6 %d, want 1336", p.MTU6)
 	}
+}
+
+// TestIPv6AddressesOfADownTunnel: a tunnel whose line protocol is down
+// keeps its IPv6 addresses tentative (Linux leaves them out of events and
+// dumps); the router adds them once, not again at every pass, and they
+// become usable when the tunnel comes up.
+func TestIPv6AddressesOfADownTunnel(t *testing.T) {
+	h := newFakeHost()
+	h.addLink("eth0")
+	h.addAddr("eth0", "192.0.2.1/24")
+	tr := startRouter(t, h, tunnelConf([]string{"198.51.100.10"}, " ipv6 address 2001:db8:ff::1/64\n", ""))
+	tr.wantDown("Tunnel0", "no route")
+	if l, _ := h.linkState("Tunnel0"); len(l.Addrs6) != 0 {
+		t.Fatalf("a down tunnel's addresses are usable: %v", l.Addrs6)
+	}
+	h.mu.Lock()
+	calls := h.setAddrCalls
+	h.mu.Unlock()
+	for range 3 {
+		tr.clock.advance(31 * time.Second)
+		tr.settle()
+	}
+	h.mu.Lock()
+	if n := h.setAddrCalls - calls; n != 0 {
+		t.Errorf("%d address changes while the tunnel stayed down, want none", n)
+	}
+	h.mu.Unlock()
+	h.addRoute("0.0.0.0/0", "eth0", "192.0.2.254", 0, protoStatic)
+	tr.settle()
+	tr.wantUp("Tunnel0")
+	if l, _ := h.linkState("Tunnel0"); !slices.Equal(l.Addrs6, prefixes("fe80::1/64", "2001:db8:ff::1/64")) {
+		t.Errorf("the tunnel came up with IPv6 addresses %v", l.Addrs6)
+	}
+}
+
+// TestProtectedIPv6UnderlayDefaultMTU: without `ip mtu`, a protected
+// tunnel over IPv6 leaves room for ESP too (nothing fragments the outer
+// packet over IPv6): 1500 less IPv6, GRE and the most ESP adds.
+func TestProtectedIPv6UnderlayDefaultMTU(t *testing.T) {
+	h := physicalHost()
+	conf := strings.Replace(underlayConf, " tunnel destination 2001:db8:ffff::2\n", " tunnel destination 2001:db8:ffff::2\n tunnel protection ipsec profile P\n", 1) + `crypto isakmp policy 10
+ encr aes 256
+ hash sha256
+ authentication pre-share
+ group 19
+crypto isakmp key SecretPassword12 address ipv6 ::/0
+crypto ipsec transform-set T esp-aes 256 esp-sha384-hmac
+ mode transport
+crypto ipsec profile P
+ set transform-set T
+`
+	tr := startRouter(t, h, conf)
+	tr.r.mu.Lock()
+	it := tr.r.ifs["Tunnel0"]
+	_, hi := tr.r.overhead(it)
+	mtu, mtu6 := it.mtu, it.dp.Params().MTU6
+	tr.r.mu.Unlock()
+	// AES-CBC: 8 of ESP header, 16 of IV, up to 15+2 of padding and
+	// trailer, 24 of ICV.
+	if hi != 44+8+16+17+24 || mtu != 1500-hi || mtu6 != mtu {
+		t.Errorf("overhead %d, MTU %d, IPv6 MTU %d; want 109, 1391, 1391", hi, mtu, mtu6)
+	}
+}
+
+// TestIPv6UnderlayRecursion: a route to the IPv6 destination learned
+// through the tunnel itself (OSPFv3 advertising the peer's loopback, say)
+// takes it down for recursive routing, held down as over IPv4; ECMP
+// statics over two IPv6 next hops make one route with both.
+func TestIPv6UnderlayRecursion(t *testing.T) {
+	h := physicalHost()
+	conf := underlayConf + "ipv6 route 2001:db8:ffff::2/128 2001:db8:0:1::3\n"
+	tr := startRouter(t, h, conf)
+	tr.wantUp("Tunnel0")
+	eth0, _ := h.linkState("eth0")
+	own, _ := h.OwnRoutes()
+	var ecmp []linux.Nexthop
+	for _, r := range own {
+		if r.Prefix == netip.MustParsePrefix("2001:db8:ffff::2/128") {
+			ecmp = r.Nexthops
+		}
+	}
+	want := []linux.Nexthop{{Gateway: netip.MustParseAddr("2001:db8:0:1::2"), LinkIndex: eth0.Index}, {Gateway: netip.MustParseAddr("2001:db8:0:1::3"), LinkIndex: eth0.Index}}
+	if !sameNexthops(ecmp, want) {
+		t.Errorf("route to the peer's loopback has nexthops %+v, want both statics %+v", ecmp, want)
+	}
+	h.addRoute("2001:db8:ffff::2/128", "Tunnel0", "", 0, protoOSPF)
+	tr.settle()
+	tr.wantDown("Tunnel0", "recursive routing")
+	if !strings.Contains(tr.logs.String(), "2001:db8:ffff::2/128 via Tunnel0, proto ospf") {
+		t.Errorf("the log does not name the recursive IPv6 route\n%s", tr.logs)
+	}
+	h.delRoute("2001:db8:ffff::2/128")
+	tr.clock.advance(61 * time.Second)
+	tr.settle()
+	tr.wantUp("Tunnel0")
 }

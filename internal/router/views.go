@@ -259,7 +259,16 @@ func (r *Router) routeTable(v6 bool) api.RouteTable {
 		t.Routes = append(t.Routes, ar)
 	}
 	if v6 {
-		t.Routes = append(t.Routes, r.localRoutes6()...)
+		local := r.localRoutes6()
+		// A /128 address brings Linux's prefix route of itself: IOS
+		// shows the two as one local and connected route, LC.
+		for i := range local {
+			if j := slices.IndexFunc(t.Routes, func(ar api.Route) bool { return ar.Code == "C" && ar.Prefix == local[i].Prefix }); j >= 0 {
+				t.Routes = slices.Delete(t.Routes, j, j+1)
+				local[i].Code = "LC"
+			}
+		}
+		t.Routes = append(t.Routes, local...)
 		slices.SortStableFunc(t.Routes, func(a, b api.Route) int {
 			pa, pb := netip.MustParsePrefix(a.Prefix), netip.MustParsePrefix(b.Prefix)
 			return cmp.Or(pa.Addr().Compare(pb.Addr()), pa.Bits()-pb.Bits())

@@ -61,19 +61,63 @@ func saBlock(w io.Writer, dir string, sas []api.IPsecSA) {
 
 // ISAKMPSAs writes `show crypto isakmp sa`.
 func ISAKMPSAs(w io.Writer, sas api.ISAKMPSAs) {
+	v4, v6 := splitFamilies(sas.SAs)
 	fmt.Fprintf(w, "IPv4 Crypto ISAKMP SA\n")
 	fmt.Fprintf(w, "%-15s %-15s %-14s %7s %s\n", "dst", "src", "state", "conn-id", "status")
-	for _, s := range sas.SAs {
+	for _, s := range v4 {
 		fmt.Fprintf(w, "%-15s %-15s %-14s %7d %s\n", s.Dst, s.Src, s.State, s.ConnID, s.Status)
 	}
+	if len(v6) == 0 {
+		return
+	}
+	// IPv6 addresses do not fit the columns: IOS gives each its line.
+	fmt.Fprintf(w, "\nIPv6 Crypto ISAKMP SA\n")
+	for _, s := range v6 {
+		fmt.Fprintf(w, "\n dst: %s\n src: %s\n state: %-14s conn-id: %6d status: %s\n", upper(s.Dst), upper(s.Src), s.State, s.ConnID, s.Status)
+	}
+}
+
+// splitFamilies separates the SAs between IPv4 and IPv6 peers.
+func splitFamilies(sas []api.ISAKMPSA) (v4, v6 []api.ISAKMPSA) {
+	for _, s := range sas {
+		if strings.Contains(s.Dst, ":") {
+			v6 = append(v6, s)
+		} else {
+			v4 = append(v4, s)
+		}
+	}
+	return v4, v6
 }
 
 // ISAKMPSAsDetail writes `show crypto isakmp sa detail`.
 func ISAKMPSAsDetail(w io.Writer, sas api.ISAKMPSAs) {
 	fmt.Fprintf(w, "Codes: D - Dead Peer Detection, N - NAT-traversal, psk - Preshared key\n\n")
-	fmt.Fprintf(w, "IPv4 Crypto ISAKMP SA\n\n")
-	fmt.Fprintf(w, "%-5s %-15s %-15s %-6s %-4s %-6s %-4s %-2s %-9s %s\n", "C-id", "Local", "Remote", "Status", "Encr", "Hash", "Auth", "DH", "Lifetime", "Cap.")
-	for _, s := range sas.SAs {
+	v4, v6 := splitFamilies(sas.SAs)
+	for _, fam := range []struct {
+		name string
+		sas  []api.ISAKMPSA
+	}{{"IPv4", v4}, {"IPv6", v6}} {
+		if fam.name == "IPv6" && len(fam.sas) == 0 {
+			break
+		}
+		if fam.name == "IPv6" {
+			fmt.Fprintln(w)
+		}
+		isakmpDetail(w, fam.name, fam.sas)
+	}
+}
+
+// isakmpDetail writes one family's section of `show crypto isakmp sa
+// detail`; an IPv6 SA's addresses get a line each, as IOS writes them.
+func isakmpDetail(w io.Writer, family string, sas []api.ISAKMPSA) {
+	fmt.Fprintf(w, "%s Crypto ISAKMP SA\n\n", family)
+	v6 := family == "IPv6"
+	if v6 {
+		fmt.Fprintf(w, "%-5s %-6s %-4s %-6s %-4s %-2s %-9s %s\n", "C-id", "Status", "Encr", "Hash", "Auth", "DH", "Lifetime", "Cap.")
+	} else {
+		fmt.Fprintf(w, "%-5s %-15s %-15s %-6s %-4s %-6s %-4s %-2s %-9s %s\n", "C-id", "Local", "Remote", "Status", "Encr", "Hash", "Auth", "DH", "Lifetime", "Cap.")
+	}
+	for _, s := range sas {
 		caps := ""
 		if s.DPD {
 			caps += "D"
@@ -82,8 +126,14 @@ func ISAKMPSAsDetail(w io.Writer, sas api.ISAKMPSAs) {
 			caps += "N"
 		}
 		life := fmt.Sprintf("%02d:%02d:%02d", s.LifetimeSeconds/3600, s.LifetimeSeconds/60%60, s.LifetimeSeconds%60)
-		fmt.Fprintf(w, "%-5d %-15s %-15s %-6s %-4s %-6s %-4s %-2d %-9s %s\n", s.ConnID, s.Local, s.Remote, s.Status,
-			fmt.Sprintf("%s%d", s.Cipher, s.KeyBits), s.Hash, s.Auth, s.Group, life, caps)
+		encr := fmt.Sprintf("%s%d", s.Cipher, s.KeyBits)
+		if v6 {
+			fmt.Fprintf(w, "%-5d %-6s %-4s %-6s %-4s %-2d %-9s %s\n", s.ConnID, s.Status, encr, s.Hash, s.Auth, s.Group, life, caps)
+			fmt.Fprintf(w, "      Local %s\n      Remote %s\n", upper(s.Local), upper(s.Remote))
+		} else {
+			fmt.Fprintf(w, "%-5d %-15s %-15s %-6s %-4s %-6s %-4s %-2d %-9s %s\n", s.ConnID, s.Local, s.Remote, s.Status,
+				encr, s.Hash, s.Auth, s.Group, life, caps)
+		}
 		fmt.Fprintf(w, "      State %s, %s, cookies %s:%s\n", s.State, map[bool]string{true: "initiator", false: "responder"}[s.Initiator], s.InitiatorCookie, s.ResponderCookie)
 		if s.NATT {
 			fmt.Fprintf(w, "      NAT-T: local behind NAT %v, remote behind NAT %v\n", s.LocalBehindNAT, s.RemoteBehindNAT)
@@ -117,7 +167,11 @@ func Sessions(w io.Writer, ss api.CryptoSessions) {
 // CryptoMaps writes `show crypto map`.
 func CryptoMaps(w io.Writer, ms api.CryptoMaps) {
 	for _, m := range ms.Maps {
-		fmt.Fprintf(w, "Crypto Map IPv4 %q 65536 ipsec-isakmp\n", m.Tag)
+		family := "IPv4"
+		if strings.Contains(m.Peer, ":") {
+			family = "IPv6"
+		}
+		fmt.Fprintf(w, "Crypto Map %s %q 65536 ipsec-isakmp\n", family, m.Tag)
 		fmt.Fprintf(w, "        Map is a PROFILE INSTANCE.\n")
 		fmt.Fprintf(w, "        Profile name: %s\n", m.Profile)
 		fmt.Fprintf(w, "        Peer = %s\n", m.Peer)

@@ -227,7 +227,7 @@ func IPv6Brief(w io.Writer, ifs api.Interfaces) {
 // IPv6Routes writes `show ipv6 route`.
 func IPv6Routes(w io.Writer, t api.RouteTable) {
 	fmt.Fprintf(w, "IPv6 Routing Table - default - %d entries\n", len(t.Routes))
-	fmt.Fprintln(w, "Codes: C - Connected, L - Local, S - Static, R - RIP, B - BGP, D - EIGRP")
+	fmt.Fprintln(w, "Codes: C - Connected, L - Local, LC - Local and connected, S - Static, R - RIP, B - BGP, D - EIGRP")
 	fmt.Fprintln(w, "       O - OSPF, i - IS-IS, K - kernel (not from a routing protocol)")
 	fmt.Fprintln(w)
 	for _, r := range t.Routes {

@@ -56,6 +56,9 @@ func newBenchPair(cl *cleanups) (pair, error) {
 		{"link", "add", "a0", "netns", p.a, "type", "veth", "peer", "name", "b0", "netns", p.b},
 		{"-n", p.a, "addr", "add", "198.51.100.1/24", "dev", "a0"},
 		{"-n", p.b, "addr", "add", "198.51.100.2/24", "dev", "b0"},
+		// For the rows over an IPv6 underlay.
+		{"-n", p.a, "addr", "add", benchV6A + "/64", "dev", "a0", "nodad"},
+		{"-n", p.b, "addr", "add", benchV6B + "/64", "dev", "b0", "nodad"},
 		{"-n", p.a, "link", "set", "a0", "up"}, {"-n", p.b, "link", "set", "b0", "up"},
 		{"-n", p.a, "link", "set", "lo", "up"}, {"-n", p.b, "link", "set", "lo", "up"},
 	} {
@@ -114,27 +117,38 @@ func waitPing(ns, addr, src string, timeout time.Duration) error {
 // 10.255.0.1/30 (A) or .2 (B), inner MTU 1400, protected or not. The two
 // sides' pre-shared keys differ so that IKE never completes: the benchmark
 // installs static SAs instead and measures the data plane alone.
-func benchGresecConfig(a, protect bool) string {
+// With v6 the underlay is IPv6 (tunnel mode gre ipv6 between benchV6A and
+// benchV6B).
+func benchGresecConfig(a, protect, v6 bool) string {
 	name, dev, local, remote, tun, key := "A", "a0", "198.51.100.1", "198.51.100.2", "10.255.0.1", "SecretPassword12"
+	local6, remote6 := benchV6A, benchV6B
 	if !a {
 		name, dev, local, remote, tun, key = "B", "b0", "198.51.100.2", "198.51.100.1", "10.255.0.2", "NotTheSameKey99"
+		local6, remote6 = benchV6B, benchV6A
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "hostname %s\ninterface %s\n ip address %s 255.255.255.0\n", name, dev, local)
+	if v6 {
+		fmt.Fprintf(&sb, " ipv6 address %s/64\n", local6)
+		remote = remote6
+	}
 	if protect {
 		fmt.Fprintf(&sb, `crypto isakmp policy 10
  encr aes 256
  hash sha256
  authentication pre-share
  group 19
-crypto isakmp key %s address 0.0.0.0
+crypto isakmp key %s address %s
 crypto ipsec transform-set TRANSFORM esp-aes 256 esp-sha384-hmac
  mode transport
 crypto ipsec profile TUNNEL
  set transform-set TRANSFORM
-`, key)
+`, key, map[bool]string{false: "0.0.0.0", true: "ipv6 ::/0"}[v6])
 	}
 	fmt.Fprintf(&sb, "interface Tunnel0\n ip address %s 255.255.255.252\n ip mtu 1400\n ip tcp adjust-mss 1360\n tunnel source %s\n tunnel destination %s\n", tun, dev, remote)
+	if v6 {
+		sb.WriteString(" tunnel mode gre ipv6\n")
+	}
 	if protect {
 		sb.WriteString(" tunnel protection ipsec profile TUNNEL\n")
 	}
@@ -173,16 +187,23 @@ func benchKeyLog(p pair) string {
 	return filepath.Join(os.TempDir(), "gresec-bench-"+p.a+".keys")
 }
 
-// setupGresec: gresec on both sides, plain GRE or ESP with static SAs.
-func setupGresec(tb testing.TB, cl *cleanups, p pair, protect bool, suite esp.Suite, udp bool) error {
+// The pair's IPv6 addresses, for the rows over an IPv6 underlay.
+const (
+	benchV6A = "2001:db8:5::1"
+	benchV6B = "2001:db8:5::2"
+)
+
+// setupGresec: gresec on both sides, plain GRE or ESP with static SAs,
+// over IPv4 or (v6) IPv6.
+func setupGresec(tb testing.TB, cl *cleanups, p pair, protect bool, suite esp.Suite, udp, v6 bool) error {
 	dir := tb.TempDir()
 	keylog := benchKeyLog(p)
 	cl.add(func() { os.Remove(keylog) })
-	sa, err := startBenchGresec(cl, dir, p.a, benchGresecConfig(true, protect), keylog)
+	sa, err := startBenchGresec(cl, dir, p.a, benchGresecConfig(true, protect, v6), keylog)
 	if err != nil {
 		return err
 	}
-	sb, err := startBenchGresec(cl, dir, p.b, benchGresecConfig(false, protect), filepath.Join(dir, p.b+".keys"))
+	sb, err := startBenchGresec(cl, dir, p.b, benchGresecConfig(false, protect, v6), filepath.Join(dir, p.b+".keys"))
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,12 @@ type benchSetup struct {
 
 func benchSetups() []benchSetup {
 	gresec := func(protect bool, s esp.Suite, udp bool) func(testing.TB, *cleanups, pair) error {
-		return func(tb testing.TB, cl *cleanups, p pair) error { return setupGresec(tb, cl, p, protect, s, udp) }
+		return func(tb testing.TB, cl *cleanups, p pair) error { return setupGresec(tb, cl, p, protect, s, udp, false) }
+	}
+	gresec6 := func(protect bool, s esp.Suite) func(testing.TB, *cleanups, pair) error {
+		return func(tb testing.TB, cl *cleanups, p pair) error {
+			return setupGresec(tb, cl, p, protect, s, false, true)
+		}
 	}
 	wg := func(one bool) func(testing.TB, *cleanups, pair) error {
 		return func(tb testing.TB, cl *cleanups, p pair) error { return setupWireGuard(tb, cl, p, one) }
@@ -79,6 +84,8 @@ func benchSetups() []benchSetup {
 		{key: "gcm-udp", name: "gresec ESP esp-gcm 256 (UDP 4500)", flood: true, check: true, protected: true, addr: tun, start: gresec(true, gcm, true)},
 		{key: "ref", name: "gresec ESP esp-aes 256 esp-sha384-hmac (raw IP 50)", check: true, protected: true, addr: tun, start: gresec(true, ref, false)},
 		{key: "ref-udp", name: "gresec ESP esp-aes 256 esp-sha384-hmac (UDP 4500)", check: true, protected: true, addr: tun, start: gresec(true, ref, true)},
+		{key: "gre6", name: "gresec GRE over IPv6, unprotected (raw IPv6 47)", addr: tun, start: gresec6(false, esp.Suite{})},
+		{key: "gcm6", name: "gresec ESP esp-gcm 256 over IPv6 (raw IPv6 50)", addr: tun, start: gresec6(true, gcm)},
 		{key: "swan-gcm", name: "strongSwan kernel-libipsec aes256gcm16 (UDP 4500)", addr: "10.9.0.2", bind: "10.9.0.1", start: swan("aes256gcm16")},
 		{key: "swan-ref", name: "strongSwan kernel-libipsec aes256-sha384 (UDP 4500)", addr: "10.9.0.2", bind: "10.9.0.1", start: swan("aes256-sha384")},
 	}
