@@ -8,17 +8,27 @@ import (
 	"github.com/gresec/gresec/internal/isakmp"
 )
 
+// Message returns the IKE message a datagram holds: on port 4500 what
+// follows the non-ESP marker (RFC 3948 section 2.2), false for ESP and NAT
+// keepalives, which are the data plane's.
+func (d Datagram) Message() ([]byte, bool) {
+	if d.Local.Port() != NATTPort {
+		return d.Data, true
+	}
+	if esp.ClassifyUDP(d.Data) != esp.UDPIKE {
+		return nil, false
+	}
+	return d.Data[esp.NonESPMarkerLen:], true
+}
+
 // receive takes a datagram apart and hands it to the exchange it belongs
 // to. Nothing here changes state.
 func (e *Engine) receive(d Datagram) {
 	d.Local = netip.AddrPortFrom(d.Local.Addr().Unmap(), d.Local.Port())
 	d.Remote = netip.AddrPortFrom(d.Remote.Addr().Unmap(), d.Remote.Port())
-	data := d.Data
-	if d.Local.Port() == NATTPort {
-		if esp.ClassifyUDP(data) != esp.UDPIKE {
-			return // ESP or a keepalive: the data plane's
-		}
-		data = data[esp.NonESPMarkerLen:]
+	data, ok := d.Message()
+	if !ok {
+		return // ESP or a keepalive: the data plane's
 	}
 	h, body, err := isakmp.SplitMessage(data)
 	if err != nil {

@@ -139,7 +139,6 @@ func (e *Engine) sendAuth(sa *ikeSA) {
 	ps = append(ps, auth)
 	ps = append(ps, pc.payloads(0)...)
 	sa.state = saAuth
-	sa.authIn = pc
 	t.creating = true
 	e.request(sa, wire.ExchangeIKEAuth, ps, &request{kind: reqAuth, child: pc})
 }

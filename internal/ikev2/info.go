@@ -49,7 +49,7 @@ func (e *Engine) handleResponse(sa *ikeSA, r *request, in inbound) {
 		// A replaced IKE SA's CHILD_SAs have moved; a duplicate's go too.
 		e.dropIKESA(sa, "duplicate IKE SA deleted")
 	case reqDPD:
-		sa.dpdProbing = false
+		// A liveness check answered: heard has counted it.
 	}
 }
 
@@ -177,9 +177,6 @@ func (e *Engine) removeIKESA(sa *ikeSA) {
 		}
 		sa.req = nil
 	}
-	if sa.authIn != nil {
-		sa.authIn.tunnel.creating = false
-	}
 	delete(e.sas, sa.mySPI())
 	sa.peer.sas = slices.DeleteFunc(sa.peer.sas, func(x *ikeSA) bool { return x == sa })
 	sa.state = 0
@@ -216,8 +213,6 @@ func (e *Engine) checkDuplicates(sa *ikeSA) {
 
 // sendDPD sends a liveness check: an empty INFORMATIONAL request.
 func (e *Engine) sendDPD(sa *ikeSA) {
-	sa.dpdProbing = true
-	sa.dpdRetries = 0
 	sa.dpdLast = e.now
 	e.request(sa, wire.ExchangeInformational, nil, &request{kind: reqDPD, dpd: true})
 }

@@ -275,12 +275,9 @@ type inbound struct {
 func (e *Engine) receive(d ike.Datagram) {
 	d.Local = netip.AddrPortFrom(d.Local.Addr().Unmap(), d.Local.Port())
 	d.Remote = netip.AddrPortFrom(d.Remote.Addr().Unmap(), d.Remote.Port())
-	data := d.Data
-	if d.Local.Port() == ike.NATTPort {
-		if esp.ClassifyUDP(data) != esp.UDPIKE {
-			return // ESP or a keepalive: the data plane's
-		}
-		data = data[esp.NonESPMarkerLen:]
+	data, ok := d.Message()
+	if !ok {
+		return // ESP or a keepalive: the data plane's
 	}
 	h, err := wire.DecodeHeader(data)
 	if err != nil {
@@ -383,9 +380,6 @@ func (e *Engine) open(sa *ikeSA, d ike.Datagram, data []byte, response bool) (in
 // and where it now sends from (a NAT may have made a new mapping).
 func (e *Engine) heard(sa *ikeSA, d ike.Datagram) {
 	sa.peer.lastSeen = e.now
-	if sa.dpdProbing {
-		sa.dpdProbing = false
-	}
 	if d.Local.Port() == ike.NATTPort && sa.local.Port() != ike.NATTPort {
 		sa.local = d.Local // the initiator floated to 4500
 	}

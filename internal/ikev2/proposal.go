@@ -304,33 +304,45 @@ func childOffers(p Protect) []childOffer {
 	return out
 }
 
-// espEncr and espInteg map a suite to IKEv2 transform IDs.
+// The ESP transforms as IKEv2 names them (RFC 7296 section 3.3.2, RFC
+// 4868, RFC 5282): one table both ways.
+type espCipherID struct {
+	c    esp.Cipher
+	id   uint16
+	bits uint16
+}
+
+type espIntegID struct {
+	i  esp.Integrity
+	id uint16
+}
+
+var (
+	espCiphers = []espCipherID{
+		{esp.AES128CBC, wire.EncrAESCBC, 128}, {esp.AES192CBC, wire.EncrAESCBC, 192}, {esp.AES256CBC, wire.EncrAESCBC, 256},
+		{esp.AES128GCM, wire.EncrAESGCM16, 128}, {esp.AES256GCM, wire.EncrAESGCM16, 256},
+	}
+	espIntegs = []espIntegID{
+		{esp.IntegrityNone, wire.IntegNone}, {esp.HMACSHA1, wire.IntegHMACSHA1_96}, {esp.HMACSHA256, wire.IntegHMACSHA2_256},
+		{esp.HMACSHA384, wire.IntegHMACSHA2_384}, {esp.HMACSHA512, wire.IntegHMACSHA2_512},
+	}
+)
+
+// espEncr and espInteg map a suite to IKEv2 transforms.
 func espEncr(s esp.Suite) wire.Transform {
-	switch s.Cipher {
-	case esp.AES128CBC:
-		return wire.Encr(wire.EncrAESCBC, 128)
-	case esp.AES192CBC:
-		return wire.Encr(wire.EncrAESCBC, 192)
-	case esp.AES256CBC:
-		return wire.Encr(wire.EncrAESCBC, 256)
-	case esp.AES128GCM:
-		return wire.Encr(wire.EncrAESGCM16, 128)
-	case esp.AES256GCM:
-		return wire.Encr(wire.EncrAESGCM16, 256)
+	for _, x := range espCiphers {
+		if x.c == s.Cipher {
+			return wire.Encr(x.id, x.bits)
+		}
 	}
 	panic("ikev2: unknown ESP cipher")
 }
 
 func espInteg(i esp.Integrity) uint16 {
-	switch i {
-	case esp.HMACSHA1:
-		return wire.IntegHMACSHA1_96
-	case esp.HMACSHA256:
-		return wire.IntegHMACSHA2_256
-	case esp.HMACSHA384:
-		return wire.IntegHMACSHA2_384
-	case esp.HMACSHA512:
-		return wire.IntegHMACSHA2_512
+	for _, x := range espIntegs {
+		if x.i == i {
+			return x.id
+		}
 	}
 	return wire.IntegNone
 }
@@ -370,34 +382,17 @@ func childSuiteOf(p wire.Proposal) (s esp.Suite, group dh.Group, spi uint32, ok 
 		switch t.Type {
 		case wire.TransformEncr:
 			bits, _ := t.KeyLength()
-			switch {
-			case t.ID == wire.EncrAESCBC && bits == 128:
-				s.Cipher = esp.AES128CBC
-			case t.ID == wire.EncrAESCBC && bits == 192:
-				s.Cipher = esp.AES192CBC
-			case t.ID == wire.EncrAESCBC && bits == 256:
-				s.Cipher = esp.AES256CBC
-			case t.ID == wire.EncrAESGCM16 && bits == 128:
-				s.Cipher = esp.AES128GCM
-			case t.ID == wire.EncrAESGCM16 && bits == 256:
-				s.Cipher = esp.AES256GCM
-			default:
+			i := slices.IndexFunc(espCiphers, func(x espCipherID) bool { return x.id == t.ID && x.bits == bits })
+			if i < 0 {
 				return esp.Suite{}, 0, 0, false
 			}
+			s.Cipher = espCiphers[i].c
 		case wire.TransformInteg:
-			switch t.ID {
-			case wire.IntegNone:
-			case wire.IntegHMACSHA1_96:
-				s.Integrity = esp.HMACSHA1
-			case wire.IntegHMACSHA2_256:
-				s.Integrity = esp.HMACSHA256
-			case wire.IntegHMACSHA2_384:
-				s.Integrity = esp.HMACSHA384
-			case wire.IntegHMACSHA2_512:
-				s.Integrity = esp.HMACSHA512
-			default:
+			i := slices.IndexFunc(espIntegs, func(x espIntegID) bool { return x.id == t.ID })
+			if i < 0 {
 				return esp.Suite{}, 0, 0, false
 			}
+			s.Integrity = espIntegs[i].i
 		case wire.TransformDH:
 			if t.ID != 0 {
 				group = dh.Group(t.ID)

@@ -128,7 +128,6 @@ type ikeSA struct {
 	peerSubject string // the subject of the peer's certificate
 	// tunnel is the tunnel whose CHILD_SA IKE_AUTH carries.
 	tunnel *tunnel
-	authIn *pendingChild // IKE_AUTH's CHILD_SA (initiator)
 
 	// Message IDs (RFC 7296 section 2.2) with a window of one.
 	nextMID  uint32   // of our next request
@@ -153,8 +152,6 @@ type ikeSA struct {
 	// fragOK: both ends announced FRAGMENTATION_SUPPORTED (RFC 7383).
 	fragOK      bool
 	reasm       *reassembly
-	dpdProbing  bool
-	dpdRetries  int
 	dpdLast     time.Time
 	keepaliveAt time.Time // next NAT keepalive
 }

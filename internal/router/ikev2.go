@@ -6,7 +6,6 @@ import (
 
 	"github.com/gresec/gresec/internal/config"
 	"github.com/gresec/gresec/internal/dh"
-	"github.com/gresec/gresec/internal/esp"
 	"github.com/gresec/gresec/internal/ike"
 	"github.com/gresec/gresec/internal/ikev2"
 	"github.com/gresec/gresec/internal/ikev2/wire"
@@ -94,14 +93,8 @@ func v2Proposal(p *config.IKEv2Proposal) ikev2.Proposal {
 // ikeMajor returns the IKE major version of a datagram from port 500 or
 // 4500 (after the non-ESP marker), 0 for ESP, keepalives and runts.
 func ikeMajor(d ike.Datagram) int {
-	data := d.Data
-	if d.Local.Port() == ike.NATTPort {
-		if esp.ClassifyUDP(data) != esp.UDPIKE {
-			return 0
-		}
-		data = data[esp.NonESPMarkerLen:]
-	}
-	if len(data) < wire.HeaderLen {
+	data, ok := d.Message()
+	if !ok || len(data) < wire.HeaderLen {
 		return 0
 	}
 	return int(data[17] >> 4)
