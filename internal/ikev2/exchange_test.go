@@ -513,3 +513,29 @@ func TestIPv6Peers(t *testing.T) {
 		t.Errorf("SA row %+v", s)
 	}
 }
+
+// TestPeerRestart: B loses all state (a restart: a new engine with the
+// same configuration) while A holds the IKE SA and the pair. B initiates
+// afresh with INITIAL_CONTACT; A drops its stale IKE SA and pair at once
+// and both end with one mirrored pair, without waiting for a lifetime or
+// dead peer detection.
+func TestPeerRestart(t *testing.T) {
+	n := newNet(t, nil, nil)
+	n.runFor(time.Minute)
+	n.checkPaired()
+	stale := n.a.installed()[0].In.SPI
+	pb := protection("Tunnel0", addrB, addrA, profile())
+	n.b = newNode(t, "B", addrB, 3, Config{KeyLog: true})
+	n.start(n.b, pb)
+	n.runFor(time.Second)
+	n.checkPaired()
+	if got := n.a.installed(); len(got) != 1 || got[0].In.SPI == stale {
+		t.Errorf("A holds %d pairs after the restart (stale %08x kept: %v)\n%s", len(got), stale, len(got) > 0 && got[0].In.SPI == stale, n.a.logText())
+	}
+	if !n.a.logged("initial contact from the peer") {
+		t.Errorf("A did not act on INITIAL_CONTACT:\n%s", n.a.logText())
+	}
+	if got := len(n.a.e.peers[peerKey{addrA, addrB}].sas); got != 1 {
+		t.Errorf("A holds %d IKE SAs", got)
+	}
+}
