@@ -243,7 +243,7 @@ func (e *Engine) Start(now time.Time, p Protect) ([]ike.Action, error) {
 	}
 	p.Local, p.Remote = p.Local.Unmap(), p.Remote.Unmap()
 	if old := e.tunnels[p.Name]; old != nil {
-		if protectEqual(old.p, p) {
+		if old.p.Equal(p) {
 			return e.finish(), nil
 		}
 		e.stopTunnel(old, "reconfigured")
@@ -442,7 +442,9 @@ func (w *earliest) add(t time.Time) {
 	}
 }
 
-func protectEqual(a, b Protect) bool {
+// Equal reports whether two protection requests ask for the same: the
+// engine keeps a tunnel's SAs when Start gives it an Equal request.
+func (a Protect) Equal(b Protect) bool {
 	return a.Name == b.Name && a.Local == b.Local && a.Remote == b.Remote && a.Protocol == b.Protocol &&
 		slices.Equal(a.TransformSets, b.TransformSets) && a.PFS == b.PFS && a.Lifetime == b.Lifetime &&
 		a.LifetimeKB == b.LifetimeKB && a.Passive == b.Passive && profileEqual(a.Profile, b.Profile)

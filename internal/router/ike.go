@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"reflect"
 	"slices"
 	"time"
 
@@ -128,7 +127,7 @@ func (r *Router) syncIKE(now time.Time) {
 		}
 	}
 	for name, p := range x.started2 {
-		if w, ok := want2[name]; !ok || !reflect.DeepEqual(w, p) {
+		if w, ok := want2[name]; !ok || !w.Equal(p) {
 			r.handleIKE(x.v2.Stop(now, name))
 			delete(x.started2, name)
 		}
